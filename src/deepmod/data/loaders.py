@@ -1,0 +1,258 @@
+"""Read data files into a :class:`~deepmod.data.dataset.Dataset`.
+
+Formats: ``.npz`` (never with pickles), ``.mat`` (scipy.io), netCDF/HDF5 (``.nc``, ``.h5``, ``.hdf5``,
+``.cdf``, via xarray), ``.csv`` with a header row. Real-world quirks handled: complex arrays whose
+imaginary part is zero, row/column vectors, space-major layouts, per-file array names.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from deepmod.data.dataset import Dataset
+from deepmod.errors import InputError, require
+
+NameSpec = Sequence[str] | Mapping[str, str]
+
+_NETCDF = {".nc", ".nc4", ".cdf", ".h5", ".hdf5", ".he5", ".netcdf"}
+
+
+def parse_names(spec: NameSpec, what: str) -> dict[str, str]:
+    """Turn ``["u=usol", "v"]`` or ``{"u": "usol"}`` into ``{alias: array name}``."""
+    if isinstance(spec, Mapping):
+        pairs = dict(spec)
+    else:
+        pairs = {}
+        for item in spec:
+            alias, sep, name = item.strip().partition("=")
+            alias, name = alias.strip(), (name.strip() if sep else alias.strip())
+            if not alias or not name:
+                raise InputError(f"cannot read {what} '{item}': write NAME or ALIAS=NAME, e.g. u=usol")
+            if alias in pairs:
+                raise InputError(f"{what} '{alias}' is named twice: give each name once")
+            pairs[alias] = name
+    if not pairs:
+        raise InputError(f"no {what}s given: name them, e.g. --{what}s " + ("t,x" if what == "coord" else "u"))
+    return pairs
+
+
+def read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """All named numeric arrays in a data file, by format from the file extension."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"data file '{p}' does not exist: check the path")
+    if p.is_dir():
+        raise InputError(f"'{p}' is a directory: give the path of a data file")
+    if not os.access(p, os.R_OK):
+        raise InputError(f"data file '{p}' cannot be read: check its permissions")
+    ext = p.suffix.lower()
+    readers = {".npz": _read_npz, ".mat": _read_mat, ".csv": _read_csv}
+    reader = readers.get(ext, _read_netcdf if ext in _NETCDF else None)
+    if reader is None:
+        raise InputError(
+            f"unknown file type '{ext}' for '{p.name}': use .npz, .mat, .nc/.h5 (netCDF/HDF5) or .csv"
+        )
+    return reader(p)
+
+
+def _read_npz(p: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise InputError(
+                f"'{p.name}' stores Python objects (pickles), which are never loaded: save plain numeric arrays"
+            ) from exc
+        raise InputError(f"'{p.name}' is not a readable .npz file: {exc}") from exc
+    except Exception as exc:
+        raise InputError(f"'{p.name}' is not a readable .npz file ({type(exc).__name__}): re-save it with numpy.savez") from exc
+
+
+def _read_mat(p: Path) -> dict[str, np.ndarray]:
+    import scipy.io
+
+    try:
+        raw = scipy.io.loadmat(p)
+    except NotImplementedError:
+        return _read_netcdf(p)
+    except Exception as exc:
+        raise InputError(f"'{p.name}' is not a readable MATLAB file ({type(exc).__name__}): re-save it with -v7") from exc
+    return {k: v for k, v in raw.items() if not k.startswith("__") and isinstance(v, np.ndarray)}
+
+
+def _read_netcdf(p: Path) -> dict[str, np.ndarray]:
+    xr = require("xarray", "netcdf")
+    errors = []
+    for engine, kwargs in (("h5netcdf", {"phony_dims": "sort"}), ("scipy", {})):
+        try:
+            with xr.open_dataset(p, engine=engine, **kwargs) as ds:
+                out = {str(k): np.asarray(v.values) for k, v in ds.variables.items()}
+            return out
+        except Exception as exc:
+            errors.append(f"{engine}: {type(exc).__name__}")
+    raise InputError(f"'{p.name}' is not a readable netCDF/HDF5 file ({'; '.join(errors)})")
+
+
+def _read_csv(p: Path) -> dict[str, np.ndarray]:
+    try:
+        with open(p, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"'{p.name}' is not a readable CSV text file: {exc}") from exc
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise InputError(f"'{p.name}' needs a header row of column names and at least one data row")
+    header = [h.strip() for h in rows[0]]
+    if len(set(header)) != len(header) or any(not h for h in header):
+        raise InputError(f"'{p.name}' has empty or repeated column names in its header: {header}")
+    try:
+        values = np.array([[float(c) for c in r] for r in rows[1:]], dtype=np.float64)
+    except ValueError as exc:
+        raise InputError(f"'{p.name}' has a non-numeric value ({exc}): every data cell must be a number") from exc
+    if values.ndim != 2 or values.shape[1] != len(header):
+        bad = next(i for i, r in enumerate(rows[1:], start=2) if len(r) != len(header))
+        raise InputError(f"'{p.name}' line {bad} has a different number of columns than the header")
+    return {h: values[:, i] for i, h in enumerate(header)}
+
+
+def _as_real(name: str, a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind == "c":
+        scale = float(np.max(np.abs(a.real))) if a.size else 0.0
+        if np.any(np.abs(a.imag) > 1e-10 * max(scale, 1e-300)):
+            raise InputError(
+                f"array '{name}' is complex with a non-zero imaginary part: pass its real part, its "
+                "magnitude, or real and imaginary parts as two fields"
+            )
+        a = a.real
+    if a.dtype.kind == "b" or a.dtype.kind not in "iuf":
+        raise InputError(f"array '{name}' is not numeric (dtype {a.dtype}): store numbers")
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _pick(arrays: Mapping[str, np.ndarray], name: str, what: str, source: str) -> np.ndarray:
+    if name not in arrays:
+        known = ", ".join(sorted(arrays)) or "none"
+        raise InputError(f"no array named '{name}' in '{source}' (arrays: {known}): check the {what} names")
+    return _as_real(name, arrays[name])
+
+
+def from_arrays(
+    arrays: Mapping[str, np.ndarray],
+    coords: NameSpec,
+    fields: NameSpec,
+    dims: Sequence[str] | None = None,
+    source: str = "arrays",
+) -> Dataset:
+    """Assemble a :class:`Dataset` from named arrays.
+
+    Args:
+        arrays: array name -> values, as read from a file.
+        coords: coordinate names, time first; ``alias=name`` renames.
+        fields: field names; ``alias=name`` renames.
+        dims: the axis order of grid fields as coordinate aliases, only needed when coordinate lengths
+            are equal and the layout cannot be inferred.
+    """
+    cmap, fmap = parse_names(coords, "coord"), parse_names(fields, "field")
+    if set(cmap) & set(fmap):
+        raise InputError(f"names {sorted(set(cmap) & set(fmap))} are used for both a coordinate and a field")
+    cs = {a: _pick(arrays, n, "coordinate", source).squeeze() for a, n in cmap.items()}
+    fs = {a: _pick(arrays, n, "field", source) for a, n in fmap.items()}
+    for a, c in cs.items():
+        if c.ndim != 1:
+            raise InputError(f"coordinate '{cmap[a]}' has shape {c.shape}: coordinates must be vectors")
+    lengths = {a: len(c) for a, c in cs.items()}
+    first = next(iter(fs.values())).squeeze()
+    scattered = (
+        len(cs) > 1 and first.ndim == 1 and len(set(lengths.values())) == 1 and len(first) == len(next(iter(cs.values())))
+    )
+    if scattered:
+        return Dataset(cs, {a: f.squeeze() for a, f in fs.items()}, grid=False, source=source)
+    order = None if dims is None else list(dims)
+    grid_fields = {a: _to_grid_layout(a, fmap[a], f, lengths, order) for a, f in fs.items()}
+    return Dataset(cs, grid_fields, grid=True, source=source)
+
+
+def _to_grid_layout(
+    alias: str, name: str, f: np.ndarray, lengths: dict[str, int], dims: list[str] | None
+) -> np.ndarray:
+    names = list(lengths)
+    target = tuple(lengths.values())
+    squeezed = f.squeeze()  # valid grids have >= 3 values per axis, so only stray singleton axes go
+    if dims is not None:
+        if sorted(dims) != sorted(names):
+            raise InputError(f"--dims must list each coordinate once ({','.join(names)}), got {','.join(dims)}")
+        if squeezed.shape != tuple(lengths[d] for d in dims):
+            raise InputError(f"field '{name}' has shape {squeezed.shape}, which does not match --dims {','.join(dims)}")
+        return np.transpose(squeezed, [dims.index(n) for n in names])
+    if squeezed.ndim != len(names):
+        raise InputError(
+            f"field '{name}' has shape {f.shape} but the coordinates {names} have lengths {target}: "
+            "a grid field needs one axis per coordinate, scattered data 1-D arrays of equal length"
+        )
+    perms = [p for p in itertools.permutations(range(len(names))) if tuple(squeezed.shape[i] for i in p) == target]
+    if not perms:
+        raise InputError(
+            f"field '{name}' has shape {squeezed.shape}, which does not match the coordinate lengths "
+            f"{dict(lengths)}: check --coords"
+        )
+    if len(perms) > 1:
+        raise InputError(
+            f"the axis order of field '{name}' {squeezed.shape} is ambiguous because coordinates have equal "
+            f"lengths: give it with --dims, e.g. --dims {','.join(names)}"
+        )
+    return np.transpose(squeezed, perms[0])
+
+
+def load(
+    path: str | os.PathLike[str],
+    coords: NameSpec,
+    fields: NameSpec,
+    dims: Sequence[str] | None = None,
+) -> Dataset:
+    """Load a data file as a :class:`Dataset`.
+
+    Example:
+        >>> ds = load("burgers.mat", coords=["t", "x"], fields=["u=usol"])  # doctest: +SKIP
+
+    CSV files hold one sample per row; when the rows cover a full tensor grid the data set is a grid.
+    """
+    arrays = read_arrays(path)
+    ds = from_arrays(arrays, coords, fields, dims=dims, source=Path(path).name)
+    if Path(path).suffix.lower() == ".csv" and not ds.grid:
+        ds = scattered_to_grid(ds) or ds
+    return ds
+
+
+def scattered_to_grid(ds: Dataset) -> Dataset | None:
+    """The grid form of scattered samples that cover a full tensor grid exactly once, else ``None``."""
+    axes = [np.unique(c) for c in ds.coords.values()]
+    if int(np.prod([len(a) for a in axes])) != ds.n_points or min(len(a) for a in axes) < 3:
+        return None
+    idx = tuple(np.searchsorted(a, c) for a, c in zip(axes, ds.coords.values(), strict=True))
+    fields = {}
+    for name, f in ds.fields.items():
+        g = np.full(tuple(len(a) for a in axes), np.nan)
+        g[idx] = f
+        if np.isnan(g).any():
+            return None
+        fields[name] = g
+    return Dataset(dict(zip(ds.coords, axes, strict=True)), fields, grid=True, source=ds.source)
+
+
+def save_npz(ds: Dataset, path: str | os.PathLike[str]) -> None:
+    """Write a data set as ``.npz`` (plain arrays, atomically) in the layout :func:`load` reads back."""
+    from deepmod._io import atomic_write
+
+    def _write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **ds.coords, **ds.fields)
+
+    atomic_write(path, _write)

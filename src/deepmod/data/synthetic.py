@@ -1,0 +1,198 @@
+"""Synthetic systems that carry their truth: each returns the data and the true coefficient table.
+
+The tables use the project's term names (``{"u_t": {"u_xx": 0.1, "u*u_x": -1.0}}``) so tests,
+benchmarks, examples and docs compare against one source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.special import erfc
+
+from deepmod.data.dataset import Dataset
+
+Truth = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class SyntheticSystem:
+    """A data set together with the equation that generated it."""
+
+    data: Dataset
+    truth: Truth
+    description: str
+
+
+def burgers_delta(
+    viscosity: float = 0.1,
+    amplitude: float = 1.0,
+    x: np.ndarray | None = None,
+    t: np.ndarray | None = None,
+) -> SyntheticSystem:
+    """Burgers' equation u_t = nu u_xx - u u_x from a delta peak ``u(x, 0) = A delta(x)``, exact.
+
+    The Cole-Hopf transform gives, with ``R = A / (2 nu)`` and ``z = x / sqrt(4 nu t)``,
+    ``u = sqrt(nu / (pi t)) (e^R - 1) e^{-z^2} / (1 + (e^R - 1) erfc(z) / 2)``
+    (Whitham, *Linear and Nonlinear Waves*, section 4.5). The defaults are DeePyMoD's standard case:
+    x in [-3, 4] with 100 points, t in [0.5, 5] with 50 points.
+    """
+    x = np.linspace(-3.0, 4.0, 100) if x is None else np.asarray(x, dtype=np.float64)
+    t = np.linspace(0.5, 5.0, 50) if t is None else np.asarray(t, dtype=np.float64)
+    if np.any(t <= 0):
+        raise ValueError("the delta-peak solution is defined for t > 0 only")
+    tt, xx = np.meshgrid(t, x, indexing="ij")
+    r = amplitude / (2.0 * viscosity)
+    z = xx / np.sqrt(4.0 * viscosity * tt)
+    u = np.sqrt(viscosity / (np.pi * tt)) * np.expm1(r) * np.exp(-(z**2)) / (1.0 + np.expm1(r) / 2.0 * erfc(z))
+    data = Dataset({"t": t, "x": x}, {"u": u}, grid=True, source="burgers (delta peak, exact)")
+    truth = {"u_t": {"u_xx": viscosity, "u*u_x": -1.0}}
+    return SyntheticSystem(data, truth, f"Burgers, nu={viscosity}, delta peak of amplitude {amplitude}")
+
+
+def kdv_two_soliton(
+    k1: float = 1.0,
+    k2: float = 1.6,
+    x: np.ndarray | None = None,
+    t: np.ndarray | None = None,
+) -> SyntheticSystem:
+    """Two interacting KdV solitons, u_t = -6 u u_x - u_xxx, exact.
+
+    Hirota's form ``u = 2 (log F)_xx`` with ``F = 1 + e^{eta1} + e^{eta2} + A e^{eta1 + eta2}``,
+    ``eta_i = k_i (x - x_i) - k_i^3 t`` and ``A = ((k1 - k2) / (k1 + k2))^2``, evaluated with the
+    exponentials scaled by their maximum so that nothing overflows.
+    """
+    x = np.linspace(-20.0, 20.0, 256) if x is None else np.asarray(x, dtype=np.float64)
+    t = np.linspace(0.0, 5.0, 51) if t is None else np.asarray(t, dtype=np.float64)
+    tt, xx = np.meshgrid(t, x, indexing="ij")
+    eta1 = k1 * (xx + 6.0) - k1**3 * tt
+    eta2 = k2 * (xx + 12.0) - k2**3 * tt
+    a12 = ((k1 - k2) / (k1 + k2)) ** 2
+    exps = np.stack([np.zeros_like(xx), eta1, eta2, eta1 + eta2 + np.log(a12)])
+    rates = np.array([0.0, k1, k2, k1 + k2])[:, None, None]
+    w = np.exp(exps - exps.max(axis=0))
+    f0, f1, f2 = w.sum(0), (rates * w).sum(0), (rates**2 * w).sum(0)
+    u = 2.0 * (f2 / f0 - (f1 / f0) ** 2)
+    data = Dataset({"t": t, "x": x}, {"u": u}, grid=True, source="kdv (two solitons, exact)")
+    return SyntheticSystem(data, {"u_t": {"u*u_x": -6.0, "u_xxx": -1.0}}, "KdV two-soliton solution")
+
+
+def advection_diffusion_2d(
+    diffusion: float = 0.5,
+    velocity: tuple[float, float] = (0.8, -0.4),
+    width: float = 1.0,
+    n: tuple[int, int, int] = (30, 41, 40),
+) -> SyntheticSystem:
+    """A Gaussian pulse advected and spread in 2-D: u_t = D (u_xx + u_yy) - v_x u_x - v_y u_y, exact.
+
+    ``u = w^2 / (w^2 + 4 D t) * exp(-((x - v_x t)^2 + (y - v_y t)^2) / (w^2 + 4 D t))``.
+    """
+    t = np.linspace(0.0, 2.0, n[0])
+    x = np.linspace(-4.0, 4.0, n[1])
+    y = np.linspace(-4.0, 4.0, n[2])
+    tt, xx, yy = np.meshgrid(t, x, y, indexing="ij")
+    s = width**2 + 4.0 * diffusion * tt
+    u = width**2 / s * np.exp(-((xx - velocity[0] * tt) ** 2 + (yy - velocity[1] * tt) ** 2) / s)
+    data = Dataset({"t": t, "x": x, "y": y}, {"u": u}, grid=True, source="advection-diffusion 2-D (exact)")
+    truth = {"u_t": {"u_xx": diffusion, "u_yy": diffusion, "u_x": -velocity[0], "u_y": -velocity[1]}}
+    return SyntheticSystem(data, truth, "2-D advection-diffusion of a Gaussian pulse")
+
+
+def _periodic_mol(
+    rhs: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    y0: np.ndarray,
+    t: np.ndarray,
+) -> np.ndarray:
+    sol = solve_ivp(lambda _t, y: rhs(_t, y), (t[0], t[-1]), y0, t_eval=t, method="LSODA", rtol=1e-9, atol=1e-11)
+    if not sol.success:
+        raise RuntimeError(f"the reference integration failed: {sol.message}")
+    return sol.y.T
+
+
+def reaction_diffusion(n_x: int = 128, n_t: int = 101, t_end: float = 10.0, seed: int = 0) -> SyntheticSystem:
+    """A coupled two-field reaction-diffusion system (FitzHugh-Nagumo type) on a periodic domain.
+
+    u_t = 0.1 u_xx + u - u^3 - v,  v_t = 0.05 v_xx + 0.3 u - 0.4 v, on x in [0, 20), integrated by the
+    method of lines with spectral derivatives (LSODA, rtol 1e-9) from a smooth random initial state.
+    """
+    length = 20.0
+    x = np.linspace(0.0, length, n_x, endpoint=False)
+    t = np.linspace(0.0, t_end, n_t)
+    k = 2.0 * np.pi * np.fft.rfftfreq(n_x, d=length / n_x)
+    rng = np.random.default_rng(seed)
+    u0 = sum(rng.normal() * np.cos(m * 2 * np.pi * x / length + rng.uniform(0, 2 * np.pi)) for m in range(1, 4))
+    v0 = 0.3 * sum(rng.normal() * np.cos(m * 2 * np.pi * x / length + rng.uniform(0, 2 * np.pi)) for m in range(1, 3))
+
+    def lap(f: np.ndarray) -> np.ndarray:
+        return np.fft.irfft(-(k**2) * np.fft.rfft(f), n=n_x)
+
+    def rhs(_t: np.ndarray, y: np.ndarray) -> np.ndarray:
+        u, v = y[:n_x], y[n_x:]
+        return np.concatenate([0.1 * lap(u) + u - u**3 - v, 0.05 * lap(v) + 0.3 * u - 0.4 * v])
+
+    sol = _periodic_mol(rhs, np.concatenate([u0, v0]), t)
+    data = Dataset({"t": t, "x": x}, {"u": sol[:, :n_x], "v": sol[:, n_x:]}, grid=True, source="reaction-diffusion")
+    truth = {
+        "u_t": {"u_xx": 0.1, "u": 1.0, "u^3": -1.0, "v": -1.0},
+        "v_t": {"v_xx": 0.05, "u": 0.3, "v": -0.4},
+    }
+    return SyntheticSystem(data, truth, "FitzHugh-Nagumo type reaction-diffusion, two fields")
+
+
+def _ode_system(
+    rhs: Callable[[float, np.ndarray], np.ndarray], y0: list[float], t: np.ndarray, names: list[str], source: str
+) -> Dataset:
+    sol = solve_ivp(rhs, (t[0], t[-1]), y0, t_eval=t, method="DOP853", rtol=1e-10, atol=1e-12)
+    if not sol.success:
+        raise RuntimeError(f"the reference integration failed: {sol.message}")
+    return Dataset({"t": t}, {n: sol.y[i] for i, n in enumerate(names)}, grid=True, source=source)
+
+
+def lorenz(
+    sigma: float = 10.0, rho: float = 28.0, beta: float = 8.0 / 3.0, t: np.ndarray | None = None
+) -> SyntheticSystem:
+    """The Lorenz system x' = s (y - x), y' = x (r - z) - y, z' = x y - b z from (-8, 7, 27)."""
+    t = np.linspace(0.0, 5.0, 1001) if t is None else np.asarray(t, dtype=np.float64)
+
+    def rhs(_t: float, s: np.ndarray) -> np.ndarray:
+        return np.array([sigma * (s[1] - s[0]), s[0] * (rho - s[2]) - s[1], s[0] * s[1] - beta * s[2]])
+
+    data = _ode_system(rhs, [-8.0, 7.0, 27.0], t, ["x", "y", "z"], "lorenz")
+    truth = {
+        "x_t": {"x": -sigma, "y": sigma},
+        "y_t": {"x": rho, "x*z": -1.0, "y": -1.0},
+        "z_t": {"x*y": 1.0, "z": -beta},
+    }
+    return SyntheticSystem(data, truth, "Lorenz system")
+
+
+def lotka_volterra(
+    alpha: float = 1.3,
+    beta: float = 0.9,
+    gamma: float = 0.8,
+    delta: float = 1.8,
+    t: np.ndarray | None = None,
+    y0: tuple[float, float] = (0.44249296, 4.6280594),
+) -> SyntheticSystem:
+    """Lotka-Volterra x' = a x - b x y, y' = c x y - d y (the UDE paper's case: 31 points on [0, 3])."""
+    t = np.linspace(0.0, 3.0, 31) if t is None else np.asarray(t, dtype=np.float64)
+
+    def rhs(_t: float, s: np.ndarray) -> np.ndarray:
+        return np.array([alpha * s[0] - beta * s[0] * s[1], gamma * s[0] * s[1] - delta * s[1]])
+
+    data = _ode_system(rhs, list(y0), t, ["x", "y"], "lotka-volterra")
+    truth = {"x_t": {"x": alpha, "x*y": -beta}, "y_t": {"x*y": gamma, "y": -delta}}
+    return SyntheticSystem(data, truth, "Lotka-Volterra predator-prey")
+
+
+EXAMPLES: dict[str, Callable[[], SyntheticSystem]] = {
+    "burgers": burgers_delta,
+    "kdv": kdv_two_soliton,
+    "advection-diffusion": advection_diffusion_2d,
+    "reaction-diffusion": reaction_diffusion,
+    "lorenz": lorenz,
+    "lotka-volterra": lotka_volterra,
+}

@@ -1,0 +1,32 @@
+"""Error types shared by every room: user-facing input errors carry a message that says what to do next."""
+
+from __future__ import annotations
+
+
+class DeepmodError(Exception):
+    """Base class of all errors raised deliberately by deepmod."""
+
+
+class InputError(DeepmodError, ValueError):
+    """The user's data, file or options cannot be used as given.
+
+    The message is one sentence saying what is wrong and how to fix it; the CLI prints it on one line
+    and exits with status 2.
+    """
+
+
+class MissingDependencyError(DeepmodError, ImportError):
+    """An optional dependency is needed for this feature; the message names the extra to install."""
+
+
+def require(module: str, extra: str):  # type: ignore[no-untyped-def]
+    """Import an optional module, or raise :class:`MissingDependencyError` naming the pip extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"this feature needs the optional package '{module}': install it with "
+            f"`pip install 'deepmod[{extra}]'`"
+        ) from exc

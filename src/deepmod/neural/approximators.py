@@ -1,0 +1,91 @@
+"""Function approximators: networks u(t, x, ...) whose input derivatives come out in one forward pass."""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from deepmod.derivatives.taylor import JetSpec, compose, sin_derivatives, tanh_derivatives
+
+
+class Approximator(nn.Module, abc.ABC):
+    """A network from coordinates ``(n_points, n_inputs)`` to fields ``(n_points, n_outputs)``.
+
+    Contract: :meth:`jets` returns the stacked normalised Taylor coefficients of the outputs for every
+    multi-index of ``spec``, shape ``(len(spec), n_points, n_outputs)``, value first. Gradients with respect
+    to the parameters flow through it.
+    """
+
+    n_inputs: int
+    n_outputs: int
+
+    @abc.abstractmethod
+    def jets(self, x: torch.Tensor, spec: JetSpec) -> torch.Tensor:
+        """Taylor coefficients of the outputs at ``x`` for every multi-index in ``spec``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The outputs at ``x``, shape ``(n_points, n_outputs)``."""
+        return self.jets(x, JetSpec([], self.n_inputs))[0]
+
+
+class _LayeredNetwork(Approximator):
+    """Dense layers with one element-wise activation, propagated in Taylor mode."""
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        hidden: Sequence[int],
+        activation_derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]],
+    ) -> None:
+        super().__init__()
+        if n_inputs < 1 or n_outputs < 1 or not hidden or min(hidden) < 1:
+            raise ValueError("a network needs >= 1 input, >= 1 output and positive hidden widths")
+        self.n_inputs, self.n_outputs = n_inputs, n_outputs
+        widths = [n_inputs, *hidden, n_outputs]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self._activation = activation_derivatives
+
+    def jets(self, x: torch.Tensor, spec: JetSpec) -> torch.Tensor:
+        z = spec.seed(x)
+        for i, layer in enumerate(self.layers):
+            z = z @ layer.weight.T
+            z = torch.cat([(z[0] + layer.bias).unsqueeze(0), z[1:]])
+            if i < len(self.layers) - 1:
+                if len(spec) == 1:
+                    z = self._activation(z, 0)[0]
+                else:
+                    z = compose(self._activation(z[0], spec.max_order), z, spec)
+        return z
+
+
+class MLP(_LayeredNetwork):
+    """A tanh multilayer perceptron (the DeepMoD default), Xavier-initialised, four layers of 50 by default."""
+
+    def __init__(self, n_inputs: int, n_outputs: int, hidden: Sequence[int] = (50, 50, 50, 50)) -> None:
+        super().__init__(n_inputs, n_outputs, hidden, tanh_derivatives)
+        for layer in self.layers:
+            nn.init.xavier_normal_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+
+class Siren(_LayeredNetwork):
+    """A sine-activated network (Sitzmann et al. 2020, "Implicit Neural Representations with Periodic
+    Activation Functions"): good at fitting oscillatory signals. ``omega_0`` scales the first layer and is
+    folded into the weights, with the paper's initialisation.
+    """
+
+    def __init__(
+        self, n_inputs: int, n_outputs: int, hidden: Sequence[int] = (50, 50, 50, 50), omega_0: float = 30.0
+    ) -> None:
+        super().__init__(n_inputs, n_outputs, hidden, sin_derivatives)
+        with torch.no_grad():
+            for i, layer in enumerate(self.layers):
+                fan_in = layer.in_features
+                bound = omega_0 / fan_in if i == 0 else math.sqrt(6.0 / fan_in)
+                layer.weight.uniform_(-bound, bound)
+                layer.bias.uniform_(-1.0 / math.sqrt(fan_in), 1.0 / math.sqrt(fan_in))

@@ -1,0 +1,44 @@
+"""Sparsity estimators: decide which library terms are active from (Theta, u_t) at the current fit."""
+
+from __future__ import annotations
+
+import abc
+import copy
+from typing import Any
+
+import numpy as np
+
+from deepmod.regression.base import normalise_columns
+from deepmod.regression.stlsq import STLSQ
+
+
+class SparsityEstimator(abc.ABC):
+    """Contract: :meth:`select` returns a boolean mask of shape ``(n_terms,)``, True for active terms."""
+
+    @abc.abstractmethod
+    def select(self, theta: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Active terms for Theta ``(n_points, n_terms)`` and target ``(n_points,)``."""
+
+
+class RegressorEstimator(SparsityEstimator):
+    """Any scikit-learn-compatible linear regressor as a sparsity estimator.
+
+    Columns are scaled to unit RMS and the target to unit RMS before fitting, so penalties and
+    thresholds are unit-free; a term is active where ``coef_`` is non-zero. Regressors with an
+    intercept (``fit_intercept=True``) should be given ``fit_intercept=False``: the constant term is part
+    of the library. Defaults to :class:`~deepmod.regression.STLSQ` with threshold 0.1.
+    """
+
+    def __init__(self, regressor: Any = None) -> None:
+        self.regressor = STLSQ(threshold=0.1) if regressor is None else regressor
+
+    def select(self, theta: np.ndarray, target: np.ndarray) -> np.ndarray:
+        x, _ = normalise_columns(np.asarray(theta, dtype=np.float64))
+        y = np.asarray(target, dtype=np.float64).ravel()
+        y = y / (float(np.sqrt(np.mean(y**2))) or 1.0)
+        reg = copy.deepcopy(self.regressor)
+        reg.fit(x, y)
+        coef = np.asarray(reg.coef_, dtype=np.float64).ravel()
+        if coef.shape != (theta.shape[1],):
+            raise ValueError(f"the regressor's coef_ has shape {coef.shape}, expected ({theta.shape[1]},)")
+        return coef != 0

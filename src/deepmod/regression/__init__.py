@@ -1,0 +1,6 @@
+"""Sparse regression shared by all methods, with the scikit-learn contract."""
+
+from deepmod.regression.base import SparseRegressor, lstsq_on, normalise_columns
+from deepmod.regression.stlsq import STLSQ, STRidge
+
+__all__ = ["STLSQ", "STRidge", "SparseRegressor", "lstsq_on", "normalise_columns"]
