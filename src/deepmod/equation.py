@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from deepmod.terms import Symbols, Term
 
@@ -40,7 +41,7 @@ class Equation:
     def __str__(self) -> str:
         return self.text()
 
-    def to_sympy(self, symbols: Symbols, time: str | None = None):  # type: ignore[no-untyped-def]
+    def to_sympy(self, symbols: Symbols, time: str | None = None) -> Any:
         """The equation as ``sympy.Eq(Derivative(u, t), rhs)`` with fields as functions of the coordinates."""
         import sympy
 
@@ -54,7 +55,7 @@ class Equation:
         return sympy.Eq(sympy.Derivative(funcs[field], t), rhs)
 
 
-def term_to_sympy(term: Term, funcs: Sequence[object], space: Sequence[object]):  # type: ignore[no-untyped-def]
+def term_to_sympy(term: Term, funcs: Sequence[Any], space: Sequence[Any]) -> Any:
     """A term as a sympy product of (derivatives of) field functions."""
     import sympy
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DeepmodError(Exception):
     """Base class of all errors raised deliberately by deepmod."""
@@ -19,7 +21,7 @@ class MissingDependencyError(DeepmodError, ImportError):
     """An optional dependency is needed for this feature; the message names the extra to install."""
 
 
-def require(module: str, extra: str):  # type: ignore[no-untyped-def]
+def require(module: str, extra: str) -> Any:
     """Import an optional module, or raise :class:`MissingDependencyError` naming the pip extra."""
     import importlib
 
@@ -27,6 +29,5 @@ def require(module: str, extra: str):  # type: ignore[no-untyped-def]
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependencyError(
-            f"this feature needs the optional package '{module}': install it with "
-            f"`pip install 'deepmod[{extra}]'`"
+            f"this feature needs the optional package '{module}': install it with `pip install 'deepmod[{extra}]'`"
         ) from exc

@@ -151,11 +151,7 @@ def derivative_indices(n_space: int, max_order: int) -> list[tuple[int, ...]]:
     """
     out: list[tuple[int, ...]] = []
     for order in range(1, max_order + 1):
-        level = [
-            tuple(c)
-            for c in itertools.product(range(order + 1), repeat=n_space)
-            if sum(c) == order
-        ]
+        level = [tuple(c) for c in itertools.product(range(order + 1), repeat=n_space) if sum(c) == order]
         out.extend(sorted(level, reverse=True))
     return out
 

@@ -134,9 +134,7 @@ def _validate_grid(ds: Dataset) -> None:
             raise InputError(f"coordinate '{name}' has {len(c)} values: at least 3 are needed to differentiate")
     for name, f in ds.fields.items():
         if f.shape != shape:
-            raise InputError(
-                f"field '{name}' has shape {f.shape} but the coordinates {list(ds.coords)} give {shape}"
-            )
+            raise InputError(f"field '{name}' has shape {f.shape} but the coordinates {list(ds.coords)} give {shape}")
 
 
 def _validate_scattered(ds: Dataset) -> None:

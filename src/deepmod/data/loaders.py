@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -55,13 +56,13 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     readers = {".npz": _read_npz, ".mat": _read_mat, ".csv": _read_csv}
     reader = readers.get(ext, _read_netcdf if ext in _NETCDF else None)
     if reader is None:
-        raise InputError(
-            f"unknown file type '{ext}' for '{p.name}': use .npz, .mat, .nc/.h5 (netCDF/HDF5) or .csv"
-        )
+        raise InputError(f"unknown file type '{ext}' for '{p.name}': use .npz, .mat, .nc/.h5 (netCDF/HDF5) or .csv")
     return reader(p)
 
 
 def _read_npz(p: Path) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(p):
+        raise InputError(f"'{p.name}' is not a readable .npz file (not a zip archive): save it with numpy.savez")
     try:
         with np.load(p, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
@@ -72,7 +73,9 @@ def _read_npz(p: Path) -> dict[str, np.ndarray]:
             ) from exc
         raise InputError(f"'{p.name}' is not a readable .npz file: {exc}") from exc
     except Exception as exc:
-        raise InputError(f"'{p.name}' is not a readable .npz file ({type(exc).__name__}): re-save it with numpy.savez") from exc
+        raise InputError(
+            f"'{p.name}' is not a readable .npz file ({type(exc).__name__}): re-save it with numpy.savez"
+        ) from exc
 
 
 def _read_mat(p: Path) -> dict[str, np.ndarray]:
@@ -83,7 +86,9 @@ def _read_mat(p: Path) -> dict[str, np.ndarray]:
     except NotImplementedError:
         return _read_netcdf(p)
     except Exception as exc:
-        raise InputError(f"'{p.name}' is not a readable MATLAB file ({type(exc).__name__}): re-save it with -v7") from exc
+        raise InputError(
+            f"'{p.name}' is not a readable MATLAB file ({type(exc).__name__}): re-save it with -v7"
+        ) from exc
     return {k: v for k, v in raw.items() if not k.startswith("__") and isinstance(v, np.ndarray)}
 
 
@@ -112,21 +117,26 @@ def _read_csv(p: Path) -> dict[str, np.ndarray]:
     header = [h.strip() for h in rows[0]]
     if len(set(header)) != len(header) or any(not h for h in header):
         raise InputError(f"'{p.name}' has empty or repeated column names in its header: {header}")
+    ragged = [i for i, r in enumerate(rows[1:], start=2) if len(r) != len(header)]
+    if ragged:
+        raise InputError(f"'{p.name}' row {ragged[0]} has a different number of columns than the header")
     try:
         values = np.array([[float(c) for c in r] for r in rows[1:]], dtype=np.float64)
     except ValueError as exc:
         raise InputError(f"'{p.name}' has a non-numeric value ({exc}): every data cell must be a number") from exc
-    if values.ndim != 2 or values.shape[1] != len(header):
-        bad = next(i for i, r in enumerate(rows[1:], start=2) if len(r) != len(header))
-        raise InputError(f"'{p.name}' line {bad} has a different number of columns than the header")
     return {h: values[:, i] for i, h in enumerate(header)}
+
+
+IMAGINARY_TOLERANCE = 1e-4
+"""Imaginary parts below this fraction of the largest real value are round-off (spectral solvers leave
+~1e-6 in the PDE-FIND files) and are dropped; anything larger is real information and an error."""
 
 
 def _as_real(name: str, a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     if a.dtype.kind == "c":
         scale = float(np.max(np.abs(a.real))) if a.size else 0.0
-        if np.any(np.abs(a.imag) > 1e-10 * max(scale, 1e-300)):
+        if np.any(np.abs(a.imag) > IMAGINARY_TOLERANCE * max(scale, 1e-300)):
             raise InputError(
                 f"array '{name}' is complex with a non-zero imaginary part: pass its real part, its "
                 "magnitude, or real and imaginary parts as two fields"
@@ -171,7 +181,10 @@ def from_arrays(
     lengths = {a: len(c) for a, c in cs.items()}
     first = next(iter(fs.values())).squeeze()
     scattered = (
-        len(cs) > 1 and first.ndim == 1 and len(set(lengths.values())) == 1 and len(first) == len(next(iter(cs.values())))
+        len(cs) > 1
+        and first.ndim == 1
+        and len(set(lengths.values())) == 1
+        and len(first) == len(next(iter(cs.values())))
     )
     if scattered:
         return Dataset(cs, {a: f.squeeze() for a, f in fs.items()}, grid=False, source=source)
@@ -253,6 +266,6 @@ def save_npz(ds: Dataset, path: str | os.PathLike[str]) -> None:
 
     def _write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **ds.coords, **ds.fields)
+            np.savez(fh, **{**ds.coords, **ds.fields})  # type: ignore[arg-type]
 
     atomic_write(path, _write)

@@ -143,7 +143,11 @@ def reaction_diffusion(n_x: int = 128, n_t: int = 101, t_end: float = 10.0, seed
 
 
 def _ode_system(
-    rhs: Callable[[float, np.ndarray], np.ndarray], y0: list[float], t: np.ndarray, names: list[str], source: str
+    rhs: Callable[[float, np.ndarray], np.ndarray],
+    y0: list[float],
+    t: np.ndarray,
+    names: list[str],
+    source: str,
 ) -> Dataset:
     sol = solve_ivp(rhs, (t[0], t[-1]), y0, t_eval=t, method="DOP853", rtol=1e-10, atol=1e-12)
     if not sol.success:

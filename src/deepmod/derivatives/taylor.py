@@ -109,7 +109,9 @@ def compose(scaled_derivs: Sequence[torch.Tensor], jets: torch.Tensor, spec: Jet
         for g in range(1, n):
             if spec.order[g] < k:
                 continue
-            terms = [power[a] * streams[b] for a, b in spec.products[g] if power[a] is not None and spec.order[a] >= k - 1]
+            terms = [
+                p * streams[b] for a, b in spec.products[g] if (p := power[a]) is not None and spec.order[a] >= k - 1
+            ]
             if terms:
                 total = terms[0]
                 for t in terms[1:]:
@@ -131,7 +133,7 @@ def tanh_derivatives(z: torch.Tensor, order: int) -> list[torch.Tensor]:
     one_minus_y2 = np.polynomial.Polynomial([1.0, 0.0, -1.0])
     for k in range(1, order + 1):
         poly = poly.deriv() * one_minus_y2
-        coef = poly.coef / math.factorial(k)
+        coef = np.asarray(poly.coef, dtype=np.float64) / math.factorial(k)
         val = torch.full_like(y, float(coef[-1]))
         for c in reversed(coef[:-1]):
             val = val * y + float(c) if c != 0 else val * y

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import itertools
 import math
 from collections.abc import Callable, Sequence
 
@@ -47,12 +48,13 @@ class _LayeredNetwork(Approximator):
             raise ValueError("a network needs >= 1 input, >= 1 output and positive hidden widths")
         self.n_inputs, self.n_outputs = n_inputs, n_outputs
         widths = [n_inputs, *hidden, n_outputs]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self.linears = [nn.Linear(a, b) for a, b in itertools.pairwise(widths)]
+        self.layers = nn.ModuleList(self.linears)
         self._activation = activation_derivatives
 
     def jets(self, x: torch.Tensor, spec: JetSpec) -> torch.Tensor:
         z = spec.seed(x)
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.linears):
             z = z @ layer.weight.T
             z = torch.cat([(z[0] + layer.bias).unsqueeze(0), z[1:]])
             if i < len(self.layers) - 1:
@@ -68,7 +70,7 @@ class MLP(_LayeredNetwork):
 
     def __init__(self, n_inputs: int, n_outputs: int, hidden: Sequence[int] = (50, 50, 50, 50)) -> None:
         super().__init__(n_inputs, n_outputs, hidden, tanh_derivatives)
-        for layer in self.layers:
+        for layer in self.linears:
             nn.init.xavier_normal_(layer.weight)
             nn.init.zeros_(layer.bias)
 
@@ -84,7 +86,7 @@ class Siren(_LayeredNetwork):
     ) -> None:
         super().__init__(n_inputs, n_outputs, hidden, sin_derivatives)
         with torch.no_grad():
-            for i, layer in enumerate(self.layers):
+            for i, layer in enumerate(self.linears):
                 fan_in = layer.in_features
                 bound = omega_0 / fan_in if i == 0 else math.sqrt(6.0 / fan_in)
                 layer.weight.uniform_(-bound, bound)

@@ -51,7 +51,7 @@ class DeepMoD(Method):
     constraint: Constraint = field(default_factory=LeastSquares)
     estimator: SparsityEstimator = field(default_factory=RegressorEstimator)
     schedule: Schedule = field(default_factory=Schedule)
-    max_samples: int | None = 4000
+    max_samples: int | None = 2000
     learning_rate: float = 2e-3
     validation_fraction: float = 0.2
     callbacks: Sequence[Callback] = ()
@@ -68,7 +68,7 @@ class DeepMoD(Method):
         x, u = x[idx], u[idx]
         check_library_size(n, len(library.terms))
         norm = Normalisation.fit(x, u)
-        n_val = max(1, int(round(self.validation_fraction * n)))
+        n_val = max(1, round(self.validation_fraction * n))
         tensors = [
             torch.as_tensor(a, dtype=torch.float32, device=device)
             for a in ((x - norm.centre) / norm.half_width, u / norm.field_scale)
@@ -79,7 +79,14 @@ class DeepMoD(Method):
             torch.manual_seed(seed)
             model = self.network(x.shape[1], u.shape[1]).to(device)
         outcome = train(
-            model, library, self.constraint, self.estimator, split, self.schedule, self.learning_rate, self.callbacks
+            model,
+            library,
+            self.constraint,
+            self.estimator,
+            split,
+            self.schedule,
+            self.learning_rate,
+            self.callbacks,
         )
         return self._result(data, library, norm, outcome, seed, time.perf_counter() - start, n)
 
@@ -98,9 +105,7 @@ class DeepMoD(Method):
         equations = []
         for f, (coef, mask) in enumerate(zip(outcome.coefficients, outcome.masks, strict=True)):
             phys = coef * to_phys[f]
-            equations.append(
-                Equation(library.symbols.lhs(f), {names[j]: float(phys[j]) for j in np.flatnonzero(mask)})
-            )
+            equations.append(Equation(library.symbols.lhs(f), {names[j]: float(phys[j]) for j in np.flatnonzero(mask)}))
         history = outcome.history
         lhs = [library.symbols.lhs(f) for f in range(len(outcome.masks))]
         history.coefficients = [

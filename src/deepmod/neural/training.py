@@ -25,28 +25,34 @@ from deepmod.result import History
 
 @dataclass(frozen=True)
 class Schedule:
-    """When to estimate sparsity and when to stop.
+    """When to estimate sparsity, when to apply it and when to stop.
+
+    Every ``check_every`` iterations (from ``min_iterations`` on) the sparsity estimator selects terms from
+    the current library. A selection seen ``apply_after`` times in a row becomes the mask of the loss;
+    training stops when the applied mask has been selected ``stable_checks`` times in a row and no active
+    coefficient moved by more than ``coef_tol`` (relative) between consecutive checks.
 
     Attributes:
         max_iterations: hard cap on training iterations.
-        eval_every: iterations between validation checks and history records.
-        patience: the fit counts as converged when the validation loss has not improved by more than
-            ``delta`` (relative) for this many iterations; then sparsity is first estimated.
-        delta: relative improvement that counts as progress.
-        period: iterations between later sparsity estimates.
-        stable_checks: consecutive estimates with the same terms and coefficients that end training.
-        coef_tol: largest relative coefficient change between estimates that counts as stable.
-        min_iterations: no sparsity estimate before this many iterations.
+        check_every: iterations between selections (and history records).
+        min_iterations: no selection before this many iterations (the fit is still rough).
+        apply_after: repeated identical selections before the mask is applied.
+        stable_checks: repeated selections of the applied mask, with stable coefficients, that end training.
+        coef_tol: largest relative coefficient change between checks that counts as stable.
     """
 
-    max_iterations: int = 6000
-    eval_every: int = 25
-    patience: int = 200
-    delta: float = 1e-3
-    period: int = 200
+    max_iterations: int = 5000
+    check_every: int = 100
+    min_iterations: int = 300
+    apply_after: int = 2
     stable_checks: int = 3
-    coef_tol: float = 0.02
-    min_iterations: int = 400
+    coef_tol: float = 0.01
+
+    def __post_init__(self) -> None:
+        if min(self.max_iterations, self.check_every, self.apply_after, self.stable_checks) < 1:
+            raise ValueError("schedule counts must be positive")
+        if self.coef_tol <= 0:
+            raise ValueError("coef_tol must be positive")
 
 
 @dataclass
@@ -128,8 +134,7 @@ def train(
     masks = [np.ones(n_terms, dtype=bool) for _ in range(n_fields)]
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.99, 0.999))
     history, raw = History(), []
-    best_val, best_at, estimates_started = float("inf"), 0, False
-    last_estimate, stable, previous = 0, 0, None
+    tracker = _SelectionTracker(schedule)
     status, start = "max_iterations", time.perf_counter()
     for cb in callbacks:
         cb.on_start(schedule.max_iterations)
@@ -143,15 +148,13 @@ def train(
             active = torch.as_tensor(masks[f], device=x.device)
             xi = constraint.solve(theta[:, active], u_t[:, f])
             reg_loss = reg_loss + torch.mean((u_t[:, f] - theta[:, active] @ xi) ** 2)
-            full = theta.new_zeros(n_terms)
-            full[active] = xi
-            coefs.append(full)
+            coefs.append(theta.new_zeros(n_terms).masked_scatter(active, xi))
         loss = data_loss + reg_loss
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
 
-        if it % schedule.eval_every:
+        if it % schedule.check_every:
             continue
         with torch.no_grad():
             val = float(torch.mean((model(x_val) - u_val) ** 2, dim=0).sum())
@@ -164,27 +167,16 @@ def train(
         raw.append((it, current))
         for cb in callbacks:
             cb.on_record(it, float(loss.detach()), int(sum(m.sum() for m in masks)))
-        if val < best_val * (1 - schedule.delta):
-            best_val, best_at = val, it
-        due = (
-            it - last_estimate >= schedule.period
-            if estimates_started
-            else it >= schedule.min_iterations and it - best_at >= schedule.patience
-        )
-        if not due:
+        if it < schedule.min_iterations:
             continue
-        estimates_started, last_estimate = True, it
         theta_np = theta.detach().cpu().double().numpy()
         ut_np = u_t.detach().cpu().double().numpy()
-        new_masks = [estimator.select(theta_np, ut_np[:, f]) for f in range(n_fields)]
-        if previous is not None and _stable(previous, masks, new_masks, current, schedule.coef_tol):
-            stable += 1
-        else:
-            stable = 0
-        previous = current
-        masks = new_masks
-        history.masks.append((it, {str(f): [str(i) for i in np.flatnonzero(m)] for f, m in enumerate(masks)}))
-        if stable >= schedule.stable_checks - 1:
+        selection = [estimator.select(theta_np, ut_np[:, f]) for f in range(n_fields)]
+        applied, done = tracker.update(selection, masks, current)
+        if applied is not None:
+            masks = applied
+            history.masks.append((it, {str(f): [str(i) for i in np.flatnonzero(m)] for f, m in enumerate(masks)}))
+        if done:
             status = "converged"
             break
     final = [c.detach().cpu().numpy().astype(np.float64) * m for c, m in zip(coefs, masks, strict=True)]
@@ -193,16 +185,44 @@ def train(
     return TrainingOutcome(masks, final, it, status, time.perf_counter() - start, history, raw)
 
 
-def _stable(
-    previous: list[np.ndarray],
-    old_masks: list[np.ndarray],
-    new_masks: list[np.ndarray],
-    current: list[np.ndarray],
-    tol: float,
-) -> bool:
-    if any(not np.array_equal(a, b) for a, b in zip(old_masks, new_masks, strict=True)):
-        return False
-    for p, c, m in zip(previous, current, new_masks, strict=True):
+class _SelectionTracker:
+    """Counts repeated selections and coefficient stability for :class:`Schedule`."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        self.last: list[np.ndarray] | None = None
+        self.repeats = 0
+        self.stable = 0
+        self.previous_coefs: list[np.ndarray] | None = None
+        self.mask_applied = False
+
+    def update(
+        self, selection: list[np.ndarray], masks: list[np.ndarray], coefs: list[np.ndarray]
+    ) -> tuple[list[np.ndarray] | None, bool]:
+        """Record a selection; return (the mask to apply now or None, whether training is done)."""
+        same = self.last is not None and _same(self.last, selection)
+        self.repeats = self.repeats + 1 if same else 1
+        self.last = selection
+        if self.repeats >= self.schedule.apply_after and not _same(selection, masks):
+            self.mask_applied, self.stable, self.previous_coefs = True, 0, None
+            return [m.copy() for m in selection], False
+        if not (self.mask_applied and _same(selection, masks)):
+            self.stable, self.previous_coefs = 0, None
+            return None, False
+        if self.previous_coefs is not None and _close(self.previous_coefs, coefs, masks, self.schedule.coef_tol):
+            self.stable += 1
+        elif self.previous_coefs is not None:
+            self.stable = 0
+        self.previous_coefs = coefs
+        return None, self.stable >= self.schedule.stable_checks - 1
+
+
+def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def _close(previous: list[np.ndarray], current: list[np.ndarray], masks: list[np.ndarray], tol: float) -> bool:
+    for p, c, m in zip(previous, current, masks, strict=True):
         if m.any() and np.max(np.abs(c[m] - p[m]) / np.maximum(np.abs(p[m]), 1e-12)) > tol:
             return False
     return True

@@ -1,0 +1,201 @@
+"""The command line: ``deepmod discover``, ``deepmod example``, ``deepmod --version``.
+
+The only place where strings become classes. Every user error prints one line on stderr and exits 2,
+without a traceback and without writing an output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from deepmod import __version__
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"deepmod: error: {message} (see deepmod {self.prog.split()[-1]} --help)\n")
+
+
+def _csv(text: str) -> list[str]:
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    return items
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _order(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from exc
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="deepmod", description="Find the differential equation behind measured data.")
+    parser.add_argument("--version", action="version", version=f"deepmod {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    d = sub.add_parser("discover", help="discover the equation behind a data file")
+    d.add_argument("data", help="data file: .npz, .mat, .nc/.h5 (netCDF/HDF5) or .csv")
+    d.add_argument(
+        "--coords",
+        type=_csv,
+        required=True,
+        help="coordinate arrays, time first: t,x[,y]; ALIAS=NAME renames",
+    )
+    d.add_argument("--fields", type=_csv, required=True, help="field arrays: u[,v]; ALIAS=NAME renames (u=usol)")
+    d.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous: t,x")
+    d.add_argument("--poly-order", type=_order(0, 6), default=2, help="highest power of the fields (default 2)")
+    d.add_argument("--diff-order", type=_order(0, 5), default=3, help="highest spatial derivative order (default 3)")
+    d.add_argument("--term", action="append", default=[], help="add a candidate term by name, e.g. u_x^2 (repeatable)")
+    d.add_argument("--samples", type=_positive, help="train on N random points (default: up to 2000)")
+    d.add_argument("--method", default="deepmod", help="discovery method: " + ", ".join(METHODS))
+    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    d.add_argument("--device", default="cpu", help="cpu or cuda")
+    d.add_argument("--max-iterations", type=_positive, default=None, help="cap on training iterations")
+    d.add_argument("--output", help="write the result as JSON to this file")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("example", help="write a built-in synthetic data set")
+    e.add_argument("name", help="one of: " + ", ".join(_examples()))
+    e.add_argument("--output", required=True, help="output .npz file")
+    e.add_argument("--noise", type=float, default=0.0, help="relative Gaussian noise level (0.05 = 5%%)")
+    e.add_argument("--samples", type=_positive, help="keep N random points, as scattered data")
+    e.add_argument("--seed", type=int, default=0, help="seed of noise and sampling")
+    e.add_argument("--quiet", action="store_true", help="print nothing")
+    return parser
+
+
+def _examples() -> list[str]:
+    from deepmod.data.synthetic import EXAMPLES
+
+    return list(EXAMPLES)
+
+
+METHODS = ("deepmod",)
+
+
+def _method(args: argparse.Namespace) -> Any:
+    from deepmod.errors import InputError
+    from deepmod.neural import DeepMoD, Schedule
+    from deepmod.report.progress import ProgressBar
+
+    if args.method not in METHODS:
+        raise InputError(f"unknown method '{args.method}': choose one of {', '.join(METHODS)}")
+    callbacks = [] if args.quiet else [ProgressBar()]
+    schedule = Schedule() if args.max_iterations is None else Schedule(max_iterations=args.max_iterations)
+    return DeepMoD(schedule=schedule, max_samples=args.samples or 2000, callbacks=callbacks)
+
+
+def _check_output(path: str | None) -> None:
+    from deepmod.errors import InputError
+
+    if path is None:
+        return
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"the output folder '{parent}' does not exist: create it or choose another path")
+    if Path(path).is_dir():
+        raise InputError(f"--output '{path}' is a directory: give a file name")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"the output folder '{parent}' is not writable")
+
+
+def _discover(args: argparse.Namespace) -> int:
+    import torch
+
+    from deepmod.api import discover, make_library
+    from deepmod.data.loaders import load
+    from deepmod.errors import InputError
+
+    _check_output(args.output)
+    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+        raise InputError(f"unknown device '{args.device}': use cpu or cuda")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for but no CUDA GPU is available: use --device cpu")
+    data = load(args.data, args.coords, args.fields, dims=args.dims)
+    method = _method(args)
+    library = make_library(data, args.poly_order, args.diff_order, args.term)
+    result = discover(data, method, library, seed=args.seed, device=args.device)
+    if args.output:
+        result.save(args.output)
+    print(result)
+    return 0
+
+
+def _example(args: argparse.Namespace) -> int:
+    from deepmod.data import add_noise, save_npz, subsample
+    from deepmod.data.synthetic import EXAMPLES
+    from deepmod.errors import InputError
+
+    if args.name not in EXAMPLES:
+        raise InputError(f"unknown example '{args.name}': choose one of {', '.join(EXAMPLES)}")
+    _check_output(args.output)
+    system = EXAMPLES[args.name]()
+    data = system.data
+    if args.noise:
+        data = add_noise(data, args.noise, seed=args.seed)
+    if args.samples:
+        data = subsample(data, args.samples, seed=args.seed)
+    save_npz(data, args.output)
+    if not args.quiet:
+        coords = ",".join(data.coord_names)
+        fields = ",".join(data.field_names)
+        print(f"wrote {args.output}: {system.description}; use --coords {coords} --fields {fields}")
+        for lhs, terms in system.truth.items():
+            print("true: " + lhs + " = " + " + ".join(f"{c:g} {t}" for t, c in terms.items()))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``deepmod`` command; returns the exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse's usage errors (code 2), --help and --version (code 0)
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    from deepmod.errors import DeepmodError
+
+    handlers = {"discover": _discover, "example": _example}
+    try:
+        return handlers[args.command](args)
+    except DeepmodError as exc:
+        print(f"deepmod: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("deepmod: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reporting: progress display now; plots and the HTML report later."""

@@ -1,0 +1,87 @@
+"""Sparse regressors, the sparsity estimator, the least-squares constraint and the library's columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import Lasso
+
+from deepmod.library import PolynomialLibrary
+from deepmod.neural.constraint import LeastSquares
+from deepmod.neural.sparsity import RegressorEstimator
+from deepmod.regression import STLSQ, STRidge
+from deepmod.terms import Symbols
+
+
+def _sparse_problem(rng: np.random.Generator, noise: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns of very different scales (as in a physical library), three active of twelve."""
+    x = rng.standard_normal((500, 12)) * np.logspace(-2, 2, 12)
+    coef = np.zeros(12)
+    coef[[1, 5, 9]] = [
+        2.0 / 10 ** (-2 + 4 * 1 / 11),
+        -1.5 / 10 ** (-2 + 4 * 5 / 11),
+        0.7 / 10 ** (-2 + 4 * 9 / 11),
+    ]
+    y = x @ coef
+    return x, y + noise * y.std() * rng.standard_normal(len(y)), coef
+
+
+@pytest.mark.parametrize("regressor", [STLSQ(), STRidge(), STLSQ(threshold=0.05, ridge=1e-3)])
+def test_regressors_recover_an_exact_sparse_vector(regressor, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]
+    x, y, coef = _sparse_problem(rng)
+    fitted = regressor.fit(x, y)
+    assert fitted is regressor
+    np.testing.assert_array_equal(regressor.coef_ != 0, coef != 0)
+    np.testing.assert_allclose(regressor.coef_, coef, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [RegressorEstimator(), RegressorEstimator(Lasso(alpha=1e-3, fit_intercept=False, max_iter=10000))],
+)
+def test_estimators_select_the_true_support_under_noise(estimator, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]
+    x, y, coef = _sparse_problem(rng, noise=0.01)
+    np.testing.assert_array_equal(estimator.select(x, y), coef != 0)
+
+
+def test_constraint_matches_numpy_lstsq(rng: np.random.Generator) -> None:
+    theta = rng.standard_normal((300, 6)) * np.array([1e-3, 1, 10, 0.1, 5, 100])
+    target = rng.standard_normal(300)
+    ours = LeastSquares().solve(torch.tensor(theta), torch.tensor(target)).numpy()
+    ref = np.linalg.lstsq(theta, target, rcond=None)[0]
+    np.testing.assert_allclose(ours, ref, rtol=1e-7)
+
+
+def test_constraint_is_differentiable(rng: np.random.Generator) -> None:
+    theta = torch.tensor(rng.standard_normal((20, 3)), requires_grad=True)
+    target = torch.tensor(rng.standard_normal(20), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b: LeastSquares(ridge=0.0).solve(a, b), (theta, target))
+
+
+def test_library_columns_against_analytic_derivatives() -> None:
+    """u = sin(x) exp(-t): u_x = cos(x) e^-t, u_xx = -u, u_xxx = -u_x; columns are the products."""
+    x = torch.linspace(0, 3, 50, dtype=torch.float64)
+    u = torch.sin(x) * np.exp(-0.5)
+    ux = torch.cos(x) * np.exp(-0.5)
+    derivs = {(0, (0,)): u, (0, (1,)): ux, (0, (2,)): -u, (0, (3,)): -ux}
+    lib = PolynomialLibrary(Symbols(("u",), ("x",)), poly_order=2, diff_order=3)
+    theta = lib.evaluate(derivs)
+    expected = {
+        "1": torch.ones_like(u),
+        "u^2": u**2,
+        "u*u_x": u * ux,
+        "u^2*u_xx": -(u**3),
+        "u*u_xxx": -u * ux,
+    }
+    for name, col in expected.items():
+        torch.testing.assert_close(theta[:, lib.names.index(name)], col)
+
+
+def test_library_scales_are_the_units_of_each_term() -> None:
+    """Doubling u and halving x multiplies u^2*u_xx by 2^2 * 2 / 0.5^2 = 32."""
+    lib = PolynomialLibrary(Symbols(("u",), ("x",)), extra_terms=["u_x^2"])
+    scales = dict(zip(lib.names, lib.scales([2.0], [0.5]).tolist(), strict=True))
+    assert scales["u^2*u_xx"] == pytest.approx(32.0)
+    assert scales["u_x^2"] == pytest.approx(16.0)
+    assert scales["1"] == 1.0
