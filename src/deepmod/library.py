@@ -46,13 +46,13 @@ class CandidateLibrary(abc.ABC):
         cache: dict[tuple[int, tuple[int, ...], int], torch.Tensor] = {}
         columns = []
         for term in self.terms:
-            col = torch.ones_like(some)
+            col: torch.Tensor | None = None
             for f in term.factors:
                 key = (f.field, f.derivative, f.power)
                 if key not in cache:
                     cache[key] = derivatives[(f.field, f.derivative)] ** f.power
-                col = col * cache[key]
-            columns.append(col)
+                col = cache[key] if col is None else col * cache[key]
+            columns.append(torch.ones_like(some) if col is None else col)
         return torch.stack(columns, dim=1)
 
     def scales(self, field_scales: Sequence[float], coord_scales: Sequence[float]) -> torch.Tensor:

@@ -73,13 +73,12 @@ class JetSpec:
         Returns:
             Tensor of shape ``(len(self), n_points, n_inputs)``.
         """
-        jets = x.new_zeros((len(self), *x.shape))
-        jets[0] = x
+        unit = x.new_zeros((len(self) - 1, 1, self.n_inputs))
         for i in range(self.n_inputs):
             e = tuple(int(j == i) for j in range(self.n_inputs))
             if e in self.position:
-                jets[self.position[e], :, i] = 1.0
-        return jets
+                unit[self.position[e] - 1, 0, i] = 1.0
+        return torch.cat([x.unsqueeze(0), unit.expand(-1, x.shape[0], -1)])
 
     def derivative(self, jets: torch.Tensor, index: Sequence[int]) -> torch.Tensor:
         """The derivative ``d^index`` (not normalised) from stacked Taylor coefficients."""
@@ -87,39 +86,44 @@ class JetSpec:
         return jets[pos] * float(self.factorials[pos])
 
 
-def compose(scaled_derivs: Sequence[torch.Tensor], jets: torch.Tensor, spec: JetSpec) -> torch.Tensor:
+def compose(
+    scaled_derivs: Sequence[torch.Tensor], streams: Sequence[torch.Tensor], spec: JetSpec
+) -> list[torch.Tensor]:
     """Apply an element-wise function to a jet, given its scaled derivatives at the value stream.
 
     Args:
-        scaled_derivs: ``[s(z0), s'(z0)/1!, ..., s^(K)(z0)/K!]``, each shaped like ``jets[0]``, with K the
+        scaled_derivs: ``[s(z0), s'(z0)/1!, ..., s^(K)(z0)/K!]``, each shaped like ``streams[0]``, with K the
             highest total order in the jet set.
-        jets: stacked Taylor coefficients of the argument, ``(len(spec), ...)``.
+        streams: Taylor coefficients of the argument, one tensor per multi-index of ``spec``.
         spec: the jet set.
 
+    Returns:
+        The Taylor coefficients of the result, one tensor per multi-index.
+
     The powers ``d^k`` of the non-constant part are kept only where they can be non-zero
-    (``|gamma| >= k``), each as a short sum of per-stream products: no index tensors, so the backward
-    pass is a chain of plain multiplications.
+    (``|gamma| >= k``), each as a short sum of per-stream products: no index tensors and no slicing of
+    stacked tensors, so the backward pass is a chain of plain multiplications without zero-filled buffers.
     """
-    streams = jets.unbind(0)
     n = len(streams)
-    out: list[torch.Tensor] = [scaled_derivs[0]] + [scaled_derivs[1] * streams[g] for g in range(1, n)]
+    d1 = scaled_derivs[1]
+    out: list[torch.Tensor] = [scaled_derivs[0]] + [d1 * streams[g] for g in range(1, n)]
     power: list[torch.Tensor | None] = [None, *streams[1:]]
     for k in range(2, len(scaled_derivs)):
         new: list[torch.Tensor | None] = [None] * n
         for g in range(1, n):
             if spec.order[g] < k:
                 continue
-            terms = [
-                p * streams[b] for a, b in spec.products[g] if (p := power[a]) is not None and spec.order[a] >= k - 1
-            ]
-            if terms:
-                total = terms[0]
-                for t in terms[1:]:
-                    total = total + t
+            total: torch.Tensor | None = None
+            for a, b in spec.products[g]:
+                p = power[a]
+                if p is None or spec.order[a] < k - 1:
+                    continue
+                total = p * streams[b] if total is None else torch.addcmul(total, p, streams[b])
+            if total is not None:
                 new[g] = total
-                out[g] = out[g] + scaled_derivs[k] * total
+                out[g] = torch.addcmul(out[g], scaled_derivs[k], total)
         power = new
-    return torch.stack(out)
+    return out
 
 
 def tanh_derivatives(z: torch.Tensor, order: int) -> list[torch.Tensor]:
@@ -134,9 +138,9 @@ def tanh_derivatives(z: torch.Tensor, order: int) -> list[torch.Tensor]:
     for k in range(1, order + 1):
         poly = poly.deriv() * one_minus_y2
         coef = np.asarray(poly.coef, dtype=np.float64) / math.factorial(k)
-        val = torch.full_like(y, float(coef[-1]))
-        for c in reversed(coef[:-1]):
-            val = val * y + float(c) if c != 0 else val * y
+        val = y * float(coef[-1]) + float(coef[-2])  # Horner; the polynomials have degree k + 1 >= 2
+        for c in reversed(coef[:-2]):
+            val = val * y + float(c)
         out.append(val)
     return out
 

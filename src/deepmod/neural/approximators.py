@@ -54,14 +54,16 @@ class _LayeredNetwork(Approximator):
 
     def jets(self, x: torch.Tensor, spec: JetSpec) -> torch.Tensor:
         z = spec.seed(x)
+        last = len(self.linears) - 1
         for i, layer in enumerate(self.linears):
-            z = z @ layer.weight.T
-            z = torch.cat([(z[0] + layer.bias).unsqueeze(0), z[1:]])
-            if i < len(self.layers) - 1:
+            streams = list((z @ layer.weight.T).unbind(0))
+            streams[0] = streams[0] + layer.bias
+            if i < last:
                 if len(spec) == 1:
-                    z = self._activation(z, 0)[0]
+                    streams = [self._activation(streams[0], 0)[0]]
                 else:
-                    z = compose(self._activation(z[0], spec.max_order), z, spec)
+                    streams = compose(self._activation(streams[0], spec.max_order), streams, spec)
+            z = torch.stack(streams)
         return z
 
 

@@ -8,6 +8,7 @@ loss; a sparsity estimator chooses the active terms on a schedule.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -79,26 +80,25 @@ class DeepMoD(Method):
             torch.manual_seed(seed)
             model = self.network(x.shape[1], u.shape[1]).to(device)
         outcome = train(
-            model,
-            library,
-            self.constraint,
-            self.estimator,
-            split,
-            self.schedule,
-            self.learning_rate,
-            self.callbacks,
+            model, library, self.constraint, self.estimator, split, self.schedule, self.learning_rate, self.callbacks
         )
-        return self._result(data, library, norm, outcome, seed, time.perf_counter() - start, n)
+        settings = {
+            "seed": seed,
+            "samples": n,
+            "learning_rate": self.learning_rate,
+            "network": type(model).__name__,
+            "estimator": repr(getattr(self.estimator, "regressor", self.estimator)),
+            "schedule": dataclasses.asdict(self.schedule),
+        }
+        return self._result(library, norm, outcome, settings, time.perf_counter() - start)
 
     def _result(
         self,
-        data: Dataset,
         library: CandidateLibrary,
         norm: Normalisation,
         outcome: TrainingOutcome,
-        seed: int,
+        settings: dict[str, object],
         seconds: float,
-        n: int,
     ) -> Result:
         to_phys = physical_factors(library, norm)
         names = library.names
@@ -114,13 +114,6 @@ class DeepMoD(Method):
         history.masks = [
             (it, {lhs[int(f)]: [names[int(j)] for j in js] for f, js in m.items()}) for it, m in history.masks
         ]
-        settings = {
-            "seed": seed,
-            "samples": n,
-            "learning_rate": self.learning_rate,
-            "network": type(self.network(1, 1)).__name__,
-            "estimator": repr(getattr(self.estimator, "regressor", self.estimator)),
-        }
         return Result(equations, self.name, names, outcome.status, outcome.iterations, seconds, history, settings)
 
 

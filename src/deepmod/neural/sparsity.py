@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from deepmod.regression.base import normalise_columns
-from deepmod.regression.stlsq import STLSQ
+from deepmod.regression.selection import BackwardElimination
 
 
 class SparsityEstimator(abc.ABC):
@@ -26,11 +26,12 @@ class RegressorEstimator(SparsityEstimator):
     Columns are scaled to unit RMS and the target to unit RMS before fitting, so penalties and
     thresholds are unit-free; a term is active where ``coef_`` is non-zero. Regressors with an
     intercept (``fit_intercept=True``) should be given ``fit_intercept=False``: the constant term is part
-    of the library. Defaults to :class:`~deepmod.regression.STLSQ` with threshold 0.1.
+    of the library. Defaults to :class:`~deepmod.regression.BackwardElimination`, which copes with
+    nearly collinear terms where a coefficient threshold does not.
     """
 
     def __init__(self, regressor: Any = None) -> None:
-        self.regressor = STLSQ(threshold=0.1) if regressor is None else regressor
+        self.regressor = BackwardElimination() if regressor is None else regressor
 
     def select(self, theta: np.ndarray, target: np.ndarray) -> np.ndarray:
         x, _ = normalise_columns(np.asarray(theta, dtype=np.float64))

@@ -39,12 +39,15 @@ class Schedule:
         apply_after: repeated identical selections before the mask is applied.
         stable_checks: repeated selections of the applied mask, with stable coefficients, that end training.
         coef_tol: largest relative coefficient change between checks that counts as stable.
+        plateau: no selection while the validation loss still falls by more than this fraction within three
+            checks: an underfitted network explains a soliton as pure advection, say. 0 disables the gate.
     """
 
     max_iterations: int = 5000
     check_every: int = 100
     min_iterations: int = 300
-    apply_after: int = 2
+    plateau: float = 0.5
+    apply_after: int = 4
     stable_checks: int = 3
     coef_tol: float = 0.01
 
@@ -167,7 +170,7 @@ def train(
         raw.append((it, current))
         for cb in callbacks:
             cb.on_record(it, float(loss.detach()), int(sum(m.sum() for m in masks)))
-        if it < schedule.min_iterations:
+        if it < schedule.min_iterations or not _plateaued(history.validation_loss, schedule):
             continue
         theta_np = theta.detach().cpu().double().numpy()
         ut_np = u_t.detach().cpu().double().numpy()
@@ -215,6 +218,15 @@ class _SelectionTracker:
             self.stable = 0
         self.previous_coefs = coefs
         return None, self.stable >= self.schedule.stable_checks - 1
+
+
+def _plateaued(validation: list[float], schedule: Schedule) -> bool:
+    """Whether the validation loss improved by less than ``plateau`` (relative) over the last 3 checks."""
+    if schedule.plateau <= 0:
+        return True
+    if len(validation) < 4:
+        return False
+    return validation[-1] > (1 - schedule.plateau) * min(validation[:-3])
 
 
 def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:

@@ -24,6 +24,10 @@ class SparseRegressor(abc.ABC):
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x) @ self.coef_
 
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
     def get_params(self, deep: bool = True) -> dict[str, object]:
         return {k: v for k, v in vars(self).items() if not k.endswith("_")}
 
