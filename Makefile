@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/deepmod example burgers --output demo-data.npz --quiet
+	$(BIN)/deepmod example burgers --output demo-data.npz --noise 0.05 --samples 1000 --quiet
 	$(BIN)/deepmod discover demo-data.npz --coords t,x --fields u --seed 0
 
 test: install

@@ -30,7 +30,7 @@ class BackwardElimination(SparseRegressor):
         min_coefficient: smallest coefficient on unit-RMS columns relative to RMS(y) that is kept.
     """
 
-    def __init__(self, tolerance: float = 0.02, threshold: float = 0.1, min_coefficient: float = 0.02) -> None:
+    def __init__(self, tolerance: float = 0.01, threshold: float = 0.1, min_coefficient: float = 0.02) -> None:
         self.tolerance = tolerance
         self.threshold = threshold
         self.min_coefficient = min_coefficient
