@@ -36,6 +36,7 @@ class Case:
     noise: float
     tolerance: float = 0.10
     samples: int | None = None
+    known_gap: str = ""
 
 
 def _shared(file: str, truth: Truth) -> Callable[[], tuple[Dataset, Truth]]:
@@ -59,8 +60,18 @@ CASES = [
     *(Case(f"kdv.mat {n:.0%}", _shared("kdv.mat", KDV), n) for n in (0.0, 0.1, 0.25)),
     Case("burgers delta (DeePyMoD) 5%", _system(burgers_delta), 0.05, tolerance=0.05, samples=2000),
     Case("advection-diffusion 2-D 10%", _system(advection_diffusion_2d), 0.10),
-    Case("reaction-diffusion 5%", _system(reaction_diffusion), 0.05),
-    Case("lorenz 1%", _system(lorenz), 0.01),
+    Case(
+        "reaction-diffusion 5%",
+        _system(reaction_diffusion),
+        0.05,
+        known_gap="all six terms found, but v_xx is 19 % low (0.081 vs 0.1) when the 5,000-iteration cap ends training",
+    ),
+    Case(
+        "lorenz 1%",
+        _system(lorenz),
+        0.01,
+        known_gap="one network over the whole chaotic trajectory (t in [0, 5]) does not fit it; needs time windows",
+    ),
 ]
 
 

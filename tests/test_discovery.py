@@ -78,7 +78,14 @@ BENCH = _benchmark()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", BENCH.CASES, ids=[c.name for c in BENCH.CASES])
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=c.known_gap)) if c.known_gap else c
+        for c in BENCH.CASES
+    ],
+    ids=[c.name for c in BENCH.CASES],
+)
 def test_acceptance_case(case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     if "mat" in case.name and not BENCH.SHARED.exists():
         pytest.skip("reference data not present")
