@@ -10,7 +10,7 @@ from sklearn.linear_model import Lasso
 from deepmod.library import PolynomialLibrary
 from deepmod.neural.constraint import LeastSquares
 from deepmod.neural.sparsity import RegressorEstimator
-from deepmod.regression import STLSQ, STRidge
+from deepmod.regression import STLSQ, BackwardElimination, STRidge
 from deepmod.terms import Symbols
 
 
@@ -27,7 +27,7 @@ def _sparse_problem(rng: np.random.Generator, noise: float = 0.0) -> tuple[np.nd
     return x, y + noise * y.std() * rng.standard_normal(len(y)), coef
 
 
-@pytest.mark.parametrize("regressor", [STLSQ(), STRidge(), STLSQ(threshold=0.05, ridge=1e-3)])
+@pytest.mark.parametrize("regressor", [STLSQ(), STRidge(), STLSQ(threshold=0.05, ridge=1e-3), BackwardElimination()])
 def test_regressors_recover_an_exact_sparse_vector(regressor, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]
     x, y, coef = _sparse_problem(rng)
     fitted = regressor.fit(x, y)
@@ -43,6 +43,20 @@ def test_regressors_recover_an_exact_sparse_vector(regressor, rng: np.random.Gen
 def test_estimators_select_the_true_support_under_noise(estimator, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]
     x, y, coef = _sparse_problem(rng, noise=0.01)
     np.testing.assert_array_equal(estimator.select(x, y), coef != 0)
+
+
+def test_elimination_drops_a_collinear_term_that_a_threshold_keeps(rng: np.random.Generator) -> None:
+    """y = a + 0.5 b + noise with a third column c = a + 1e-3 * noise: least squares splits the weight of a
+    between a and c with large opposite coefficients (std about 2 here), so thresholding keeps c; c explains
+    no variance that a does not, so elimination removes it."""
+    a, b = rng.standard_normal((2, 500))
+    c = a + 1e-3 * rng.standard_normal(500)
+    x = np.column_stack([a, b, c])
+    y = a + 0.5 * b + 0.05 * rng.standard_normal(500)
+    assert STLSQ().fit(x, y).coef_[2] != 0  # the precondition: the threshold is fooled
+    coef = BackwardElimination().fit(x, y).coef_
+    assert (coef != 0).tolist() in ([True, True, False], [False, True, True])
+    assert abs(coef[0] + coef[2] - 1.0) < 0.02 and abs(coef[1] - 0.5) < 0.02
 
 
 def test_constraint_matches_numpy_lstsq(rng: np.random.Generator) -> None:

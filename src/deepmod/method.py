@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
 
 from deepmod.data.dataset import Dataset
 from deepmod.errors import InputError
@@ -40,7 +39,7 @@ def symbols_for(data: Dataset) -> Symbols:
         raise InputError(f"{exc}; rename with alias=name, e.g. --fields u=usol") from exc
 
 
-def check_library_size(n_points: int, n_terms: int, extra: Sequence[str] = ()) -> None:
+def check_library_size(n_points: int, n_terms: int) -> None:
     """Refuse libraries with more terms than data points."""
     if n_terms >= n_points:
         raise InputError(

@@ -156,12 +156,12 @@ def derivative_indices(n_space: int, max_order: int) -> list[tuple[int, ...]]:
     return out
 
 
-def monomials(n_fields: int, max_degree: int) -> list[Term]:
+def monomials(n_fields: int, max_degree: int, n_space: int) -> list[Term]:
     """Monomials of the fields up to ``max_degree``, including the constant: 1, u, v, u^2, u*v, ..."""
     out = [Term()]
     for degree in range(1, max_degree + 1):
         for combo in itertools.combinations_with_replacement(range(n_fields), degree):
-            out.append(Term.of(Factor(f, (0,) * 0) for f in combo))
+            out.append(Term.of(Factor(f, (0,) * n_space) for f in combo))
     return out
 
 
@@ -173,7 +173,7 @@ def default_terms(n_fields: int, n_space: int, poly_order: int, diff_order: int)
     ``poly_order=2, diff_order=3`` these are the 12 terms 1, u_x, u_xx, u_xxx, u, u*u_x, ... For ODEs
     (``n_space == 0``) only the monomials.
     """
-    mons = [_with_space(m, n_space) for m in monomials(n_fields, poly_order)]
+    mons = monomials(n_fields, poly_order, n_space)
     if n_space == 0:
         return mons
     derivs = [Term()] + [
@@ -188,10 +188,6 @@ def default_terms(n_fields: int, n_space: int, poly_order: int, diff_order: int)
                 seen.add(t)
                 out.append(t)
     return out
-
-
-def _with_space(term: Term, n_space: int) -> Term:
-    return Term.of(Factor(f.field, (0,) * n_space, f.power) for f in term.factors)
 
 
 def required_derivatives(terms: Sequence[Term]) -> set[tuple[int, tuple[int, ...]]]:

@@ -6,7 +6,7 @@ happens here, once, so later code can trust its input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -33,7 +33,6 @@ class Dataset:
     fields: dict[str, np.ndarray]
     grid: bool
     source: str = ""
-    meta: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _validate(self)

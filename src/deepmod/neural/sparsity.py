@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from deepmod.regression.base import normalise_columns
+from deepmod.regression.base import normalise_problem
 from deepmod.regression.selection import BackwardElimination
 
 
@@ -34,9 +34,7 @@ class RegressorEstimator(SparsityEstimator):
         self.regressor = BackwardElimination() if regressor is None else regressor
 
     def select(self, theta: np.ndarray, target: np.ndarray) -> np.ndarray:
-        x, _ = normalise_columns(np.asarray(theta, dtype=np.float64))
-        y = np.asarray(target, dtype=np.float64).ravel()
-        y = y / (float(np.sqrt(np.mean(y**2))) or 1.0)
+        x, y, _, _ = normalise_problem(theta, target)
         reg = copy.deepcopy(self.regressor)
         reg.fit(x, y)
         coef = np.asarray(reg.coef_, dtype=np.float64).ravel()

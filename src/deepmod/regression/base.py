@@ -53,6 +53,17 @@ def lstsq_on(x: np.ndarray, y: np.ndarray, support: np.ndarray, ridge: float = 0
     return coef
 
 
+def normalise_problem(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """``(x / norms, y / y_rms, norms, y_rms)``: unit-RMS columns and target, so that coefficients are unit-free.
+
+    A coefficient ``w`` of the normalised problem is ``w * y_rms / norms`` in the original one.
+    """
+    xn, norms = normalise_columns(np.asarray(x, dtype=np.float64))
+    y = np.asarray(y, dtype=np.float64).ravel()
+    ys = float(np.sqrt(np.mean(y**2))) or 1.0
+    return xn, y / ys, norms, ys
+
+
 def normalise_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Columns scaled to unit root-mean-square; returns the scaled matrix and the scales (zeros -> 1)."""
     norms = np.sqrt(np.mean(x**2, axis=0))

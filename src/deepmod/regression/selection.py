@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepmod.regression.base import SparseRegressor, lstsq_on, normalise_columns
+from deepmod.regression.base import SparseRegressor, lstsq_on, normalise_problem
 from deepmod.regression.stlsq import STLSQ
 
 
@@ -36,15 +36,11 @@ class BackwardElimination(SparseRegressor):
         self.min_coefficient = min_coefficient
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> BackwardElimination:
-        x = np.asarray(x, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64).ravel()
-        xn, norms = normalise_columns(x)
-        ys = float(np.sqrt(np.mean(y**2))) or 1.0
-        yn = y / ys
+        xn, yn, norms, ys = normalise_problem(x, y)
         n = len(yn)
         gram, rhs, total = xn.T @ xn / n, xn.T @ yn / n, float(yn @ yn / n)
         support = STLSQ(threshold=self.threshold).fit(xn, yn).support_ if self.threshold > 0 else None
-        support = np.ones(x.shape[1], dtype=bool) if support is None or not support.any() else support.copy()
+        support = np.ones(xn.shape[1], dtype=bool) if support is None or not support.any() else support.copy()
         path = [(support.copy(), _rss(gram, rhs, total, support))]
         while support.sum() > 1:
             trials = []

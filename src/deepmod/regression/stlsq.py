@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepmod.regression.base import SparseRegressor, lstsq_on, normalise_columns
+from deepmod.regression.base import SparseRegressor, lstsq_on, normalise_problem
 
 
 class STLSQ(SparseRegressor):
@@ -28,12 +28,8 @@ class STLSQ(SparseRegressor):
         self.max_iter = max_iter
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> STLSQ:
-        x = np.asarray(x, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64).ravel()
-        xn, norms = normalise_columns(x)
-        ys = float(np.sqrt(np.mean(y**2))) or 1.0
-        yn = y / ys
-        support = np.ones(x.shape[1], dtype=bool)
+        xn, yn, norms, ys = normalise_problem(x, y)
+        support = np.ones(xn.shape[1], dtype=bool)
         coef = lstsq_on(xn, yn, support, self.ridge)
         for _ in range(self.max_iter):
             new = support & (np.abs(coef) >= self.threshold)
