@@ -1,6 +1,6 @@
 """DeepMoD components: approximators, constraint, sparsity estimators, schedule and training loop."""
 
-from deepmod.neural.approximators import MLP, Approximator, Siren
+from deepmod.neural.approximators import MLP, Approximator, Siren, TimeWindows
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.deepmod import DeepMoD
 from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
@@ -17,4 +17,5 @@ __all__ = [
     "Schedule",
     "Siren",
     "SparsityEstimator",
+    "TimeWindows",
 ]

@@ -21,15 +21,22 @@ from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
 from deepmod.method import Method, check_library_size
-from deepmod.neural.approximators import MLP, Approximator
+from deepmod.neural.approximators import MLP, Approximator, TimeWindows, oscillations
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
 from deepmod.neural.training import Callback, Normalisation, Schedule, TrainingOutcome, train
 from deepmod.result import Result
 
 
-def default_network(n_inputs: int, n_outputs: int) -> Approximator:
-    """A tanh MLP with four hidden layers of 50 units."""
+def default_network(data: Dataset) -> Approximator:
+    """A tanh MLP with four hidden layers of 50 units; for ODE data with several oscillations, one smaller MLP
+    per oscillation (:class:`~deepmod.neural.approximators.TimeWindows`), so that each fits about one cycle."""
+    n_inputs, n_outputs = len(data.coords), len(data.fields)
+    if data.n_space == 0:
+        x, u = data.points()
+        windows = round(oscillations(x[:, 0], u))
+        if windows > 1:
+            return TimeWindows(n_inputs, n_outputs, windows)
     return MLP(n_inputs, n_outputs)
 
 
@@ -38,7 +45,8 @@ class DeepMoD(Method):
     """DeepMoD with its components as objects.
 
     Attributes:
-        network: factory ``(n_inputs, n_outputs) -> Approximator``.
+        network: factory ``(n_inputs, n_outputs) -> Approximator``; ``None`` chooses from the data
+            (:func:`default_network`).
         constraint: solves for xi inside the loss.
         estimator: chooses active terms.
         schedule: when to estimate sparsity and stop.
@@ -48,7 +56,7 @@ class DeepMoD(Method):
         callbacks: progress bars, loggers.
     """
 
-    network: Callable[[int, int], Approximator] = default_network
+    network: Callable[[int, int], Approximator] | None = None
     constraint: Constraint = field(default_factory=LeastSquares)
     estimator: SparsityEstimator = field(default_factory=RegressorEstimator)
     schedule: Schedule = field(default_factory=Schedule)
@@ -78,7 +86,7 @@ class DeepMoD(Method):
         split = (xt[n_val:], ut[n_val:], xt[:n_val], ut[:n_val])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = self.network(x.shape[1], u.shape[1]).to(device)
+            model = (default_network(data) if self.network is None else self.network(x.shape[1], u.shape[1])).to(device)
         outcome = train(
             model, library, self.constraint, self.estimator, split, self.schedule, self.learning_rate, self.callbacks
         )

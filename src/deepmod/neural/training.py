@@ -1,7 +1,10 @@
 """The DeepMoD training loop: fit the data and the equation together, re-estimating sparsity on a schedule.
 
-Loss (normalised units): ``mean_f MSE(u_f, data_f) + mean_f MSE(u_f,t - Theta[:, mask_f] xi_f)`` with xi from
-the constraint at every step. Once the fit has converged (the validation error stops improving) the
+Loss: ``sum_f MSE(u_f, data_f) + sum_f MSE(u_f,t - Theta[:, mask_f] xi_f) / mean(u_f,t^2)`` with fields scaled to
+unit RMS and xi from the constraint at every step. The regression term is relative (the fraction of u_t the
+equation leaves unexplained; the denominator is not differentiated), so the balance of the two terms does
+not depend on how fast the fields change in normalised time: a record spanning many oscillations would
+otherwise have its data term swamped and its network flattened. Once the fit has converged (the validation error stops improving) the
 sparsity estimator chooses the active terms; it is asked again every ``period`` iterations, and training
 stops as soon as the chosen terms and their coefficients are stable.
 """
@@ -150,7 +153,8 @@ def train(
         for f in range(n_fields):
             active = torch.as_tensor(masks[f], device=x.device)
             xi = constraint.solve(theta[:, active], u_t[:, f])
-            reg_loss = reg_loss + torch.mean((u_t[:, f] - theta[:, active] @ xi) ** 2)
+            residual = torch.mean((u_t[:, f] - theta[:, active] @ xi) ** 2)
+            reg_loss = reg_loss + residual / torch.mean(u_t[:, f] ** 2).detach().clamp_min(1e-12)
             coefs.append(theta.new_zeros(n_terms).masked_scatter(active, xi))
         loss = data_loss + reg_loss
         optimiser.zero_grad(set_to_none=True)
