@@ -1,12 +1,14 @@
 """The DeepMoD training loop: fit the data and the equation together, re-estimating sparsity on a schedule.
 
-Loss: ``sum_f MSE(u_f, data_f) + sum_f MSE(u_f,t - Theta[:, mask_f] xi_f) / mean(u_f,t^2)`` with fields scaled to
-unit RMS and xi from the constraint at every step. The regression term is relative (the fraction of u_t the
-equation leaves unexplained; the denominator is not differentiated), so the balance of the two terms does
-not depend on how fast the fields change in normalised time: a record spanning many oscillations would
-otherwise have its data term swamped and its network flattened. Once the fit has converged (the validation error stops improving) the
-sparsity estimator chooses the active terms; it is asked again every ``period`` iterations, and training
-stops as soon as the chosen terms and their coefficients are stable.
+Loss: ``sum_f MSE(u_f, data_f) + sum_f MSE(u_f,t - Theta[:, mask_f] xi_f) / mean(u_f,t^2)`` with fields scaled
+to unit RMS and xi from the constraint at every step. The regression term is relative (the fraction of u_t
+the equation leaves unexplained; the denominator is not differentiated), so the balance of the two terms
+does not depend on how fast the fields change in normalised time: a record spanning many oscillations
+would otherwise have its data term swamped and its network flattened.
+
+Selection follows :class:`Schedule`: once the validation error stops falling fast, the sparsity estimator
+selects terms every ``check_every`` iterations; a selection repeated ``apply_after`` times becomes the mask,
+and training stops as soon as the masked terms and their coefficients are stable.
 """
 
 from __future__ import annotations
