@@ -70,7 +70,7 @@ CASES = [
         "lorenz 1%",
         _system(lorenz),
         0.01,
-        known_gap="TimeWindows fits the chaotic record, but too slowly at the default learning rate: no selection by the cap",
+        known_gap="TimeWindows fits the chaotic record, but too slowly at the default learning rate",
     ),
 ]
 
