@@ -119,9 +119,6 @@ class DeepMoD(Method):
         history.coefficients = [
             {lhs[f]: (c * to_phys[f]).tolist() for f, c in enumerate(coefs)} for _, coefs in outcome.raw_history
         ]
-        history.masks = [
-            (it, {lhs[int(f)]: [names[int(j)] for j in js] for f, js in m.items()}) for it, m in history.masks
-        ]
         return Result(equations, self.name, names, outcome.status, outcome.iterations, seconds, history, settings)
 
 

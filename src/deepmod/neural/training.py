@@ -184,7 +184,7 @@ def train(
         applied, done = tracker.update(selection, masks, current)
         if applied is not None:
             masks = applied
-            history.masks.append((it, {str(f): [str(i) for i in np.flatnonzero(m)] for f, m in enumerate(masks)}))
+            history.masks.append((it, _mask_names(library, masks)))
         if done:
             status = "converged"
             break
@@ -224,6 +224,12 @@ class _SelectionTracker:
             self.stable = 0
         self.previous_coefs = coefs
         return None, self.stable >= self.schedule.stable_checks - 1
+
+
+def _mask_names(library: CandidateLibrary, masks: list[np.ndarray]) -> dict[str, list[str]]:
+    """``{"u_t": ["u*u_x", "u_xx"], ...}`` for the active terms of each field."""
+    names = library.names
+    return {library.symbols.lhs(f): [names[j] for j in np.flatnonzero(m)] for f, m in enumerate(masks)}
 
 
 def _plateaued(validation: list[float], schedule: Schedule) -> bool:
