@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from deepmod.regression.base import SparseRegressor, lstsq_on, normalise_problem
@@ -15,23 +17,42 @@ class BackwardElimination(SparseRegressor):
     proposes the terms with a substantial coefficient. Then, starting from those, it repeatedly removes the
     term whose removal raises the residual least (the least *unique* explained variance, so one of two
     collinear terms goes first however large their coefficients), recording the path. The chosen model is
-    the smallest on the path whose unexplained variance exceeds that of the starting model by at most
-    ``tolerance`` (a fraction of the variance of ``y``). A final guard drops terms whose normalised
-    coefficient is below ``min_coefficient``.
+    the smallest on the path whose unexplained variance exceeds the smallest on the path by at most
+    ``tolerance`` (a fraction of the variance of ``y``) and by at most a factor ``ratio``: a term that
+    explains little of ``y`` is still kept when leaving it out multiplies the residual (a small but exact
+    term, such as -y in Lorenz's y' = 28x - xz - y, explains 0.2 % of the variance of y' and nearly all that
+    the other terms leave). A final guard drops terms whose normalised coefficient is below
+    ``min_coefficient``.
 
     The two criteria cover each other: a coefficient threshold alone keeps nearly collinear terms
     (u*u_xxx and u^2*u_xxx fitting noise with large opposite coefficients), while elimination alone, started
     from a large library of noisy columns, can take a wrong greedy step early; a term must both carry a
     substantial coefficient and explain variance no other term does.
 
+    Greedy elimination can go wrong among three or more nearly collinear terms (1, z and z^2 for z between
+    10 and 45: removing z first, because 1 and z^2 stand in for it, leaves no path to the true {z, x*y}), so
+    once the path is short enough every subset is tried: the best subset of each size.
+
     Args:
         tolerance: extra unexplained variance (fraction of var(y)) a simpler model may have.
         threshold: STLSQ's threshold on normalised coefficients for the starting support.
+        ratio: largest factor by which a simpler model may multiply the smallest unexplained variance.
         min_coefficient: smallest coefficient on unit-RMS columns relative to RMS(y) that is kept.
+        exhaustive: once the path is down to this many terms, each smaller size takes the best of all
+            subsets of those terms instead of the greedy step (``2**exhaustive`` small solves).
     """
 
-    def __init__(self, tolerance: float = 0.01, threshold: float = 0.1, min_coefficient: float = 0.02) -> None:
+    def __init__(
+        self,
+        tolerance: float = 0.01,
+        threshold: float = 0.1,
+        ratio: float = 4.0,
+        min_coefficient: float = 0.02,
+        exhaustive: int = 10,
+    ) -> None:
         self.tolerance = tolerance
+        self.exhaustive = exhaustive
+        self.ratio = ratio
         self.threshold = threshold
         self.min_coefficient = min_coefficient
 
@@ -51,14 +72,46 @@ class BackwardElimination(SparseRegressor):
             rss, j = min(trials)
             support[j] = False
             path.append((support.copy(), rss))
+        path = _best_subsets(path, gram, rhs, total, self.exhaustive)
         best = min(r for _, r in path)
-        chosen = next(s for s, r in reversed(path) if r <= best + self.tolerance)
+        allowed = best + min(self.tolerance, (self.ratio - 1) * best)
+        chosen = next(s for s, r in reversed(path) if r <= allowed)
         coef = lstsq_on(xn, yn, chosen)
         chosen = chosen & (np.abs(coef) >= self.min_coefficient)
         coef = lstsq_on(xn, yn, chosen)
         self.coef_ = coef * ys / norms
         self.path_ = [(np.flatnonzero(s).tolist(), r) for s, r in path]
         return self
+
+
+def _best_subsets(
+    path: list[tuple[np.ndarray, float]], gram: np.ndarray, rhs: np.ndarray, total: float, limit: int
+) -> list[tuple[np.ndarray, float]]:
+    """The path with its entries of at most ``limit`` terms replaced by the best subset of each size.
+
+    The subsets are drawn from the whole library when it has at most ``limit`` terms, else from the first
+    model on the path that does.
+    """
+    n_terms = len(rhs)
+    if n_terms <= limit:
+        pool, head = np.arange(n_terms), []
+    else:
+        first = next((s for s, _ in path if s.sum() <= limit), None)
+        if first is None:
+            return path
+        pool, head = np.flatnonzero(first), [(s, r) for s, r in path if s.sum() > limit]
+    tail = []
+    for k in range(len(pool), 0, -1):
+        idx = np.array(list(itertools.combinations(pool, k)))
+        g = gram[idx[:, :, None], idx[:, None, :]] + 1e-12 * np.eye(k)
+        b = rhs[idx]
+        w = np.linalg.solve(g, b[..., None])[..., 0]
+        rss = np.maximum(total - np.einsum("ck,ck->c", b, w), 0.0)
+        best = int(np.argmin(rss))
+        support = np.zeros(n_terms, dtype=bool)
+        support[idx[best]] = True
+        tail.append((support, float(rss[best])))
+    return head + tail
 
 
 def _rss(gram: np.ndarray, rhs: np.ndarray, total: float, support: np.ndarray) -> float:
