@@ -42,6 +42,9 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
     npz("duplicate", "duplicate", t=np.r_[t[:-1], t[-2]], x=x, u=u)
     npz("strings", "not numeric", t=t, x=x, u=np.full(u.shape, "a"))
     npz("few", "at least", t=t[:2], x=x, u=u[:2])
+    npz("one_time", "at least", t=t[:1], x=x, u=u[:1])
+    rng = np.random.default_rng(0)
+    npz("tiny", "library has", t=rng.random(12), x=rng.random(12), u=rng.random(12))
     npz("empty", "empty", t=np.array([]), x=x, u=np.zeros((0, 30)))
     np.save(tmp / "objects.npy", np.array([1]))
     np.savez(tmp / "pickled.npz", t=t, x=x, u=np.array([{"a": 1}], dtype=object))
@@ -69,6 +72,8 @@ CASES = [
     "duplicate",
     "strings",
     "few",
+    "one_time",
+    "tiny",
     "empty",
     "pickled",
     "garbage",
@@ -103,6 +108,8 @@ def test_bad_files_exit_2_with_one_line(case: str, tmp_path: Path, capsys: pytes
         (["--samples", "0"], ">= 1"),
         (["--device", "tpu"], "unknown device"),
         (["--output", "/no/such/folder/r.json"], "does not exist"),
+        (["--checkpoint", "/no/such/folder/r.ckpt"], "does not exist"),
+        (["--resume", "/no/such/run.ckpt"], "does not exist"),
     ],
 )
 def test_bad_options_exit_2(args: list[str], message: str, good: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from deepmod import __version__
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,6 +81,11 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", default="cpu", help="cpu or cuda")
     d.add_argument("--max-iterations", type=_positive, default=None, help="cap on training iterations")
     d.add_argument("--output", help="write the result as JSON to this file")
+    d.add_argument(
+        "--checkpoint",
+        help="where Ctrl-C or SIGTERM writes the training state (default: OUTPUT.ckpt, or deepmod.ckpt)",
+    )
+    d.add_argument("--resume", help="continue training from a checkpoint (same data and options)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("example", help="write a built-in synthetic data set")
@@ -99,7 +107,7 @@ def _examples() -> list[str]:
 METHODS = ("deepmod",)
 
 
-def _method(args: argparse.Namespace) -> Any:
+def _method(args: argparse.Namespace, stop: threading.Event) -> Any:
     from deepmod.errors import InputError
     from deepmod.neural import DeepMoD, Schedule
     from deepmod.report.progress import ProgressBar
@@ -108,7 +116,42 @@ def _method(args: argparse.Namespace) -> Any:
         raise InputError(f"unknown method '{args.method}': choose one of {', '.join(METHODS)}")
     callbacks = [] if args.quiet else [ProgressBar()]
     schedule = Schedule() if args.max_iterations is None else Schedule(max_iterations=args.max_iterations)
-    return DeepMoD(schedule=schedule, max_samples=args.samples or 2000, callbacks=callbacks)
+    return DeepMoD(
+        schedule=schedule,
+        max_samples=args.samples or 2000,
+        callbacks=callbacks,
+        stop=stop,
+        checkpoint=_checkpoint_path(args),
+        resume=args.resume,
+    )
+
+
+def _checkpoint_path(args: argparse.Namespace) -> str:
+    if args.checkpoint:
+        return str(args.checkpoint)
+    return f"{args.output}.ckpt" if args.output else "deepmod.ckpt"
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set ``stop`` (training ends cleanly at the next step); a second signal aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, _frame: object) -> None:
+        stop.set()
+        for sig in previous:  # a second Ctrl-C interrupts at once
+            signal.signal(sig, signal.default_int_handler)
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _check_output(path: str | None) -> None:
@@ -133,17 +176,30 @@ def _discover(args: argparse.Namespace) -> int:
     from deepmod.errors import InputError
 
     _check_output(args.output)
+    _check_output(_checkpoint_path(args))
+    if args.resume is not None and not Path(args.resume).is_file():
+        raise InputError(f"the checkpoint '{args.resume}' does not exist or is not a file")
     if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
         raise InputError(f"unknown device '{args.device}': use cpu or cuda")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("--device cuda was asked for but no CUDA GPU is available: use --device cpu")
     data = load(args.data, args.coords, args.fields, dims=args.dims)
-    method = _method(args)
+    stop = threading.Event()
+    method = _method(args, stop)
     library = make_library(data, args.poly_order, args.diff_order, args.term)
-    result = discover(data, method, library, seed=args.seed, device=args.device)
+    with _stop_on_signals(stop):
+        result = discover(data, method, library, seed=args.seed, device=args.device)
     if args.output:
         result.save(args.output)
     print(result)
+    if result.status == "interrupted":
+        saved = f"; the result so far is in {args.output}" if args.output else ""
+        checkpoint = _checkpoint_path(args)
+        print(
+            f"deepmod: interrupted at iteration {result.iterations}{saved}; continue with --resume {checkpoint}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     return 0
 
 
@@ -191,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("deepmod: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()

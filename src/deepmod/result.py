@@ -64,7 +64,10 @@ class Result:
         return {e.lhs: dict(e.coefficients) for e in self.equations}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary: ``{"equations": {"u_t": {"u_xx": 0.1, ...}}, ...}``."""
+        """JSON-ready dictionary: ``{"equations": {"u_t": {"u_xx": 0.1, ...}}, ...}``.
+
+        Wall time is left out (it is :attr:`seconds`), so the same seed and data give byte-identical files.
+        """
         return {
             "equations": self.coefficients,
             "text": [e.text() for e in self.equations],
@@ -72,7 +75,6 @@ class Result:
             "status": self.status,
             "library": self.library,
             "iterations": self.iterations,
-            "seconds": round(self.seconds, 3),
             "settings": self.settings,
             "history": _finite(asdict(self.history)),
             "deepmod_version": __version__,

@@ -173,7 +173,7 @@ def from_arrays(
     cmap, fmap = parse_names(coords, "coord"), parse_names(fields, "field")
     if set(cmap) & set(fmap):
         raise InputError(f"names {sorted(set(cmap) & set(fmap))} are used for both a coordinate and a field")
-    cs = {a: _pick(arrays, n, "coordinate", source).squeeze() for a, n in cmap.items()}
+    cs = {a: np.atleast_1d(_pick(arrays, n, "coordinate", source).squeeze()) for a, n in cmap.items()}
     fs = {a: _pick(arrays, n, "field", source) for a, n in fmap.items()}
     for a, c in cs.items():
         if c.ndim != 1:
@@ -188,6 +188,11 @@ def from_arrays(
     )
     if scattered:
         return Dataset(cs, {a: f.squeeze() for a, f in fs.items()}, grid=False, source=source)
+    for a, n in lengths.items():
+        if n == 0:
+            raise InputError(f"coordinate '{cmap[a]}' is empty: give at least a few samples")
+        if n < 3:
+            raise InputError(f"coordinate '{cmap[a]}' has {n} value(s): at least 3 are needed to differentiate")
     order = None if dims is None else list(dims)
     grid_fields = {a: _to_grid_layout(a, fmap[a], f, lengths, order) for a, f in fs.items()}
     return Dataset(cs, grid_fields, grid=True, source=source)

@@ -9,13 +9,19 @@ loss; a sparsity estimator chooses the active terms on a schedule.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from deepmod._io import atomic_write
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
@@ -24,7 +30,7 @@ from deepmod.method import Method, check_library_size
 from deepmod.neural.approximators import MLP, Approximator, TimeWindows, oscillations
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
-from deepmod.neural.training import Callback, Normalisation, Schedule, TrainingOutcome, train
+from deepmod.neural.training import Callback, Normalisation, Schedule, Trainer, TrainingOutcome
 from deepmod.result import Result
 
 
@@ -52,8 +58,13 @@ class DeepMoD(Method):
         schedule: when to estimate sparsity and stop.
         max_samples: at most this many random samples are used (80 % train, 20 % validation); ``None``
             uses all. Scattered data are used as they are when smaller.
-        learning_rate: Adam's step size.
+        learning_rate: Adam's step size; ``None`` takes the network's own (``Approximator.learning_rate``).
         callbacks: progress bars, loggers.
+        stop: once set (by a signal handler, say), training ends at the next iteration with status
+            ``"interrupted"`` and the result of the model so far.
+        checkpoint: where to write the training state when training is interrupted (``torch.save`` of
+            tensors and plain values only).
+        resume: a checkpoint to continue from; it must come from the same data, sampling, seed and library.
     """
 
     network: Callable[[int, int], Approximator] | None = None
@@ -61,9 +72,12 @@ class DeepMoD(Method):
     estimator: SparsityEstimator = field(default_factory=RegressorEstimator)
     schedule: Schedule = field(default_factory=Schedule)
     max_samples: int | None = 2000
-    learning_rate: float = 2e-3
+    learning_rate: float | None = None
     validation_fraction: float = 0.2
     callbacks: Sequence[Callback] = ()
+    stop: threading.Event | None = None
+    checkpoint: str | os.PathLike[str] | None = None
+    resume: str | os.PathLike[str] | None = None
     name: str = "deepmod"
 
     def run(self, data: Dataset, library: CandidateLibrary, seed: int = 0, device: str = "cpu") -> Result:
@@ -87,13 +101,20 @@ class DeepMoD(Method):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = (default_network(data) if self.network is None else self.network(x.shape[1], u.shape[1])).to(device)
-        outcome = train(
-            model, library, self.constraint, self.estimator, split, self.schedule, self.learning_rate, self.callbacks
+        lr = model.learning_rate if self.learning_rate is None else self.learning_rate
+        trainer = Trainer(
+            model, library, self.constraint, self.estimator, split, self.schedule, lr, self.callbacks, self.stop
         )
+        key = _fingerprint(x, u, library, seed, type(model).__name__)
+        if self.resume is not None:
+            trainer.load_state_dict(load_checkpoint(self.resume, key, device))
+        outcome = trainer.run()
+        if outcome.status == "interrupted" and self.checkpoint is not None:
+            save_checkpoint(self.checkpoint, {"format": CHECKPOINT_FORMAT, "key": key, "trainer": trainer.state_dict()})
         settings = {
             "seed": seed,
             "samples": n,
-            "learning_rate": self.learning_rate,
+            "learning_rate": lr,
             "network": type(model).__name__,
             "estimator": repr(getattr(self.estimator, "regressor", self.estimator)),
             "schedule": dataclasses.asdict(self.schedule),
@@ -120,6 +141,45 @@ class DeepMoD(Method):
             {lhs[f]: (c * to_phys[f]).tolist() for f, c in enumerate(coefs)} for _, coefs in outcome.raw_history
         ]
         return Result(equations, self.name, names, outcome.status, outcome.iterations, seconds, history, settings)
+
+
+CHECKPOINT_FORMAT = "deepmod-checkpoint-1"
+
+
+def _fingerprint(x: np.ndarray, u: np.ndarray, library: CandidateLibrary, seed: int, network: str) -> str:
+    """A digest of what a checkpoint belongs to: the training samples, the library, the seed and network."""
+    digest = hashlib.sha256()
+    for part in (x, u):
+        digest.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+    digest.update(repr((library.names, seed, network)).encode())
+    return digest.hexdigest()
+
+
+def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
+    """Write a training checkpoint atomically."""
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(path: str | os.PathLike[str], key: str, device: str = "cpu") -> dict[str, Any]:
+    """The trainer state in a checkpoint written for the same problem (``key``); never unpickles code."""
+    target = Path(path)
+    if not target.is_file():
+        raise InputError(f"the checkpoint '{path}' does not exist or is not a file")
+    try:
+        state = torch.load(target, map_location=device, weights_only=True)
+    except Exception as exc:  # torch raises many kinds for foreign or damaged files
+        raise InputError(f"'{path}' is not a readable deepmod checkpoint ({type(exc).__name__})") from exc
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise InputError(f"'{path}' is not a deepmod checkpoint")
+    if state.get("key") != key:
+        raise InputError(
+            f"the checkpoint '{path}' was written for other data, samples, seed or library: resume with the "
+            "same data file and options"
+        )
+    trainer = state["trainer"]
+    if not isinstance(trainer, dict):
+        raise InputError(f"'{path}' is not a deepmod checkpoint")
+    return trainer
 
 
 def physical_factors(library: CandidateLibrary, norm: Normalisation) -> list[np.ndarray]:

@@ -13,9 +13,12 @@ and training stops as soon as the masked terms and their coefficients are stable
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -48,7 +51,7 @@ class Schedule:
             checks: an underfitted network explains a soliton as pure advection, say. 0 disables the gate.
     """
 
-    max_iterations: int = 5000
+    max_iterations: int = 10000
     check_every: int = 100
     min_iterations: int = 300
     plateau: float = 0.5
@@ -125,6 +128,142 @@ def evaluate(
     return jets[0], u_t, library.evaluate(derivs)
 
 
+class Trainer:
+    """The training loop, with its whole state, so that it can stop on request and continue later.
+
+    Args:
+        model, library, constraint, estimator: the four components.
+        data: normalised ``(x_train, u_train, x_val, u_val)``.
+        schedule: when to select and stop.
+        learning_rate: Adam's step size.
+        callbacks: progress bars, loggers.
+        stop: training ends with status ``"interrupted"`` at the next iteration once this event is set (a
+            signal handler sets it); the state then stays consistent, so :meth:`state_dict` can be saved.
+    """
+
+    def __init__(
+        self,
+        model: Approximator,
+        library: CandidateLibrary,
+        constraint: Constraint,
+        estimator: SparsityEstimator,
+        data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+        schedule: Schedule,
+        learning_rate: float = 2e-3,
+        callbacks: Sequence[Callback] = (),
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.model, self.library, self.constraint, self.estimator = model, library, constraint, estimator
+        self.data, self.schedule, self.callbacks = data, schedule, callbacks
+        self.stop = stop if stop is not None else threading.Event()
+        n_terms = len(library.terms)
+        self.masks = [np.ones(n_terms, dtype=bool) for _ in range(data[1].shape[1])]
+        self.optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.99, 0.999))
+        self.history, self.raw = History(), list[tuple[int, list[np.ndarray]]]()
+        self.tracker = _SelectionTracker(schedule)
+        self.iteration, self.seconds_before = 0, 0.0
+
+    def run(self) -> TrainingOutcome:
+        """Train from the current state until convergence, the iteration cap or a stop request."""
+        x, u, x_val, u_val = self.data
+        library, schedule, masks = self.library, self.schedule, self.masks
+        n_fields, n_terms = u.shape[1], len(library.terms)
+        spec = jet_spec_for(library, x.shape[1])
+        status, start = "max_iterations", time.perf_counter()
+        for cb in self.callbacks:
+            cb.on_start(schedule.max_iterations)
+        coefs: list[torch.Tensor] = []
+        while self.iteration < schedule.max_iterations:
+            if self.stop.is_set():
+                status = "interrupted"
+                break
+            self.iteration += 1
+            it = self.iteration
+            values, u_t, theta = evaluate(self.model, library, spec, x)
+            data_loss = torch.mean((values - u) ** 2, dim=0).sum()
+            coefs, reg_loss = [], values.new_zeros(())
+            for f in range(n_fields):
+                active = torch.as_tensor(masks[f], device=x.device)
+                xi = self.constraint.solve(theta[:, active], u_t[:, f])
+                residual = torch.mean((u_t[:, f] - theta[:, active] @ xi) ** 2)
+                reg_loss = reg_loss + residual / torch.mean(u_t[:, f] ** 2).detach().clamp_min(1e-12)
+                coefs.append(theta.new_zeros(n_terms).masked_scatter(active, xi))
+            loss = data_loss + reg_loss
+            self.optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimiser.step()
+
+            if it % schedule.check_every:
+                continue
+            with torch.no_grad():
+                val = float(torch.mean((self.model(x_val) - u_val) ** 2, dim=0).sum())
+            current = [c.detach().cpu().numpy().astype(np.float64) for c in coefs]
+            history = self.history
+            history.iterations.append(it)
+            history.loss.append(float(loss.detach()))
+            history.data_loss.append(float(data_loss.detach()))
+            history.regression_loss.append(float(reg_loss.detach()))
+            history.validation_loss.append(val)
+            self.raw.append((it, current))
+            for cb in self.callbacks:
+                cb.on_record(it, float(loss.detach()), int(sum(m.sum() for m in masks)))
+            if it < schedule.min_iterations or not _plateaued(history.validation_loss, schedule):
+                continue
+            theta_np = theta.detach().cpu().double().numpy()
+            ut_np = u_t.detach().cpu().double().numpy()
+            selection = [self.estimator.select(theta_np, ut_np[:, f]) for f in range(n_fields)]
+            applied, done = self.tracker.update(selection, masks, current)
+            if applied is not None:
+                masks = self.masks = applied
+                history.masks.append((it, _mask_names(library, masks)))
+            if done:
+                status = "converged"
+                break
+        final = self._final_coefficients(coefs)
+        for cb in self.callbacks:
+            cb.on_end(status)
+        seconds = self.seconds_before + time.perf_counter() - start
+        self.seconds_before = seconds
+        return TrainingOutcome(masks, final, self.iteration, status, seconds, self.history, self.raw)
+
+    def _final_coefficients(self, coefs: list[torch.Tensor]) -> list[np.ndarray]:
+        """Masked coefficients of the last step; solved afresh when no step ran (a stop before the first)."""
+        if not coefs:
+            x = self.data[0]
+            spec = jet_spec_for(self.library, x.shape[1])
+            with torch.no_grad():
+                _, u_t, theta = evaluate(self.model, self.library, spec, x)
+            for f, mask in enumerate(self.masks):
+                active = torch.as_tensor(mask, device=x.device)
+                xi = self.constraint.solve(theta[:, active], u_t[:, f])
+                coefs.append(theta.new_zeros(len(mask)).masked_scatter(active, xi))
+        return [c.detach().cpu().numpy().astype(np.float64) * m for c, m in zip(coefs, self.masks, strict=True)]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue: tensors, numbers, strings and lists only (``weights_only`` loads it)."""
+        return {
+            "model": self.model.state_dict(),
+            "optimiser": self.optimiser.state_dict(),
+            "iteration": self.iteration,
+            "seconds": self.seconds_before,
+            "masks": [m.tolist() for m in self.masks],
+            "tracker": self.tracker.state_dict(),
+            "history": dataclasses.asdict(self.history),
+            "raw": [[it, [c.tolist() for c in cs]] for it, cs in self.raw],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (from the same model, library and data)."""
+        self.model.load_state_dict(state["model"])
+        self.optimiser.load_state_dict(state["optimiser"])
+        self.iteration, self.seconds_before = int(state["iteration"]), float(state["seconds"])
+        self.masks = [np.array(m, dtype=bool) for m in state["masks"]]
+        self.tracker.load_state_dict(state["tracker"])
+        h = state["history"]
+        self.history = History(**{**h, "masks": [(int(it), dict(m)) for it, m in h["masks"]]})
+        self.raw = [(int(it), [np.array(c, dtype=np.float64) for c in cs]) for it, cs in state["raw"]]
+
+
 def train(
     model: Approximator,
     library: CandidateLibrary,
@@ -136,62 +275,7 @@ def train(
     callbacks: Sequence[Callback] = (),
 ) -> TrainingOutcome:
     """Train ``model`` on normalised data ``(x_train, u_train, x_val, u_val)``; see the module docstring."""
-    x, u, x_val, u_val = data
-    n_fields, n_terms = u.shape[1], len(library.terms)
-    spec = jet_spec_for(library, x.shape[1])
-    masks = [np.ones(n_terms, dtype=bool) for _ in range(n_fields)]
-    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.99, 0.999))
-    history, raw = History(), []
-    tracker = _SelectionTracker(schedule)
-    status, start = "max_iterations", time.perf_counter()
-    for cb in callbacks:
-        cb.on_start(schedule.max_iterations)
-    coefs: list[torch.Tensor] = []
-    it = 0
-    for it in range(1, schedule.max_iterations + 1):
-        values, u_t, theta = evaluate(model, library, spec, x)
-        data_loss = torch.mean((values - u) ** 2, dim=0).sum()
-        coefs, reg_loss = [], values.new_zeros(())
-        for f in range(n_fields):
-            active = torch.as_tensor(masks[f], device=x.device)
-            xi = constraint.solve(theta[:, active], u_t[:, f])
-            residual = torch.mean((u_t[:, f] - theta[:, active] @ xi) ** 2)
-            reg_loss = reg_loss + residual / torch.mean(u_t[:, f] ** 2).detach().clamp_min(1e-12)
-            coefs.append(theta.new_zeros(n_terms).masked_scatter(active, xi))
-        loss = data_loss + reg_loss
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-
-        if it % schedule.check_every:
-            continue
-        with torch.no_grad():
-            val = float(torch.mean((model(x_val) - u_val) ** 2, dim=0).sum())
-        current = [c.detach().cpu().numpy().astype(np.float64) for c in coefs]
-        history.iterations.append(it)
-        history.loss.append(float(loss.detach()))
-        history.data_loss.append(float(data_loss.detach()))
-        history.regression_loss.append(float(reg_loss.detach()))
-        history.validation_loss.append(val)
-        raw.append((it, current))
-        for cb in callbacks:
-            cb.on_record(it, float(loss.detach()), int(sum(m.sum() for m in masks)))
-        if it < schedule.min_iterations or not _plateaued(history.validation_loss, schedule):
-            continue
-        theta_np = theta.detach().cpu().double().numpy()
-        ut_np = u_t.detach().cpu().double().numpy()
-        selection = [estimator.select(theta_np, ut_np[:, f]) for f in range(n_fields)]
-        applied, done = tracker.update(selection, masks, current)
-        if applied is not None:
-            masks = applied
-            history.masks.append((it, _mask_names(library, masks)))
-        if done:
-            status = "converged"
-            break
-    final = [c.detach().cpu().numpy().astype(np.float64) * m for c, m in zip(coefs, masks, strict=True)]
-    for cb in callbacks:
-        cb.on_end(status)
-    return TrainingOutcome(masks, final, it, status, time.perf_counter() - start, history, raw)
+    return Trainer(model, library, constraint, estimator, data, schedule, learning_rate, callbacks).run()
 
 
 class _SelectionTracker:
@@ -224,6 +308,25 @@ class _SelectionTracker:
             self.stable = 0
         self.previous_coefs = coefs
         return None, self.stable >= self.schedule.stable_checks - 1
+
+    def state_dict(self) -> dict[str, Any]:
+        def lists(masks: list[np.ndarray] | None) -> list[list[Any]] | None:
+            return None if masks is None else [m.tolist() for m in masks]
+
+        return {
+            "last": lists(self.last),
+            "repeats": self.repeats,
+            "stable": self.stable,
+            "previous_coefs": lists(self.previous_coefs),
+            "mask_applied": self.mask_applied,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        last, previous = state["last"], state["previous_coefs"]
+        self.last = None if last is None else [np.array(m, dtype=bool) for m in last]
+        self.previous_coefs = None if previous is None else [np.array(c, dtype=np.float64) for c in previous]
+        self.repeats, self.stable = int(state["repeats"]), int(state["stable"])
+        self.mask_applied = bool(state["mask_applied"])
 
 
 def _mask_names(library: CandidateLibrary, masks: list[np.ndarray]) -> dict[str, list[str]]:
