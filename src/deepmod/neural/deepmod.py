@@ -31,6 +31,7 @@ from deepmod.neural.approximators import MLP, Approximator, TimeWindows, oscilla
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
 from deepmod.neural.training import Callback, Normalisation, Schedule, Trainer, TrainingOutcome
+from deepmod.regression.selection import BackwardElimination
 from deepmod.result import Result
 
 
@@ -46,6 +47,19 @@ def default_network(data: Dataset) -> Approximator:
     return MLP(n_inputs, n_outputs)
 
 
+def default_estimator(data: Dataset) -> SparsityEstimator:
+    """Backward elimination; for ODE data also the residual ratio and best subsets.
+
+    An ODE library holds polynomials of the fitted states, accurate columns without derivative noise, so a
+    small term that removes most of the remaining residual is real (-y in Lorenz's y' = 28x - xz - y), and
+    best subsets resolve collinear polynomials (1, z, z^2 for z far from 0). With noisy spatial derivatives
+    the ratio would keep nearly collinear terms (u*u_xxx beside u_xxx), so PDE data get the plain selector.
+    """
+    if data.n_space == 0:
+        return RegressorEstimator(BackwardElimination(ratio=4.0, exhaustive=10))
+    return RegressorEstimator()
+
+
 @dataclass
 class DeepMoD(Method):
     """DeepMoD with its components as objects.
@@ -54,7 +68,7 @@ class DeepMoD(Method):
         network: factory ``(n_inputs, n_outputs) -> Approximator``; ``None`` chooses from the data
             (:func:`default_network`).
         constraint: solves for xi inside the loss.
-        estimator: chooses active terms.
+        estimator: chooses active terms; ``None`` chooses from the data (:func:`default_estimator`).
         schedule: when to estimate sparsity and stop.
         max_samples: at most this many random samples are used (80 % train, 20 % validation); ``None``
             uses all. Scattered data are used as they are when smaller.
@@ -69,7 +83,7 @@ class DeepMoD(Method):
 
     network: Callable[[int, int], Approximator] | None = None
     constraint: Constraint = field(default_factory=LeastSquares)
-    estimator: SparsityEstimator = field(default_factory=RegressorEstimator)
+    estimator: SparsityEstimator | None = None
     schedule: Schedule = field(default_factory=Schedule)
     max_samples: int | None = 2000
     learning_rate: float | None = None
@@ -102,8 +116,9 @@ class DeepMoD(Method):
             torch.manual_seed(seed)
             model = (default_network(data) if self.network is None else self.network(x.shape[1], u.shape[1])).to(device)
         lr = model.learning_rate if self.learning_rate is None else self.learning_rate
+        estimator = default_estimator(data) if self.estimator is None else self.estimator
         trainer = Trainer(
-            model, library, self.constraint, self.estimator, split, self.schedule, lr, self.callbacks, self.stop
+            model, library, self.constraint, estimator, split, self.schedule, lr, self.callbacks, self.stop
         )
         key = _fingerprint(x, u, library, seed, type(model).__name__)
         if self.resume is not None:
@@ -116,7 +131,7 @@ class DeepMoD(Method):
             "samples": n,
             "learning_rate": lr,
             "network": type(model).__name__,
-            "estimator": repr(getattr(self.estimator, "regressor", self.estimator)),
+            "estimator": repr(getattr(estimator, "regressor", estimator)),
             "schedule": dataclasses.asdict(self.schedule),
         }
         return self._result(library, norm, outcome, settings, time.perf_counter() - start)

@@ -18,11 +18,15 @@ class BackwardElimination(SparseRegressor):
     term whose removal raises the residual least (the least *unique* explained variance, so one of two
     collinear terms goes first however large their coefficients), recording the path. The chosen model is
     the smallest on the path whose unexplained variance exceeds the smallest on the path by at most
-    ``tolerance`` (a fraction of the variance of ``y``) and by at most a factor ``ratio``: a term that
-    explains little of ``y`` is still kept when leaving it out multiplies the residual (a small but exact
-    term, such as -y in Lorenz's y' = 28x - xz - y, explains 0.2 % of the variance of y' and nearly all that
-    the other terms leave). A final guard drops terms whose normalised coefficient is below
-    ``min_coefficient``.
+    ``tolerance`` (a fraction of the variance of ``y``) and, if ``ratio`` is given, by at most that factor:
+    then a term that explains little of ``y`` is still kept when leaving it out multiplies the residual (a
+    small but exact term, such as -y in Lorenz's y' = 28x - xz - y, explains 0.2 % of the variance of y'
+    and nearly all that the other terms leave). A final guard drops terms whose normalised coefficient is
+    below ``min_coefficient``.
+
+    The ratio suits accurate columns (polynomials of the states of an ODE). With noisy derivative columns
+    it keeps nearly collinear terms (u*u_xxx beside u_xxx) that cut a small residual by a large factor,
+    so it is off by default; :func:`~deepmod.neural.deepmod.default_estimator` turns it on for ODE data.
 
     The two criteria cover each other: a coefficient threshold alone keeps nearly collinear terms
     (u*u_xxx and u^2*u_xxx fitting noise with large opposite coefficients), while elimination alone, started
@@ -31,24 +35,26 @@ class BackwardElimination(SparseRegressor):
 
     Greedy elimination can go wrong among three or more nearly collinear terms (1, z and z^2 for z between
     10 and 45: removing z first, because 1 and z^2 stand in for it, leaves no path to the true {z, x*y}), so
-    once the path is short enough every subset is tried: the best subset of each size.
+    with ``exhaustive`` set, once the path is short enough every subset is tried: the best subset of each
+    size.
 
     Args:
         tolerance: extra unexplained variance (fraction of var(y)) a simpler model may have.
         threshold: STLSQ's threshold on normalised coefficients for the starting support.
-        ratio: largest factor by which a simpler model may multiply the smallest unexplained variance.
+        ratio: largest factor by which a simpler model may multiply the smallest unexplained variance;
+            ``None``: no limit.
         min_coefficient: smallest coefficient on unit-RMS columns relative to RMS(y) that is kept.
         exhaustive: once the path is down to this many terms, each smaller size takes the best of all
-            subsets of those terms instead of the greedy step (``2**exhaustive`` small solves).
+            subsets of those terms instead of the greedy step (``2**exhaustive`` small solves); 0: greedy only.
     """
 
     def __init__(
         self,
         tolerance: float = 0.01,
         threshold: float = 0.1,
-        ratio: float = 4.0,
+        ratio: float | None = None,
         min_coefficient: float = 0.02,
-        exhaustive: int = 10,
+        exhaustive: int = 0,
     ) -> None:
         self.tolerance = tolerance
         self.exhaustive = exhaustive
@@ -74,7 +80,7 @@ class BackwardElimination(SparseRegressor):
             path.append((support.copy(), rss))
         path = _best_subsets(path, gram, rhs, total, self.exhaustive)
         best = min(r for _, r in path)
-        allowed = best + min(self.tolerance, (self.ratio - 1) * best)
+        allowed = best + (self.tolerance if self.ratio is None else min(self.tolerance, (self.ratio - 1) * best))
         chosen = next(s for s, r in reversed(path) if r <= allowed)
         coef = lstsq_on(xn, yn, chosen)
         chosen = chosen & (np.abs(coef) >= self.min_coefficient)
@@ -93,6 +99,8 @@ def _best_subsets(
     model on the path that does.
     """
     n_terms = len(rhs)
+    if limit < 1:
+        return path
     if n_terms <= limit:
         pool, head = np.arange(n_terms), []
     else:
