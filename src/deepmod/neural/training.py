@@ -167,7 +167,7 @@ class Trainer:
         """Train from the current state until convergence, the iteration cap or a stop request."""
         x, u, x_val, u_val = self.data
         library, schedule, masks = self.library, self.schedule, self.masks
-        n_fields, n_terms = u.shape[1], len(library.terms)
+        n_fields = u.shape[1]
         spec = jet_spec_for(library, x.shape[1])
         status, start = "max_iterations", time.perf_counter()
         for cb in self.callbacks:
@@ -183,11 +183,10 @@ class Trainer:
             data_loss = torch.mean((values - u) ** 2, dim=0).sum()
             coefs, reg_loss = [], values.new_zeros(())
             for f in range(n_fields):
-                active = torch.as_tensor(masks[f], device=x.device)
-                xi = self.constraint.solve(theta[:, active], u_t[:, f])
-                residual = torch.mean((u_t[:, f] - theta[:, active] @ xi) ** 2)
+                coef, fitted = self._solve(theta, u_t[:, f], masks[f])
+                residual = torch.mean((u_t[:, f] - fitted) ** 2)
                 reg_loss = reg_loss + residual / torch.mean(u_t[:, f] ** 2).detach().clamp_min(1e-12)
-                coefs.append(theta.new_zeros(n_terms).masked_scatter(active, xi))
+                coefs.append(coef)
             loss = data_loss + reg_loss
             self.optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -226,6 +225,12 @@ class Trainer:
         self.seconds_before = seconds
         return TrainingOutcome(masks, final, self.iteration, status, seconds, self.history, self.raw)
 
+    def _solve(self, theta: torch.Tensor, target: torch.Tensor, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The constraint's coefficients on the active columns (a full vector, zeros elsewhere) and the fit."""
+        active = torch.as_tensor(mask, device=theta.device)
+        xi = self.constraint.solve(theta[:, active], target)
+        return theta.new_zeros(len(mask)).masked_scatter(active, xi), theta[:, active] @ xi
+
     def _final_coefficients(self, coefs: list[torch.Tensor]) -> list[np.ndarray]:
         """Masked coefficients of the last step; solved afresh when no step ran (a stop before the first)."""
         if not coefs:
@@ -233,10 +238,7 @@ class Trainer:
             spec = jet_spec_for(self.library, x.shape[1])
             with torch.no_grad():
                 _, u_t, theta = evaluate(self.model, self.library, spec, x)
-            for f, mask in enumerate(self.masks):
-                active = torch.as_tensor(mask, device=x.device)
-                xi = self.constraint.solve(theta[:, active], u_t[:, f])
-                coefs.append(theta.new_zeros(len(mask)).masked_scatter(active, xi))
+            coefs = [self._solve(theta, u_t[:, f], mask)[0] for f, mask in enumerate(self.masks)]
         return [c.detach().cpu().numpy().astype(np.float64) * m for c, m in zip(coefs, self.masks, strict=True)]
 
     def state_dict(self) -> dict[str, Any]:
@@ -262,20 +264,6 @@ class Trainer:
         h = state["history"]
         self.history = History(**{**h, "masks": [(int(it), dict(m)) for it, m in h["masks"]]})
         self.raw = [(int(it), [np.array(c, dtype=np.float64) for c in cs]) for it, cs in state["raw"]]
-
-
-def train(
-    model: Approximator,
-    library: CandidateLibrary,
-    constraint: Constraint,
-    estimator: SparsityEstimator,
-    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
-    schedule: Schedule,
-    learning_rate: float = 2e-3,
-    callbacks: Sequence[Callback] = (),
-) -> TrainingOutcome:
-    """Train ``model`` on normalised data ``(x_train, u_train, x_val, u_val)``; see the module docstring."""
-    return Trainer(model, library, constraint, estimator, data, schedule, learning_rate, callbacks).run()
 
 
 class _SelectionTracker:
