@@ -1,4 +1,4 @@
-"""The command line: ``deepmod discover``, ``deepmod example``, ``deepmod --version``.
+"""The command line: ``deepmod discover``, ``deepmod ude``, ``deepmod example``, ``deepmod --version``.
 
 The only place where strings become classes. Every user error prints one line on stderr and exits 2,
 without a traceback and without writing an output file.
@@ -87,6 +87,24 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--resume", help="continue training from a checkpoint (same data and options)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    u = sub.add_parser(
+        "ude",
+        help="universal ODE: known terms plus a network, then symbolic recovery of the network's part",
+    )
+    u.add_argument("data", help="a time series: .npz, .mat, .nc/.h5 or .csv with t as the only coordinate")
+    u.add_argument("--coords", type=_csv, required=True, help="the time array: t; ALIAS=NAME renames")
+    u.add_argument("--fields", type=_csv, required=True, help="state arrays: x,y; ALIAS=NAME renames")
+    u.add_argument(
+        "--known",
+        action="append",
+        default=[],
+        help='a known part, e.g. "x_t = 1.3*x" (repeatable; none: a neural ODE)',
+    )
+    u.add_argument("--poly-order", type=_order(1, 5), default=2, help="highest power in recovered terms (default 2)")
+    u.add_argument("--segments", type=_positive, default=1, help="multiple-shooting pieces (default 1)")
+    u.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    u.add_argument("--output", help="write the result as JSON to this file")
 
     e = sub.add_parser("example", help="write a built-in synthetic data set")
     e.add_argument("name", help="one of: " + ", ".join(_examples()))
@@ -203,6 +221,36 @@ def _discover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ude(args: argparse.Namespace) -> int:
+    from deepmod.api import discover, make_library
+    from deepmod.data.loaders import load
+    from deepmod.equation import parse_equation
+    from deepmod.errors import InputError
+    from deepmod.method import symbols_for
+    from deepmod.ode import UDE
+
+    _check_output(args.output)
+    data = load(args.data, args.coords, args.fields)
+    if data.n_space != 0:
+        raise InputError(f"deepmod ude needs t as the only coordinate, got {', '.join(data.coord_names)}")
+    symbols = symbols_for(data)
+    known = []
+    for text in args.known:
+        try:
+            known.append(parse_equation(text, symbols))
+        except ValueError as exc:
+            raise InputError(f"--known '{text}': {exc}") from exc
+    n_times = len(data.coords[data.coord_names[0]])
+    if args.segments >= n_times:
+        raise InputError(f"--segments must be below the number of time points ({n_times})")
+    library = make_library(data, args.poly_order, 0)
+    result = discover(data, UDE(known=known, segments=args.segments), library, seed=args.seed)
+    if args.output:
+        result.save(args.output)
+    print(result)
+    return 0
+
+
 def _example(args: argparse.Namespace) -> int:
     from deepmod.data import add_noise, save_npz, subsample
     from deepmod.data.synthetic import EXAMPLES
@@ -239,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from deepmod.errors import DeepmodError
 
-    handlers = {"discover": _discover, "example": _example}
+    handlers = {"discover": _discover, "ude": _ude, "example": _example}
     try:
         return handlers[args.command](args)
     except DeepmodError as exc:

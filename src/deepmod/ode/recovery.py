@@ -1,0 +1,152 @@
+"""Symbolic recovery: turn a trained network term back into a few monomials of the states.
+
+Two steps (Rackauckas et al. 2020, section 2, with the model choice made by the data rather than a threshold):
+
+1. *Candidates.* The network's output is evaluated along the fitted trajectory and regressed on a library of
+   monomials of the states with the shared selector (:class:`~deepmod.regression.BackwardElimination`, best
+   subset of each size). Each equation contributes the best subset of every size up to ``max_terms``.
+2. *Choice by the data.* Every combination of candidates is refitted against the *observations* through the ODE
+   solver (free coefficients and initial states, L-BFGS) and scored by the Bayesian information criterion.
+   Along a single trajectory the monomials are nearly collinear, so the network's output alone cannot tell
+   x*y from x*y + 0.1 x^2; the data misfit with a penalty per term can. Differences of BIC below
+   ``BIC_MARGIN`` = 2 are "not worth more than a bare mention" (Kass and Raftery 1995, "Bayes factors",
+   section 3.2), so the model with the fewest terms within that margin of the lowest BIC is chosen (Occam's
+   window, Madigan and Raftery 1994).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from deepmod.equation import Equation
+from deepmod.ode.fields import PolynomialField, exponents, monomial_features
+from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_trajectories
+from deepmod.regression.selection import BackwardElimination
+from deepmod.terms import Symbols, Term
+
+BIC_MARGIN = 2.0
+
+
+@dataclass
+class Candidate:
+    """One symbolic model tried against the data.
+
+    Attributes:
+        supports: per state, the names of the recovered terms.
+        field: the refitted model (known plus recovered terms).
+        fit: the refit's outcome (initial states, loss).
+        bic: ``n log(RSS / n) + k log n`` on the scaled residuals; ``inf`` when the refit failed.
+    """
+
+    supports: list[list[str]]
+    field: PolynomialField | None
+    fit: TrajectoryFit | None
+    bic: float
+
+    @property
+    def n_terms(self) -> int:
+        return sum(len(s) for s in self.supports)
+
+
+def candidate_supports(
+    theta: np.ndarray, targets: np.ndarray, names: Sequence[str], max_terms: int = 3
+) -> list[list[list[str]]]:
+    """Per state, the best subsets of 1..``max_terms`` library terms for the network's output.
+
+    Args:
+        theta: ``(n_points, n_terms)`` library along the trajectory.
+        targets: ``(n_points, n_states)`` network output there.
+    """
+    out: list[list[list[str]]] = []
+    for k in range(targets.shape[1]):
+        if np.sqrt(np.mean(targets[:, k] ** 2)) == 0.0:
+            out.append([[]])
+            continue
+        selector = BackwardElimination(threshold=0.0, exhaustive=min(len(names), 12)).fit(theta, targets[:, k])
+        subsets = {tuple(idx) for idx, _ in selector.path_ if 0 < len(idx) <= max_terms}
+        out.append([[names[i] for i in idx] for idx in sorted(subsets, key=lambda s: (len(s), s))])
+    return out
+
+
+def network_regression(
+    network: nn.Module, states: np.ndarray, terms: Sequence[Term], n_states: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(Theta, N)``: the library and the network's output at ``states`` ``(n_points, n_states)``."""
+    u = torch.as_tensor(states, dtype=torch.float64)
+    with torch.no_grad():
+        targets = network(torch.zeros(()), u).numpy()
+        theta = monomial_features(u, torch.as_tensor(exponents(terms, n_states), dtype=torch.float64)).numpy()
+    return theta, targets
+
+
+def refit_candidate(
+    known: Sequence[Equation],
+    supports: Sequence[Sequence[str]],
+    initial: Sequence[Sequence[float]],
+    symbols: Symbols,
+    t: np.ndarray,
+    observations: np.ndarray,
+    solver: SolverOptions,
+    iterations: int = 100,
+) -> Candidate:
+    """Refit the free coefficients of ``known + supports`` (started at ``initial``) against the data."""
+    equations = []
+    free: dict[str, list[str]] = {}
+    for k, eq in enumerate(known):
+        coefs = dict(eq.coefficients)
+        for name, c in zip(supports[k], initial[k], strict=True):
+            coefs[name] = coefs.get(name, 0.0) + c
+        equations.append(Equation(eq.lhs, coefs))
+        free[eq.lhs] = list(supports[k])
+    field = PolynomialField.from_equations(equations, symbols, free)
+    try:
+        fit = fit_trajectories(field, t, observations, adam_iterations=0, lbfgs_iterations=iterations, solver=solver)
+    except (AssertionError, RuntimeError):  # the solver's step size underflowed: the model blows up
+        return Candidate([list(s) for s in supports], None, None, math.inf)
+    n = observations.size
+    k = int(sum(len(s) for s in supports))
+    loss = fit.loss[-1] if fit.loss else math.inf
+    bic = n * math.log(max(loss, 1e-300)) + k * math.log(n) if math.isfinite(loss) else math.inf
+    return Candidate([list(s) for s in supports], field, fit, bic)
+
+
+def choose_by_data(
+    known: Sequence[Equation],
+    per_state: Sequence[Sequence[Sequence[str]]],
+    theta: np.ndarray,
+    targets: np.ndarray,
+    names: Sequence[str],
+    symbols: Symbols,
+    t: np.ndarray,
+    observations: np.ndarray,
+    solver: SolverOptions,
+) -> list[Candidate]:
+    """Refit every combination of per-state candidates; returns them best first (see :func:`preference`)."""
+    out = []
+    for combo in itertools.product(*per_state):
+        initial = []
+        for k, support in enumerate(combo):
+            idx = [list(names).index(n) for n in support]
+            coef = np.linalg.lstsq(theta[:, idx], targets[:, k], rcond=None)[0] if idx else np.zeros(0)
+            initial.append(coef.tolist())
+        out.append(refit_candidate(known, combo, initial, symbols, t, observations, solver))
+    return preference(out)
+
+
+def preference(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Candidates in order of preference: first those within ``BIC_MARGIN`` of the lowest BIC, fewest terms
+    first (then by BIC); then the rest by BIC."""
+    best = min((c.bic for c in candidates), default=math.inf)
+
+    def key(c: Candidate) -> tuple[bool, int, float]:
+        inside = c.bic <= best + BIC_MARGIN
+        return (not inside, c.n_terms if inside else 0, c.bic)
+
+    return sorted(candidates, key=key)

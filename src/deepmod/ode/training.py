@@ -1,0 +1,217 @@
+"""Fit a vector field to observed trajectories through an ODE solver: Adam, then L-BFGS.
+
+The loss is the mean squared misfit between the solution and the observations, each state scaled by its
+spread. The initial states are parameters too (noisy first samples are a poor start). With ``segments > 1``
+the series is cut into pieces that each start from their own fitted state (multiple shooting), with a
+penalty on the jumps between pieces: long series stay trainable because no gradient runs through the
+whole series.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torchdiffeq import odeint, odeint_adjoint
+
+ADAPTIVE = ("dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun")
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How the ODE is solved during training: a torchdiffeq method and tolerances; ``adjoint`` uses the
+    adjoint method (memory independent of the number of steps) instead of backpropagating through the solver.
+    An adaptive solver gives up after ``max_steps`` steps (a model that blows up), raising ``AssertionError``.
+    """
+
+    method: str = "dopri5"
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    adjoint: bool = False
+    max_steps: int = 10_000
+
+    def solve(self, func: nn.Module, u0: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The solution ``(len(t), *u0.shape)``."""
+        solver = odeint_adjoint if self.adjoint else odeint
+        options = {"max_num_steps": self.max_steps} if self.method in ADAPTIVE else None
+        return solver(func, u0, t, rtol=self.rtol, atol=self.atol, method=self.method, options=options)
+
+
+@dataclass
+class TrajectoryFit:
+    """The outcome of :func:`fit_trajectories`.
+
+    Attributes:
+        initial_states: ``(n_trajectories, n_segments, n_states)`` fitted start of every segment.
+        loss: loss after every iteration (Adam, then L-BFGS).
+        iterations: Adam steps plus L-BFGS iterations.
+        seconds: wall time.
+    """
+
+    initial_states: np.ndarray
+    loss: list[float] = field(default_factory=list)
+    iterations: int = 0
+    seconds: float = 0.0
+
+
+def segment_bounds(n_times: int, segments: int) -> list[tuple[int, int]]:
+    """Index ranges ``[a, b]`` (inclusive) of ``segments`` pieces that share their end points."""
+    if not 1 <= segments <= n_times - 1:
+        raise ValueError(f"segments must be between 1 and {n_times - 1}, got {segments}")
+    edges = np.linspace(0, n_times - 1, segments + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+
+
+def fit_trajectories(
+    func: nn.Module,
+    t: np.ndarray,
+    observations: np.ndarray,
+    *,
+    adam_iterations: int = 1000,
+    lbfgs_iterations: int = 200,
+    learning_rate: float = 1e-2,
+    segments: int = 1,
+    continuity: float = 10.0,
+    solver: SolverOptions | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> TrajectoryFit:
+    """Train ``func``'s parameters (and the initial states) so that its solutions match ``observations``.
+
+    Args:
+        func: a vector field module ``(t, u) -> du/dt``; its floating parameters are trained in float64.
+        t: ``(n_times,)`` increasing sample times shared by all trajectories.
+        observations: ``(n_trajectories, n_times, n_states)`` or ``(n_times, n_states)``.
+        segments: pieces of the series for multiple shooting (1: single shooting).
+        continuity: weight of the squared jumps between pieces, relative to the data misfit.
+        solver: ODE solver settings (dopri5, rtol 1e-6 by default).
+        on_step: called with (iteration, loss) after every iteration.
+    """
+    start = time.perf_counter()
+    solver = solver or SolverOptions()
+    func.double()
+    obs = torch.as_tensor(np.asarray(observations, dtype=np.float64))
+    obs = obs.unsqueeze(0) if obs.dim() == 2 else obs
+    times = torch.as_tensor(np.asarray(t, dtype=np.float64))
+    bounds = segment_bounds(len(times), segments)
+    scale = obs.reshape(-1, obs.shape[-1]).std(dim=0).clamp_min(1e-12)
+    starts = nn.Parameter(torch.stack([obs[:, a] for a, _ in bounds], dim=1).clone())
+
+    def loss_fn() -> torch.Tensor:
+        misfit = obs.new_zeros(())
+        jumps = obs.new_zeros(())
+        for k, (a, b) in enumerate(bounds):
+            path = solver.solve(func, starts[:, k], times[a : b + 1]).transpose(0, 1)
+            misfit = misfit + (((path - obs[:, a : b + 1]) / scale) ** 2).sum()
+            if k + 1 < len(bounds):
+                jumps = jumps + (((path[:, -1] - starts[:, k + 1]) / scale) ** 2).sum()
+        n = obs.shape[0] * (len(times) + len(bounds) - 1)
+        return (misfit + continuity * jumps) / (n * obs.shape[-1])
+
+    params = [p for p in func.parameters() if p.requires_grad] + [starts]
+    history: list[float] = []
+    adam = torch.optim.Adam(params, lr=learning_rate)
+    for i in range(adam_iterations):
+        adam.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        adam.step()
+        history.append(float(loss.detach()))
+        if on_step is not None:
+            on_step(i, history[-1])
+    if lbfgs_iterations:
+        _lbfgs(params, loss_fn, lbfgs_iterations, history, on_step)
+    return TrajectoryFit(
+        initial_states=starts.detach().numpy().copy(),
+        loss=history,
+        iterations=len(history),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _lbfgs(
+    params: Sequence[torch.Tensor],
+    loss_fn: Callable[[], torch.Tensor],
+    iterations: int,
+    history: list[float],
+    on_step: Callable[[int, float], None] | None,
+) -> None:
+    """L-BFGS with a strong-Wolfe line search until the loss or the gradient stops changing.
+
+    Every loss evaluation (line-search trials included) is appended to ``history``.
+    """
+    lbfgs = torch.optim.LBFGS(
+        params,
+        lr=1.0,
+        max_iter=iterations,
+        max_eval=2 * iterations,
+        tolerance_grad=1e-10,
+        tolerance_change=1e-12,
+        history_size=50,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> torch.Tensor:
+        lbfgs.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        history.append(float(loss.detach()))
+        if on_step is not None:
+            on_step(len(history) - 1, history[-1])
+        return loss
+
+    lbfgs.step(closure)
+
+
+def smoothed_rates(t: np.ndarray, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed states and their time derivatives at ``t``, from a smoothing spline per state.
+
+    The spline's penalty is chosen by generalised cross-validation (``scipy.interpolate.make_smoothing_spline``),
+    so no smoothing parameter is set by hand. Shapes as ``observations``: ``(..., n_times, n_states)``.
+    """
+    from scipy.interpolate import make_smoothing_spline
+
+    obs = np.asarray(observations, dtype=np.float64)
+    flat = np.moveaxis(obs, -2, 0).reshape(len(t), -1)
+    values = np.empty_like(flat)
+    rates = np.empty_like(flat)
+    for j in range(flat.shape[1]):
+        spline = make_smoothing_spline(t, flat[:, j])
+        values[:, j] = spline(t)
+        rates[:, j] = spline.derivative()(t)
+    shape = (len(t), *obs.shape[:-2], obs.shape[-1])
+    return np.moveaxis(values.reshape(shape), 0, -2), np.moveaxis(rates.reshape(shape), 0, -2)
+
+
+def fit_rates(
+    func: nn.Module,
+    states: np.ndarray,
+    rates: np.ndarray,
+    *,
+    iterations: int = 2000,
+    learning_rate: float = 1e-2,
+) -> list[float]:
+    """Collocation: train ``func`` so that ``func(u) ~ du/dt`` on given (states, rates) pairs, no ODE solve.
+
+    A cheap start for :func:`fit_trajectories` (Roesch et al. 2021, "Collocation based training of neural
+    ordinary differential equations"). Each state's misfit is scaled by the spread of its rate.
+    """
+    func.double()
+    u = torch.as_tensor(states.reshape(-1, states.shape[-1]))
+    du = torch.as_tensor(rates.reshape(-1, rates.shape[-1]))
+    scale = du.std(dim=0).clamp_min(1e-12)
+    params = [p for p in func.parameters() if p.requires_grad]
+    adam = torch.optim.Adam(params, lr=learning_rate)
+    history = []
+    t = torch.zeros(())
+    for _ in range(iterations):
+        adam.zero_grad()
+        loss = (((func(t, u) - du) / scale) ** 2).mean()
+        loss.backward()
+        adam.step()
+        history.append(float(loss.detach()))
+    return history

@@ -1,0 +1,134 @@
+"""Universal differential equations as a discovery method: known physics + a network, then symbolic recovery.
+
+``du/dt = known(u) + N(u)``. The network is first trained by collocation (against the derivative of a
+smoothing spline, no ODE solve), then through the ODE solver against the observations (Adam, then L-BFGS).
+Its output along the fitted trajectory is regressed on the library's monomials, and the candidate models are
+refitted against the data and chosen by BIC (:mod:`deepmod.ode.recovery`). With no known part this is a
+neural ODE followed by symbolic recovery.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from deepmod.data.dataset import Dataset
+from deepmod.equation import Equation
+from deepmod.errors import InputError
+from deepmod.library import CandidateLibrary
+from deepmod.method import Method, symbols_for
+from deepmod.ode.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
+from deepmod.ode.recovery import candidate_supports, choose_by_data, network_regression
+from deepmod.ode.training import SolverOptions, fit_rates, fit_trajectories, smoothed_rates
+from deepmod.result import History, Result
+from deepmod.terms import Symbols
+
+
+@dataclass
+class UDE(Method):
+    """A universal (or, with no ``known`` equations, neural) ODE with symbolic recovery.
+
+    Attributes:
+        known: the known part, one equation per state at most (``x_t = 1.3 x``); states without one are
+            learned entirely by the network.
+        width, depth: the network's hidden layers.
+        collocation_iterations: Adam steps against the spline derivatives.
+        adam_iterations, lbfgs_iterations: training through the ODE solver.
+        learning_rate: Adam's step size through the solver.
+        segments: multiple-shooting pieces (1: single shooting).
+        max_terms: largest number of recovered terms per equation that is tried.
+        solver: the ODE solver used in training and refits.
+    """
+
+    known: Sequence[Equation] = ()
+    width: int = 32
+    depth: int = 2
+    collocation_iterations: int = 2000
+    adam_iterations: int = 200
+    lbfgs_iterations: int = 100
+    learning_rate: float = 1e-3
+    segments: int = 1
+    max_terms: int = 3
+    solver: SolverOptions = field(default_factory=lambda: SolverOptions(rtol=1e-5, atol=1e-7))
+    name: str = "ude"
+
+    def run(self, data: Dataset, library: CandidateLibrary, seed: int = 0, device: str = "cpu") -> Result:
+        start = time.perf_counter()
+        if data.n_space != 0:
+            raise InputError("the universal ODE method needs data with time as the only coordinate")
+        if not data.grid:
+            raise InputError("the universal ODE method needs a time series: samples on a grid in t")
+        symbols = symbols_for(data)
+        t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
+        obs = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
+        known = self._known_equations(symbols, data)
+        torch.manual_seed(seed)
+        smooth, rates = smoothed_rates(t, obs)
+        network = NeuralField(len(data.fields), obs.mean(0), obs.std(0), rates.std(0), self.width, self.depth)
+        model = self._model(known, symbols, network)
+        fit_rates(model, smooth, rates, iterations=self.collocation_iterations)
+        fit = fit_trajectories(
+            model,
+            t,
+            obs,
+            adam_iterations=self.adam_iterations,
+            lbfgs_iterations=self.lbfgs_iterations,
+            learning_rate=self.learning_rate,
+            segments=self.segments,
+            solver=self.solver,
+        )
+        dense = np.linspace(t[0], t[-1], 10 * len(t))
+        with torch.no_grad():
+            path = self.solver.solve(model, torch.as_tensor(fit.initial_states[0, 0]), torch.as_tensor(dense))
+        terms = library.terms
+        names = [symbols.name(term) for term in terms]
+        theta, targets = network_regression(network, path.numpy(), terms, len(data.fields))
+        per_state = candidate_supports(theta, targets, names, self.max_terms)
+        candidates = choose_by_data(known, per_state, theta, targets, names, symbols, t, obs, self.solver)
+        best = candidates[0]
+        if best.field is None:
+            raise RuntimeError("every recovered model blew up when refitted against the data")
+        equations = best.field.equations(symbols)
+        history = History(iterations=list(range(len(fit.loss))), loss=fit.loss)
+        return Result(
+            equations=equations,
+            method=self.name,
+            library=names,
+            status="converged",
+            iterations=fit.iterations,
+            seconds=time.perf_counter() - start,
+            history=history,
+            settings={
+                "known": [e.text() for e in known if e.coefficients],
+                "seed": seed,
+                "width": self.width,
+                "depth": self.depth,
+                "adam_iterations": self.adam_iterations,
+                "lbfgs_iterations": self.lbfgs_iterations,
+                "segments": self.segments,
+                "candidates": [
+                    {"terms": dict(zip(data.field_names, c.supports, strict=True)), "bic": c.bic} for c in candidates
+                ],
+            },
+        )
+
+    def _known_equations(self, symbols: Symbols, data: Dataset) -> list[Equation]:
+        lhs = [symbols.lhs(i) for i in range(len(data.fields))]
+        by_lhs: dict[str, Equation] = {}
+        for eq in self.known:
+            if eq.lhs not in lhs:
+                raise InputError(f"the known equation for '{eq.lhs}' names no state: use one of {', '.join(lhs)}")
+            if eq.lhs in by_lhs:
+                raise InputError(f"two known equations for '{eq.lhs}': give one per state")
+            by_lhs[eq.lhs] = eq
+        return [by_lhs.get(name, Equation(name, {})) for name in lhs]
+
+    @staticmethod
+    def _model(known: Sequence[Equation], symbols: Symbols, network: NeuralField) -> torch.nn.Module:
+        if not any(e.coefficients for e in known):
+            return NeuralODE(network)
+        return UniversalODE(PolynomialField.from_equations(known, symbols), network)
