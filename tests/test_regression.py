@@ -125,3 +125,22 @@ def test_elimination_keeps_a_small_exact_term_and_resolves_collinear_ones() -> N
         found = {names[j]: coef[j] for j in np.flatnonzero(coef)}
         assert set(found) == set(expected)
         assert all(abs(found[k] - v) < 1e-6 * abs(v) for k, v in expected.items())
+
+
+def test_add_back_returns_a_small_distinct_term_but_not_a_collinear_stand_in(rng: np.random.Generator) -> None:
+    n = 2000
+    a, f, e = rng.standard_normal((3, n))
+    b = 0.9 * a + 0.45 * f  # correlated with a, yet 20 % of its mean square is its own (distinct)
+    c = a + 0.1 * e  # 1 % of c's mean square is not explained by a: a variance inflation factor of about 100
+    x = np.stack([a, b, c], axis=1)
+    # b's coefficient passes the STLSQ threshold, but leaving b out costs only 0.3 % of y's variance (below
+    # the 1 % tolerance): plain elimination drops it although it explains all that a leaves
+    y = a + 0.15 * b
+    plain = BackwardElimination().fit(x, y)
+    kept = BackwardElimination(add_back=4.0).fit(x, y)
+    assert np.flatnonzero(plain.coef_).tolist() == [0]
+    assert np.flatnonzero(kept.coef_).tolist() == [0, 1]
+    np.testing.assert_allclose(kept.coef_[:2], [1.0, 0.15], rtol=1e-10)
+    # c - a would absorb all of this residual, but c only stands in for a: it does not come back
+    y = a + 0.03 * e
+    assert np.flatnonzero(BackwardElimination(add_back=4.0).fit(x, y).coef_).tolist() == [0]

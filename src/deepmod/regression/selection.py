@@ -18,15 +18,21 @@ class BackwardElimination(SparseRegressor):
     term whose removal raises the residual least (the least *unique* explained variance, so one of two
     collinear terms goes first however large their coefficients), recording the path. The chosen model is
     the smallest on the path whose unexplained variance exceeds the smallest on the path by at most
-    ``tolerance`` (a fraction of the variance of ``y``) and, if ``ratio`` is given, by at most that factor:
-    then a term that explains little of ``y`` is still kept when leaving it out multiplies the residual (a
-    small but exact term, such as -y in Lorenz's y' = 28x - xz - y, explains 0.2 % of the variance of y'
-    and nearly all that the other terms leave). A final guard drops terms whose normalised coefficient is
-    below ``min_coefficient``.
+    ``tolerance`` (a fraction of the variance of ``y``) and, if ``ratio`` is given, by at most that factor. A
+    final guard drops terms whose normalised coefficient is below ``min_coefficient``.
 
-    The ratio suits accurate columns (polynomials of the states of an ODE). With noisy derivative columns
-    it keeps nearly collinear terms (u*u_xxx beside u_xxx) that cut a small residual by a large factor,
-    so it is off by default; :func:`~deepmod.neural.deepmod.default_estimator` turns it on for ODE data.
+    A small but exact term explains little of ``y`` yet nearly all that the other terms leave: -y in
+    Lorenz's y' = 28x - xz - y explains 0.2 % of the variance of y'; the weak diffusion v_xx of a
+    reaction-diffusion system likewise. Two rules keep such terms:
+
+    - ``ratio`` (path): a simpler model may not multiply the smallest unexplained variance by more than
+      ``ratio``. Suited to accurate columns (polynomials of the states of an ODE, with ``exhaustive``).
+    - ``add_back``: after the choice, a dropped term comes back when adding it divides the remaining residual
+      by at least ``add_back`` *and* its column is distinct from the chosen ones (at least ``DISTINCT`` = 10 %
+      of its mean square is not explained by them: a variance inflation factor below 10, the usual mark of
+      severe collinearity). Suited to noisy derivative columns: a term that merely stands in for a
+      combination of chosen ones (u*u_xxx beside u_xxx, fitting a co-adapted residual) never comes back,
+      however much it absorbs, where the path rule would keep it.
 
     The two criteria cover each other: a coefficient threshold alone keeps nearly collinear terms
     (u*u_xxx and u^2*u_xxx fitting noise with large opposite coefficients), while elimination alone, started
@@ -41,8 +47,10 @@ class BackwardElimination(SparseRegressor):
     Args:
         tolerance: extra unexplained variance (fraction of var(y)) a simpler model may have.
         threshold: STLSQ's threshold on normalised coefficients for the starting support.
-        ratio: largest factor by which a simpler model may multiply the smallest unexplained variance;
-            ``None``: no limit.
+        ratio: largest factor by which a simpler model on the path may multiply the smallest unexplained
+            variance; ``None``: no limit.
+        add_back: factor by which a distinct dropped term must divide the residual to be added back;
+            ``None``: no add-back.
         min_coefficient: smallest coefficient on unit-RMS columns relative to RMS(y) that is kept.
         exhaustive: once the path is down to this many terms, each smaller size takes the best of all
             subsets of those terms instead of the greedy step (``2**exhaustive`` small solves); 0: greedy only.
@@ -55,7 +63,9 @@ class BackwardElimination(SparseRegressor):
         ratio: float | None = None,
         min_coefficient: float = 0.02,
         exhaustive: int = 0,
+        add_back: float | None = None,
     ) -> None:
+        self.add_back = add_back
         self.tolerance = tolerance
         self.exhaustive = exhaustive
         self.ratio = ratio
@@ -82,12 +92,45 @@ class BackwardElimination(SparseRegressor):
         best = min(r for _, r in path)
         allowed = best + (self.tolerance if self.ratio is None else min(self.tolerance, (self.ratio - 1) * best))
         chosen = next(s for s, r in reversed(path) if r <= allowed)
+        if self.add_back is not None:
+            chosen = self._add_back(chosen, path[0][0], gram, rhs, total)
         coef = lstsq_on(xn, yn, chosen)
         chosen = chosen & (np.abs(coef) >= self.min_coefficient)
         coef = lstsq_on(xn, yn, chosen)
         self.coef_ = coef * ys / norms
         self.path_ = [(np.flatnonzero(s).tolist(), r) for s, r in path]
         return self
+
+    def _add_back(
+        self, chosen: np.ndarray, pool: np.ndarray, gram: np.ndarray, rhs: np.ndarray, total: float
+    ) -> np.ndarray:
+        """Add back, one at a time, a dropped term that divides the residual by ``add_back`` and is distinct.
+
+        Distinct: at least ``DISTINCT`` of its column's mean square is not explained by the chosen terms
+        (a variance inflation factor below 10, the usual mark of severe collinearity), so a term that merely
+        stands in for a combination of others is never added back, however much residual it absorbs.
+        """
+        ratio = float(self.add_back or 1.0)
+        chosen = chosen.copy()
+        while True:
+            current = _rss(gram, rhs, total, chosen)
+            trials = []
+            for j in np.flatnonzero(pool & ~chosen):
+                unique = _rss(gram, gram[:, j], float(gram[j, j]), chosen) / float(gram[j, j])
+                if unique < DISTINCT:
+                    continue
+                s = chosen.copy()
+                s[j] = True
+                trials.append((_rss(gram, rhs, total, s), j))
+            if not trials:
+                return chosen
+            rss, j = min(trials)
+            if rss * ratio > current:
+                return chosen
+            chosen[j] = True
+
+
+DISTINCT = 0.1
 
 
 def _best_subsets(

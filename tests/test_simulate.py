@@ -1,0 +1,65 @@
+"""The simulator reproduces analytic solutions: spectrally on periodic grids, at fourth order with finite
+differences and data boundaries otherwise, and ODE systems to the integrator's tolerance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepmod.data import Dataset
+from deepmod.data.synthetic import lotka_volterra
+from deepmod.equation import Equation
+from deepmod.method import symbols_for
+from deepmod.simulate import is_periodic, simulate, spectral_derivative
+
+
+def _grid(t: np.ndarray, x: np.ndarray, u: np.ndarray) -> Dataset:
+    return Dataset({"t": t, "x": x}, {"u": u}, grid=True)
+
+
+def test_spectral_derivative_is_exact_for_a_trigonometric_polynomial() -> None:
+    x = np.linspace(0, 2 * np.pi, 32, endpoint=False)
+    u = np.sin(3 * x) + np.cos(x)
+    np.testing.assert_allclose(spectral_derivative(u, x, 1), 3 * np.cos(3 * x) - np.sin(x), atol=1e-12)
+    np.testing.assert_allclose(spectral_derivative(u, x, 3), -27 * np.cos(3 * x) + np.sin(x), atol=1e-10)
+
+
+def test_heat_equation_on_a_periodic_grid_to_the_integrators_tolerance() -> None:
+    t, x = np.linspace(0, 2, 21), np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    exact = np.exp(-0.1 * 4 * t)[:, None] * np.sin(2 * x)[None, :]
+    data = _grid(t, x, exact)
+    assert is_periodic(data, 1)
+    sim = simulate([Equation("u_t", {"u_xx": 0.1})], data, symbols_for(data), rtol=1e-10, atol=1e-12)
+    assert sim.periodic == (True,)
+    assert sim.relative_error(data) < 1e-8  # spectral in space: only the time integration errs
+
+
+@pytest.mark.parametrize(
+    ("equation", "solution"),
+    [
+        ({"u_xx": 0.5}, lambda t, x: np.exp(-0.5 * t)[:, None] * np.sin(x)[None, :]),
+        ({"u_x": -1.0}, lambda t, x: np.sin(np.subtract.outer(-t, -x) + 0.3)),
+    ],
+    ids=["heat", "advection"],
+)
+def test_finite_differences_with_data_boundaries_converge_at_fourth_order(equation, solution) -> None:  # type: ignore[no-untyped-def]
+    t = np.linspace(0, 1, 41)  # boundary values follow a cubic spline in t: its error stays below the grid's
+    errors, steps = [], []
+    for n in (16, 32, 64):
+        x = np.linspace(0, 3, n)
+        data = _grid(t, x, solution(t, x))
+        assert not is_periodic(data, 1)
+        sim = simulate([Equation("u_t", equation)], data, symbols_for(data), rtol=1e-12, atol=1e-13)
+        errors.append(sim.relative_error(data))
+        steps.append(x[1] - x[0])
+    slope = np.polyfit(np.log(steps), np.log(errors), 1)[0]
+    assert slope > 3.5  # fourth-order stencils (one-sided near the edges); the heat case converges faster
+
+
+def test_ode_system_reproduces_its_reference_solution() -> None:
+    system = lotka_volterra()
+    data = system.data
+    equations = [Equation(lhs, terms) for lhs, terms in system.truth.items()]
+    sim = simulate(equations, data, symbols_for(data), rtol=1e-11, atol=1e-12)
+    assert sim.status == "success"
+    assert sim.relative_error(data) < 1e-8
