@@ -3,11 +3,15 @@ differences and data boundaries otherwise, and ODE systems to the integrator's t
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from deepmod.data import Dataset
-from deepmod.data.synthetic import lotka_volterra
+from deepmod.cli import main
+from deepmod.data import Dataset, load, save_npz
+from deepmod.data.synthetic import burgers_delta, lotka_volterra
 from deepmod.equation import Equation
 from deepmod.method import symbols_for
 from deepmod.simulate import is_periodic, simulate, spectral_derivative
@@ -63,3 +67,26 @@ def test_ode_system_reproduces_its_reference_solution() -> None:
     sim = simulate(equations, data, symbols_for(data), rtol=1e-11, atol=1e-12)
     assert sim.status == "success"
     assert sim.relative_error(data) < 1e-8
+
+
+def test_cli_simulate_prints_the_error_and_writes_the_trajectory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system = burgers_delta()
+    save_npz(system.data, tmp_path / "b.npz")
+    (tmp_path / "r.json").write_text(json.dumps({"equations": system.truth}))
+    args = ["simulate", str(tmp_path / "r.json"), str(tmp_path / "b.npz"), "--coords", "t,x", "--fields", "u"]
+    assert main([*args, "--output", str(tmp_path / "sim.npz")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("relative L2 error: ")
+    # the exact solution from its own initial state: the grid's fourth-order stencils bound the error
+    assert float(out.split(":")[1]) < 1e-3
+    sim = load(tmp_path / "sim.npz", ["t", "x"], ["u"])
+    assert sim.shape == system.data.shape
+
+
+def test_cli_simulate_rejects_a_file_that_is_not_a_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    save_npz(burgers_delta().data, tmp_path / "b.npz")
+    (tmp_path / "r.json").write_text("[1, 2]")
+    code = main(["simulate", str(tmp_path / "r.json"), str(tmp_path / "b.npz"), "--coords", "t,x", "--fields", "u"])
+    assert code == 2 and "not a deepmod result" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""The command line: ``deepmod discover``, ``deepmod ude``, ``deepmod example``, ``deepmod --version``.
+"""The command line: ``deepmod discover``, ``ude``, ``simulate``, ``example``, ``deepmod --version``.
 
 The only place where strings become classes. Every user error prints one line on stderr and exits 2,
 without a traceback and without writing an output file.
@@ -105,6 +105,19 @@ def _build_parser() -> argparse.ArgumentParser:
     u.add_argument("--segments", type=_positive, default=1, help="multiple-shooting pieces (default 1)")
     u.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     u.add_argument("--output", help="write the result as JSON to this file")
+
+    m = sub.add_parser("simulate", help="simulate a discovered model and compare it with the data")
+    m.add_argument("result", help="a result JSON written by deepmod discover or deepmod ude")
+    m.add_argument("data", help="grid data whose first time gives the initial state and whose times the span")
+    m.add_argument("--coords", type=_csv, required=True, help="coordinate arrays, time first")
+    m.add_argument("--fields", type=_csv, required=True, help="field arrays; ALIAS=NAME renames")
+    m.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous")
+    m.add_argument(
+        "--boundary",
+        default="auto",
+        help="periodic, data (outer points follow the data) or auto (periodic where the data are; default)",
+    )
+    m.add_argument("--output", help="write the simulated fields as .npz")
 
     e = sub.add_parser("example", help="write a built-in synthetic data set")
     e.add_argument("name", help="one of: " + ", ".join(_examples()))
@@ -251,6 +264,39 @@ def _ude(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    import json
+
+    from deepmod.data import save_npz
+    from deepmod.data.loaders import load
+    from deepmod.equation import Equation
+    from deepmod.errors import InputError
+    from deepmod.method import symbols_for
+    from deepmod.simulate import simulate
+
+    _check_output(args.output)
+    try:
+        stored = json.loads(Path(args.result).read_text())
+        equations = [
+            Equation(lhs, {str(k): float(v) for k, v in terms.items()}) for lhs, terms in stored["equations"].items()
+        ]
+    except FileNotFoundError as exc:
+        raise InputError(f"the result file '{args.result}' does not exist") from exc
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputError(f"'{args.result}' is not a deepmod result (JSON with an 'equations' table)") from exc
+    data = load(args.data, args.coords, args.fields, dims=args.dims)
+    try:
+        sim = simulate(equations, data, symbols_for(data), boundary=args.boundary)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    if args.output:
+        save_npz(sim.data, args.output)
+    if sim.status != "success":
+        print(f"deepmod: the integration stopped early: {sim.status}", file=sys.stderr)
+    print(f"relative L2 error: {sim.relative_error(data):.4g}")
+    return 0
+
+
 def _example(args: argparse.Namespace) -> int:
     from deepmod.data import add_noise, save_npz, subsample
     from deepmod.data.synthetic import EXAMPLES
@@ -287,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from deepmod.errors import DeepmodError
 
-    handlers = {"discover": _discover, "ude": _ude, "example": _example}
+    handlers = {"discover": _discover, "ude": _ude, "simulate": _simulate, "example": _example}
     try:
         return handlers[args.command](args)
     except DeepmodError as exc:
