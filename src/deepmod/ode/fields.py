@@ -104,6 +104,19 @@ class PolynomialField(nn.Module):
         return theta @ self.coefficients.to(u.dtype)
 
 
+def tanh_mlp(
+    n_inputs: int, n_outputs: int, width: int, depth: int, dtype: torch.dtype = torch.float32
+) -> nn.Sequential:
+    """``depth`` hidden tanh layers of ``width`` units and a linear output layer, PyTorch's default init."""
+    layers: list[nn.Module] = []
+    fan_in = n_inputs
+    for _ in range(depth):
+        layers += [nn.Linear(fan_in, width, dtype=dtype), nn.Tanh()]
+        fan_in = width
+    layers.append(nn.Linear(fan_in, n_outputs, dtype=dtype))
+    return nn.Sequential(*layers)
+
+
 class NeuralField(nn.Module):
     """A tanh MLP ``u -> du/dt`` that works in normalised units.
 
@@ -132,15 +145,11 @@ class NeuralField(nn.Module):
         depth: int = 2,
     ) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        fan_in = n_states
-        for _ in range(depth):
-            layers += [nn.Linear(fan_in, width), nn.Tanh()]
-            fan_in = width
-        last = nn.Linear(fan_in, n_states)
+        self.net = tanh_mlp(n_states, n_states, width, depth)
+        last = self.net[-1]
+        assert isinstance(last, nn.Linear)
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
-        self.net = nn.Sequential(*layers, last)
         self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
         self.register_buffer("rate_scale", torch.as_tensor(rate_scale, dtype=torch.float32))

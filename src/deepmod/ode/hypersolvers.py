@@ -20,6 +20,9 @@ import torch
 from torch import nn
 from torchdiffeq import odeint
 
+from deepmod.ode.fields import tanh_mlp
+from deepmod.ode.training import lbfgs
+
 
 class Correction(nn.Module):
     """``g(u, f(u))``: a tanh MLP on the state and the vector field, both normalised.
@@ -46,13 +49,7 @@ class Correction(nn.Module):
         depth: int = 2,
     ) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        fan_in = 2 * n_states
-        for _ in range(depth):
-            layers += [nn.Linear(fan_in, width, dtype=torch.float64), nn.Tanh()]
-            fan_in = width
-        layers.append(nn.Linear(fan_in, n_states, dtype=torch.float64))
-        self.net = nn.Sequential(*layers)
+        self.net = tanh_mlp(2 * n_states, n_states, width, depth, dtype=torch.float64)
         self.register_buffer("center", torch.as_tensor(center, dtype=torch.float64))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float64))
         self.register_buffer("rate_scale", torch.as_tensor(rate_scale, dtype=torch.float64))
@@ -170,24 +167,16 @@ class HyperSolver(nn.Module, abc.ABC):
             schedule.step()
             history.append(float(loss.detach()))
         correction = self.correction
-        lbfgs = torch.optim.LBFGS(
-            correction.parameters(),
-            max_iter=lbfgs_iterations,
-            tolerance_grad=1e-12,
-            tolerance_change=1e-14,
-            history_size=50,
-            line_search_fn="strong_wolfe",
-        )
-
-        def closure() -> torch.Tensor:
-            lbfgs.zero_grad()
-            loss = (((correction(states, du) - target) / spread) ** 2).mean()
-            loss.backward()
-            history.append(float(loss.detach()))
-            return loss
-
         if lbfgs_iterations:
-            lbfgs.step(closure)
+            lbfgs(
+                list(correction.parameters()),
+                lambda: (((correction(states, du) - target) / spread) ** 2).mean(),
+                lbfgs_iterations,
+                history,
+                max_eval=lbfgs_iterations * 5 // 4,
+                tolerance_grad=1e-12,
+                tolerance_change=1e-14,
+            )
         return history
 
 

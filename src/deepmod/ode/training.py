@@ -124,7 +124,7 @@ def fit_trajectories(
         if on_step is not None:
             on_step(i, history[-1])
     if lbfgs_iterations:
-        _lbfgs(params, loss_fn, lbfgs_iterations, history, on_step)
+        lbfgs(params, loss_fn, lbfgs_iterations, history, on_step)
     return TrajectoryFit(
         initial_states=starts.detach().numpy().copy(),
         loss=history,
@@ -133,30 +133,35 @@ def fit_trajectories(
     )
 
 
-def _lbfgs(
+def lbfgs(
     params: Sequence[torch.Tensor],
     loss_fn: Callable[[], torch.Tensor],
     iterations: int,
     history: list[float],
-    on_step: Callable[[int, float], None] | None,
+    on_step: Callable[[int, float], None] | None = None,
+    *,
+    max_eval: int | None = None,
+    tolerance_grad: float = 1e-10,
+    tolerance_change: float = 1e-12,
 ) -> None:
     """L-BFGS with a strong-Wolfe line search until the loss or the gradient stops changing.
 
-    Every loss evaluation (line-search trials included) is appended to ``history``.
+    At most ``iterations`` iterations and ``max_eval`` loss evaluations (default ``2 * iterations``). Every
+    loss evaluation (line-search trials included) is appended to ``history``.
     """
-    lbfgs = torch.optim.LBFGS(
+    optimiser = torch.optim.LBFGS(
         params,
         lr=1.0,
         max_iter=iterations,
-        max_eval=2 * iterations,
-        tolerance_grad=1e-10,
-        tolerance_change=1e-12,
+        max_eval=2 * iterations if max_eval is None else max_eval,
+        tolerance_grad=tolerance_grad,
+        tolerance_change=tolerance_change,
         history_size=50,
         line_search_fn="strong_wolfe",
     )
 
     def closure() -> torch.Tensor:
-        lbfgs.zero_grad()
+        optimiser.zero_grad()
         loss = loss_fn()
         loss.backward()
         history.append(float(loss.detach()))
@@ -164,7 +169,7 @@ def _lbfgs(
             on_step(len(history) - 1, history[-1])
         return loss
 
-    lbfgs.step(closure)
+    optimiser.step(closure)
 
 
 def smoothed_rates(t: np.ndarray, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
