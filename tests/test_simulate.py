@@ -12,9 +12,10 @@ import pytest
 from deepmod.cli import main
 from deepmod.data import Dataset, load, save_npz
 from deepmod.data.synthetic import burgers_delta, lotka_volterra
+from deepmod.derivatives import spectral_derivative
 from deepmod.equation import Equation
 from deepmod.method import symbols_for
-from deepmod.simulate import is_periodic, simulate, spectral_derivative
+from deepmod.simulate import is_periodic, simulate
 
 
 def _grid(t: np.ndarray, x: np.ndarray, u: np.ndarray) -> Dataset:

@@ -73,7 +73,12 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--fields", type=_csv, required=True, help="field arrays: u[,v]; ALIAS=NAME renames (u=usol)")
     d.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous: t,x")
     d.add_argument("--poly-order", type=_order(0, 6), default=2, help="highest power of the fields (default 2)")
-    d.add_argument("--diff-order", type=_order(0, 5), default=3, help="highest spatial derivative order (default 3)")
+    d.add_argument(
+        "--diff-order",
+        type=_order(0, 5),
+        default=None,
+        help="highest spatial derivative order (default: 3 for deepmod, 4 for weak and fd)",
+    )
     d.add_argument("--term", action="append", default=[], help="add a candidate term by name, e.g. u_x^2 (repeatable)")
     d.add_argument("--samples", type=_positive, help="train on N random points (default: up to 2000)")
     d.add_argument("--method", default="deepmod", help="discovery method: " + ", ".join(METHODS))
@@ -135,7 +140,8 @@ def _examples() -> list[str]:
     return list(EXAMPLES)
 
 
-METHODS = ("deepmod",)
+METHODS = ("deepmod", "weak", "fd")
+DIFF_ORDER = {"deepmod": 3, "weak": 4, "fd": 4}
 
 
 def _method(args: argparse.Namespace, stop: threading.Event) -> Any:
@@ -145,6 +151,14 @@ def _method(args: argparse.Namespace, stop: threading.Event) -> Any:
 
     if args.method not in METHODS:
         raise InputError(f"unknown method '{args.method}': choose one of {', '.join(METHODS)}")
+    if args.method == "weak":
+        from deepmod.classical import WeakForm
+
+        return WeakForm()
+    if args.method == "fd":
+        from deepmod.classical import FiniteDifferences
+
+        return FiniteDifferences()
     callbacks = [] if args.quiet else [ProgressBar()]
     schedule = Schedule() if args.max_iterations is None else Schedule(max_iterations=args.max_iterations)
     return DeepMoD(
@@ -217,7 +231,8 @@ def _discover(args: argparse.Namespace) -> int:
     data = load(args.data, args.coords, args.fields, dims=args.dims)
     stop = threading.Event()
     method = _method(args, stop)
-    library = make_library(data, args.poly_order, args.diff_order, args.term)
+    diff_order = DIFF_ORDER[args.method] if args.diff_order is None else args.diff_order
+    library = make_library(data, args.poly_order, diff_order, args.term)
     with _stop_on_signals(stop):
         result = discover(data, method, library, seed=args.seed, device=args.device)
     if args.output:

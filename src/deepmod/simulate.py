@@ -22,6 +22,7 @@ from scipy.interpolate import CubicSpline
 
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.finite_difference import differentiate
+from deepmod.derivatives.smoothing import spectral_derivative
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.terms import Symbols, Term
@@ -229,17 +230,3 @@ def _derivative(
         else:
             out = differentiate(out, axes[k], order, axis=k + offset, accuracy=4)
     return out
-
-
-def spectral_derivative(u: np.ndarray, x: np.ndarray, order: int, axis: int = 0) -> np.ndarray:
-    """The ``order``-th derivative along ``axis`` of samples on a uniform periodic grid ``x`` (end point left
-    out, so the period is ``len(x) * dx``). For even orders the Nyquist mode is kept, for odd ones zeroed."""
-    n = len(x)
-    period = n * (x[1] - x[0])
-    k = 2 * np.pi * np.fft.rfftfreq(n, d=period / n)
-    factor = (1j * k) ** order
-    if n % 2 == 0 and order % 2 == 1:
-        factor[-1] = 0.0
-    shape = [1] * u.ndim
-    shape[axis] = len(k)
-    return np.fft.irfft(np.fft.rfft(u, axis=axis) * factor.reshape(shape), n=n, axis=axis)
