@@ -148,3 +148,30 @@ def test_weak_method_refuses_custom_terms(tmp_path: Path, capsys: pytest.Capture
     argv = ["discover", str(path), "--coords", "t,x", "--fields", "u", "--method", "weak", "--term", "u_x^2"]
     assert main(argv) == 2
     assert "not supported" in capsys.readouterr().err
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+PDE_FIND = {
+    "burgers": ("burgers.mat", "t,x", "u=usol", {"u*u_x": -1.0, "u_xx": 0.1}),
+    "kdv": ("kdv.mat", "t,x", "u=usol", {"u*u_x": -6.0, "u_xxx": -1.0}),
+    "ks": ("kuramoto_sivishinky.mat", "t=tt,x", "u=uu", {"u*u_x": -1.0, "u_xx": -1.0, "u_xxxx": -1.0}),
+}
+
+
+@pytest.mark.parametrize("level", [0.0, 0.01, 0.05, 0.1, 0.25, 0.5])
+@pytest.mark.parametrize("name", list(PDE_FIND))
+def test_weak_method_on_the_pde_find_data(name: str, level: float, tmp_path: Path) -> None:
+    """Issue 5's acceptance through the CLI with default settings; Burgers at 25 and 50 % is the stretch goal
+    (PySINDy's best hand-tuned run misses it) and holds too."""
+    from deepmod.data import load
+
+    file, coords, fields, truth = PDE_FIND[name]
+    if not (SHARED / file).exists():
+        pytest.skip("reference data not present")
+    data = load(SHARED / file, coords.split(","), [fields])
+    data = add_noise(data, level, seed=0) if level else data
+    path, out = tmp_path / "d.npz", tmp_path / "r.json"
+    save_npz(data, path)
+    argv = ["discover", str(path), "--coords", "t,x", "--fields", "u", "--method", "weak", "--output", str(out)]
+    assert main(argv) == 0
+    assert _relative_error(json.loads(out.read_text())["equations"], {"u_t": truth}) < 0.10
