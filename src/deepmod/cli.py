@@ -1,4 +1,4 @@
-"""The command line: ``deepmod discover``, ``ude``, ``simulate``, ``example``, ``deepmod --version``.
+"""The command line: ``deepmod discover``, ``ude``, ``simulate``, ``report``, ``example``, ``deepmod --version``.
 
 The only place where strings become classes. Every user error prints one line on stderr and exits 2,
 without a traceback and without writing an output file.
@@ -92,6 +92,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--resume", help="continue training from a checkpoint (same data and options)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.add_argument("--tensorboard", metavar="DIR", help="log losses and coefficients for TensorBoard to DIR")
 
     u = sub.add_parser(
         "ude",
@@ -112,17 +113,18 @@ def _build_parser() -> argparse.ArgumentParser:
     u.add_argument("--output", help="write the result as JSON to this file")
 
     m = sub.add_parser("simulate", help="simulate a discovered model and compare it with the data")
-    m.add_argument("result", help="a result JSON written by deepmod discover or deepmod ude")
-    m.add_argument("data", help="grid data whose first time gives the initial state and whose times the span")
-    m.add_argument("--coords", type=_csv, required=True, help="coordinate arrays, time first")
-    m.add_argument("--fields", type=_csv, required=True, help="field arrays; ALIAS=NAME renames")
-    m.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous")
-    m.add_argument(
-        "--boundary",
-        default="auto",
-        help="periodic, data (outer points follow the data) or auto (periodic where the data are; default)",
-    )
+    _simulation_arguments(m)
     m.add_argument("--output", help="write the simulated fields as .npz")
+
+    r = sub.add_parser("report", help="an HTML report: equation, data, fit, history, simulation against data")
+    _simulation_arguments(r)
+    r.add_argument("--output", required=True, help="the HTML file to write (self-contained)")
+    r.add_argument("--no-simulation", action="store_true", help="leave the simulation out")
+    r.add_argument(
+        "--reference",
+        help="simulate from and compare with this file instead of DATA (same arrays and grid: a clean or "
+        "smoothed copy of noisy data)",
+    )
 
     e = sub.add_parser("example", help="write a built-in synthetic data set")
     e.add_argument("name", help="one of: " + ", ".join(_examples()))
@@ -132,6 +134,20 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="seed of noise and sampling")
     e.add_argument("--quiet", action="store_true", help="print nothing")
     return parser
+
+
+def _simulation_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("result", help="a result JSON written by deepmod discover or deepmod ude")
+    p.add_argument("data", help="grid data whose first time gives the initial state and whose times the span")
+    p.add_argument("--coords", type=_csv, required=True, help="coordinate arrays, time first")
+    p.add_argument("--fields", type=_csv, required=True, help="field arrays; ALIAS=NAME renames")
+    p.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous")
+    p.add_argument(
+        "--boundary",
+        default="auto",
+        help="periodic, data (outer points follow the data) or auto (periodic where the data are; default)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _examples() -> list[str]:
@@ -159,7 +175,11 @@ def _method(args: argparse.Namespace, stop: threading.Event) -> Any:
         from deepmod.classical import FiniteDifferences
 
         return FiniteDifferences()
-    callbacks = [] if args.quiet else [ProgressBar()]
+    callbacks: list[Any] = [] if args.quiet else [ProgressBar()]
+    if args.tensorboard:
+        from deepmod.report.progress import TensorBoardLogger
+
+        callbacks.append(TensorBoardLogger(args.tensorboard))
     schedule = Schedule() if args.max_iterations is None else Schedule(max_iterations=args.max_iterations)
     return DeepMoD(
         schedule=schedule,
@@ -279,36 +299,76 @@ def _ude(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate(args: argparse.Namespace) -> int:
+def _load_result(path: str) -> dict[str, Any]:
     import json
 
-    from deepmod.data import save_npz
-    from deepmod.data.loaders import load
+    from deepmod.errors import InputError
+
+    try:
+        stored = json.loads(Path(path).read_text())
+        if not isinstance(stored, dict):
+            raise TypeError("not an object")
+        stored["equations"] = {
+            str(lhs): {str(k): float(v) for k, v in terms.items()} for lhs, terms in stored["equations"].items()
+        }
+    except FileNotFoundError as exc:
+        raise InputError(f"the result file '{path}' does not exist") from exc
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputError(f"'{path}' is not a deepmod result (JSON with an 'equations' table)") from exc
+    return stored
+
+
+def _run_simulation(args: argparse.Namespace, stored: dict[str, Any], data: Any) -> Any:
+
     from deepmod.equation import Equation
     from deepmod.errors import InputError
     from deepmod.method import symbols_for
+    from deepmod.report.progress import TimeProgress
     from deepmod.simulate import simulate
 
-    _check_output(args.output)
+    equations = [Equation(lhs, terms) for lhs, terms in stored["equations"].items()]
+    t = data.coords[data.coord_names[0]]
+    bar = None if args.quiet else TimeProgress(float(t[0]), float(t[-1]))
     try:
-        stored = json.loads(Path(args.result).read_text())
-        equations = [
-            Equation(lhs, {str(k): float(v) for k, v in terms.items()}) for lhs, terms in stored["equations"].items()
-        ]
-    except FileNotFoundError as exc:
-        raise InputError(f"the result file '{args.result}' does not exist") from exc
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise InputError(f"'{args.result}' is not a deepmod result (JSON with an 'equations' table)") from exc
-    data = load(args.data, args.coords, args.fields, dims=args.dims)
-    try:
-        sim = simulate(equations, data, symbols_for(data), boundary=args.boundary)
+        return simulate(equations, data, symbols_for(data), boundary=args.boundary, progress=bar)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from deepmod.data import save_npz
+    from deepmod.data.loaders import load
+
+    _check_output(args.output)
+    stored = _load_result(args.result)
+    data = load(args.data, args.coords, args.fields, dims=args.dims)
+    sim = _run_simulation(args, stored, data)
     if args.output:
         save_npz(sim.data, args.output)
     if sim.status != "success":
         print(f"deepmod: the integration stopped early: {sim.status}", file=sys.stderr)
     print(f"relative L2 error: {sim.relative_error(data):.4g}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from deepmod._io import atomic_write_text
+    from deepmod.data.loaders import load
+    from deepmod.method import symbols_for
+    from deepmod.report.html import build_report
+
+    _check_output(args.output)
+    stored = _load_result(args.result)
+    data = load(args.data, args.coords, args.fields, dims=args.dims)
+    reference = data if args.reference is None else load(args.reference, args.coords, args.fields, dims=args.dims)
+    sim = None if args.no_simulation or not reference.grid else _run_simulation(args, stored, reference)
+    report = build_report(stored, data, symbols_for(data), sim, reference=reference)
+    atomic_write_text(args.output, report.html())
+    if not args.quiet:
+        print(f"report written to {args.output}")
     return 0
 
 
@@ -348,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from deepmod.errors import DeepmodError
 
-    handlers = {"discover": _discover, "ude": _ude, "simulate": _simulate, "example": _example}
+    handlers = {"discover": _discover, "ude": _ude, "simulate": _simulate, "report": _report, "example": _example}
     try:
         return handlers[args.command](args)
     except DeepmodError as exc:

@@ -84,6 +84,7 @@ def simulate(
     boundary: str = "auto",
     rtol: float = 1e-6,
     atol: float = 1e-8,
+    progress: Callable[[float], None] | None = None,
 ) -> Simulation:
     """Integrate ``equations`` over the time span and grid of ``data``.
 
@@ -94,6 +95,8 @@ def simulate(
         symbols: the names used by the equations (:func:`deepmod.method.symbols_for`).
         initial: field name -> initial values ``data.shape[1:]``; default: the data at the first time.
         boundary: ``"periodic"``, ``"data"`` or ``"auto"`` (periodic where :func:`is_periodic`).
+        progress: called with the integrator's current time at every right-hand-side evaluation (a progress
+            bar); it must be cheap.
     """
     start = time.perf_counter()
     if not data.grid:
@@ -117,6 +120,13 @@ def simulate(
         boundary == "periodic" or (boundary == "auto" and is_periodic(data, k + 1)) for k in range(len(axes))
     )
     rhs, jac = _method_of_lines(rhs_terms, axes, periodic, data, t)
+    if progress is not None:
+        inner, report = rhs, progress
+
+        def rhs(time_: float, y: np.ndarray) -> np.ndarray:
+            report(time_)
+            return inner(time_, y)
+
     method = "Radau" if axes else "DOP853"
     options = {"jac": jac} if axes and jac is not None else {}
     sol = solve_ivp(rhs, (t[0], t[-1]), u0.ravel(), t_eval=t, method=method, rtol=rtol, atol=atol, **options)

@@ -29,6 +29,42 @@ from deepmod.result import Result
 
 
 @dataclass
+class SmoothingPlan:
+    """Savitzky-Golay windows per axis for derivatives of noisy grid data.
+
+    Each axis's window passes the wavenumbers up to the data's noise cutoff; the degree is the highest
+    derivative order wanted along the axis plus two. ``interior`` leaves out a window's width at each edge.
+    """
+
+    coords: list[np.ndarray]
+    widths: list[int]
+    polyorders: list[int]
+
+    @staticmethod
+    def fit(fields: list[np.ndarray], coords: list[np.ndarray], max_orders: list[int]) -> SmoothingPlan:
+        polyorders = [m + 2 for m in max_orders]
+        widths = []
+        for axis, coord in enumerate(coords):
+            cutoff = min(noise_cutoff(u, axis) for u in fields)
+            widths.append(min(savgol_half_width(len(coord), cutoff, polyorders[axis]), (len(coord) - 1) // 4))
+        plan = SmoothingPlan(coords, widths, polyorders)
+        if any(s.stop - s.start < 2 for s in plan.interior):
+            raise InputError("the grid is too small for the derivative windows the noise level calls for")
+        return plan
+
+    @property
+    def interior(self) -> tuple[slice, ...]:
+        return tuple(slice(w, len(c) - w) for w, c in zip(self.widths, self.coords, strict=True))
+
+    def derivative(self, u: np.ndarray, orders: tuple[int, ...]) -> np.ndarray:
+        """The derivative of ``orders`` (one per axis, time first) on the whole grid."""
+        out = u
+        for axis, order in enumerate(orders):
+            out = savgol_derivative(out, self.coords[axis], order, axis, self.widths[axis], self.polyorders[axis])
+        return out
+
+
+@dataclass
 class FiniteDifferences(Method):
     """Finite-difference (Savitzky-Golay) derivatives of the data plus :class:`CrossValidatedPath` selection.
 
@@ -49,20 +85,11 @@ class FiniteDifferences(Method):
         coords = [np.asarray(data.coords[n], dtype=np.float64) for n in data.coord_names]
         n_axes = len(coords)
         max_order = [1] + [max((d[k] for _, d in library.required()), default=0) for k in range(n_axes - 1)]
-        polyorders = [m + 2 for m in max_order]
-        widths = []
-        for axis, coord in enumerate(coords):
-            corner = min(noise_cutoff(u, axis) for u in fields)
-            widths.append(min(savgol_half_width(len(coord), corner, polyorders[axis]), (len(coord) - 1) // 4))
-        interior = tuple(slice(w, len(c) - w) for w, c in zip(widths, coords, strict=True))
-        if any(s.stop - s.start < 2 for s in interior):
-            raise InputError("the grid is too small for the derivative windows the noise level calls for")
+        plan = SmoothingPlan.fit(fields, coords, max_order)
+        interior = plan.interior
 
         def derivative(u: np.ndarray, orders: tuple[int, ...]) -> np.ndarray:
-            out = u
-            for axis, order in enumerate(orders):
-                out = savgol_derivative(out, coords[axis], order, axis, widths[axis], polyorders[axis])
-            return out[interior]
+            return plan.derivative(u, orders)[interior]
 
         step = max(1, int(np.ceil(np.prod([s.stop - s.start for s in interior]) / self.max_rows)))
         rows = (slice(None, None, step),)
@@ -78,8 +105,8 @@ class FiniteDifferences(Method):
             equations.append(Equation(symbols.lhs(f), {names[j]: float(coef[j]) for j in np.flatnonzero(coef)}))
             paths[symbols.lhs(f)] = getattr(reg, "summary_", None)
         settings = {
-            "savgol_half_widths": dict(zip(data.coord_names, widths, strict=True)),
-            "savgol_polyorders": dict(zip(data.coord_names, polyorders, strict=True)),
+            "savgol_half_widths": dict(zip(data.coord_names, plan.widths, strict=True)),
+            "savgol_polyorders": dict(zip(data.coord_names, plan.polyorders, strict=True)),
             "rows": len(theta),
             "regressor": repr(self.regressor),
             "selection": paths,

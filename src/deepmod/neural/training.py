@@ -107,6 +107,9 @@ class Callback:
     def on_record(self, iteration: int, loss: float, active: int) -> None:
         """A history record was taken."""
 
+    def on_history(self, iteration: int, values: dict[str, float]) -> None:
+        """The record's values by name: losses and normalised coefficients (``coef/u_t/u_xx``)."""
+
     def on_end(self, status: str) -> None:
         """Training ended."""
 
@@ -206,6 +209,18 @@ class Trainer:
             self.raw.append((it, current))
             for cb in self.callbacks:
                 cb.on_record(it, float(loss.detach()), int(sum(m.sum() for m in masks)))
+            if self.callbacks:
+                record = {
+                    "loss/data": history.data_loss[-1],
+                    "loss/regression": history.regression_loss[-1],
+                    "loss/validation": val,
+                }
+                names = library.names
+                for f, c in enumerate(current):
+                    lhs = library.symbols.lhs(f)
+                    record.update({f"coef/{lhs}/{names[j]}": float(c[j]) for j in np.flatnonzero(masks[f])})
+                for cb in self.callbacks:
+                    cb.on_history(it, record)
             if it < schedule.min_iterations or not _plateaued(history.validation_loss, schedule):
                 continue
             theta_np = theta.detach().cpu().double().numpy()

@@ -1,1 +1,1 @@
-"""Reporting: progress display now; plots and the HTML report later."""
+"""Reporting: progress bars, TensorBoard logging and the self-contained HTML report."""

@@ -38,3 +38,54 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class TimeProgress:
+    """A progress bar over a time span, fed the integrator's current time; silent off a terminal."""
+
+    def __init__(self, t0: float, t1: float, desc: str = "simulating", force: bool = False) -> None:
+        from tqdm.auto import tqdm
+
+        self.t0, self.span = t0, max(t1 - t0, 1e-300)
+        self.done = 0
+        self._bar = tqdm(total=1000, desc=desc, leave=False, disable=not (force or sys.stderr.isatty()))
+
+    def __call__(self, t: float) -> None:
+        reached = int(1000 * min(max((t - self.t0) / self.span, 0.0), 1.0))
+        if reached > self.done:
+            self._bar.update(reached - self.done)
+            self.done = reached
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+class TensorBoardLogger(Callback):
+    """Writes the losses and the number of active terms at every history record to a TensorBoard log folder.
+
+    Needs the ``tensorboard`` package (``pip install "deepmod[tensorboard]"``).
+    """
+
+    def __init__(self, logdir: str) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as exc:  # tensorboard missing
+            from deepmod.errors import InputError
+
+            raise InputError(
+                'TensorBoard logging needs the tensorboard package: pip install "deepmod[tensorboard]"'
+            ) from exc
+        self._writer = SummaryWriter(log_dir=logdir)
+
+    def on_record(self, iteration: int, loss: float, active: int) -> None:
+        self._writer.add_scalar("loss/total", loss, iteration)
+        self._writer.add_scalar("terms/active", active, iteration)
+
+    def on_history(self, iteration: int, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self._writer.add_scalar(key, value, iteration)
+
+    def on_end(self, status: str) -> None:
+        self._writer.add_text("status", status)
+        self._writer.flush()
+        self._writer.close()

@@ -1,0 +1,145 @@
+"""The HTML report: self-contained, with the equation, data, fit, history and simulation as embedded images."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepmod.api import discover, make_library
+from deepmod.cli import main
+from deepmod.data import add_noise, save_npz
+from deepmod.data.synthetic import burgers_delta
+from deepmod.equation import Equation
+from deepmod.neural import DeepMoD, Schedule
+from deepmod.neural.training import Callback
+from deepmod.report.html import equation_latex
+from deepmod.terms import Symbols
+
+
+class _Images(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: list[str] = []
+        self.external: list[str] = []
+        self.headings: list[str] = []
+        self._in_h2 = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "img":
+            self.sources.append(attributes.get("src") or "")
+        if tag in ("script", "link") or (tag == "img" and not (attributes.get("src") or "").startswith("data:")):
+            self.external.append(tag)
+        self._in_h2 = tag == "h2"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_h2:
+            self.headings.append(data)
+            self._in_h2 = False
+
+
+def _parse(path: Path) -> _Images:
+    parser = _Images()
+    parser.feed(path.read_text())
+    return parser
+
+
+def _burgers(tmp_path: Path) -> Path:
+    system = burgers_delta(x=np.linspace(-3, 4, 128), t=np.linspace(0.5, 5, 60))
+    path = tmp_path / "b.npz"
+    save_npz(add_noise(system.data, 0.02, seed=0), path)
+    return path
+
+
+def test_report_from_a_weak_result_embeds_every_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, result, report = _burgers(tmp_path), tmp_path / "r.json", tmp_path / "report.html"
+    common = ["--coords", "t,x", "--fields", "u"]
+    assert main(["discover", str(data), *common, "--method", "weak", "--output", str(result)]) == 0
+    assert main(["report", str(result), str(data), *common, "--output", str(report), "--quiet"]) == 0
+    assert capsys.readouterr().out.count("u_t =") == 1  # --quiet: nothing else printed
+    parsed = _parse(report)
+    assert parsed.external == []  # self-contained: no scripts, no stylesheets, no linked images
+    assert len(parsed.sources) == 6  # equation, data, fit, selection path, simulation maps, snapshots
+    for src in parsed.sources:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {"Discovered equation", "Data", "Simulation against the data"} <= set(parsed.headings)
+    assert "Relative L2 error over the data" in report.read_text()
+
+
+def test_report_from_a_deepmod_result_shows_the_training_history(tmp_path: Path) -> None:
+    data, result, report = _burgers(tmp_path), tmp_path / "r.json", tmp_path / "report.html"
+    common = ["--coords", "t,x", "--fields", "u"]
+    argv = ["discover", str(data), *common, "--max-iterations", "300", "--quiet", "--output", str(result)]
+    assert main(argv) == 0
+    argv = ["report", str(result), str(data), *common, "--output", str(report), "--quiet", "--no-simulation"]
+    assert main(argv) == 0
+    parsed = _parse(report)
+    assert "Training history" in parsed.headings
+    assert len(parsed.sources) == 5  # equation, data, fit, losses, coefficients
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium not installed")
+def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    data, result, report = _burgers(tmp_path), tmp_path / "r.json", tmp_path / "report.html"
+    common = ["--coords", "t,x", "--fields", "u"]
+    assert main(["discover", str(data), *common, "--method", "weak", "--output", str(result)]) == 0
+    assert main(["report", str(result), str(data), *common, "--output", str(report), "--quiet"]) == 0
+    shot = tmp_path / "shot.png"
+    chromium = shutil.which("chromium")
+    assert chromium is not None
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1200,3000",
+            report.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    from matplotlib.image import imread
+
+    pixels = imread(shot)
+    assert pixels.shape[:2] == (3000, 1200)
+    assert np.std(pixels[:, :, :3]) > 0.1  # plots drawn, not a blank page
+
+
+def test_equations_typeset_in_mathtext() -> None:
+    symbols = Symbols(fields=("u",), space=("x",))
+    eq = Equation("u_t", {"u_xx": 0.1, "u*u_x": -1.0, "u^2": 2.5})
+    assert equation_latex(eq, symbols) == r"u_{t} = 0.1\,u_{xx} - 1\,u\,u_{x} + 2.5\,u^{2}"
+
+
+def test_training_callbacks_receive_losses_and_coefficients() -> None:
+    class Recorder(Callback):
+        def __init__(self) -> None:
+            self.records: list[dict[str, float]] = []
+
+        def on_history(self, iteration: int, values: dict[str, float]) -> None:
+            self.records.append(values)
+
+    recorder = Recorder()
+    system = burgers_delta()
+    method = DeepMoD(schedule=Schedule(max_iterations=200), callbacks=[recorder])
+    discover(system.data, method, make_library(system.data))
+    assert len(recorder.records) == 2
+    assert {"loss/data", "loss/regression", "loss/validation", "coef/u_t/u_xx"} <= set(recorder.records[-1])
+
+
+def test_tensorboard_logger_writes_events(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    data = _burgers(tmp_path)
+    argv = ["discover", str(data), "--coords", "t,x", "--fields", "u", "--max-iterations", "200", "--quiet"]
+    assert main([*argv, "--tensorboard", str(tmp_path / "tb")]) == 0
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
