@@ -111,6 +111,7 @@ def _build_parser() -> argparse.ArgumentParser:
     u.add_argument("--segments", type=_positive, default=1, help="multiple-shooting pieces (default 1)")
     u.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     u.add_argument("--output", help="write the result as JSON to this file")
+    u.add_argument("--quiet", action="store_true", help="no progress bars")
 
     m = sub.add_parser("simulate", help="simulate a discovered model and compare it with the data")
     _simulation_arguments(m)
@@ -292,7 +293,7 @@ def _ude(args: argparse.Namespace) -> int:
     if args.segments >= n_times:
         raise InputError(f"--segments must be below the number of time points ({n_times})")
     library = make_library(data, args.poly_order, 0)
-    result = discover(data, UDE(known=known, segments=args.segments), library, seed=args.seed)
+    result = discover(data, UDE(known=known, segments=args.segments, progress=not args.quiet), library, seed=args.seed)
     if args.output:
         result.save(args.output)
     print(result)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,8 +127,10 @@ def choose_by_data(
     t: np.ndarray,
     observations: np.ndarray,
     solver: SolverOptions,
+    on_refit: Callable[[], None] | None = None,
 ) -> list[Candidate]:
-    """Refit every combination of per-state candidates; returns them best first (see :func:`preference`)."""
+    """Refit every combination of per-state candidates; returns them best first (see :func:`preference`).
+    ``on_refit`` is called after each refit (a progress bar)."""
     out = []
     for combo in itertools.product(*per_state):
         initial = []
@@ -137,6 +139,8 @@ def choose_by_data(
             coef = np.linalg.lstsq(theta[:, idx], targets[:, k], rcond=None)[0] if idx else np.zeros(0)
             initial.append(coef.tolist())
         out.append(refit_candidate(known, combo, initial, symbols, t, observations, solver))
+        if on_refit is not None:
+            on_refit()
     return preference(out)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,6 +43,7 @@ class UDE(Method):
         segments: multiple-shooting pieces (1: single shooting).
         max_terms: largest number of recovered terms per equation that is tried.
         solver: the ODE solver used in training and refits.
+        progress: show progress bars (training, candidate refits) on a terminal.
     """
 
     known: Sequence[Equation] = ()
@@ -54,6 +56,7 @@ class UDE(Method):
     segments: int = 1
     max_terms: int = 3
     solver: SolverOptions = field(default_factory=lambda: SolverOptions(rtol=1e-5, atol=1e-7))
+    progress: bool = False
     name: str = "ude"
 
     def run(self, data: Dataset, library: CandidateLibrary, seed: int = 0, device: str = "cpu") -> Result:
@@ -71,6 +74,7 @@ class UDE(Method):
         network = NeuralField(len(data.fields), obs.mean(0), obs.std(0), rates.std(0), self.width, self.depth)
         model = self._model(known, symbols, network)
         fit_rates(model, smooth, rates, iterations=self.collocation_iterations)
+        bar = self._bar(self.adam_iterations + self.lbfgs_iterations, "training through the solver")
         fit = fit_trajectories(
             model,
             t,
@@ -80,7 +84,9 @@ class UDE(Method):
             learning_rate=self.learning_rate,
             segments=self.segments,
             solver=self.solver,
+            on_step=lambda step, _loss: bar.update(max(0, step - bar.n)),
         )
+        bar.close()
         dense = np.linspace(t[0], t[-1], 10 * len(t))
         with torch.no_grad():
             path = self.solver.solve(model, torch.as_tensor(fit.initial_states[0, 0]), torch.as_tensor(dense))
@@ -88,7 +94,11 @@ class UDE(Method):
         names = [symbols.name(term) for term in terms]
         theta, targets = network_regression(network, path.numpy(), terms, len(data.fields))
         per_state = candidate_supports(theta, targets, names, self.max_terms)
-        candidates = choose_by_data(known, per_state, theta, targets, names, symbols, t, obs, self.solver)
+        bar = self._bar(int(np.prod([len(c) for c in per_state])), "refitting candidate models")
+        candidates = choose_by_data(
+            known, per_state, theta, targets, names, symbols, t, obs, self.solver, on_refit=lambda: bar.update(1)
+        )
+        bar.close()
         best = candidates[0]
         if best.field is None:
             raise RuntimeError("every recovered model blew up when refitted against the data")
@@ -115,6 +125,13 @@ class UDE(Method):
                 ],
             },
         )
+
+    def _bar(self, total: int, desc: str) -> Any:
+        import sys
+
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, leave=False, disable=not (self.progress and sys.stderr.isatty()))
 
     def _known_equations(self, symbols: Symbols, data: Dataset) -> list[Equation]:
         lhs = [symbols.lhs(i) for i in range(len(data.fields))]
