@@ -88,7 +88,7 @@ def run(case: Case, workdir: Path) -> dict[str, object]:
     save_npz(data, path)
     out = workdir / "result.json"
     argv = ["discover", str(path), "--coords", ",".join(data.coord_names), "--fields", ",".join(data.field_names)]
-    argv += ["--seed", "0", "--quiet", "--output", str(out)]
+    argv += ["--seed", "0", "--output", str(out)]  # training progress bar on a terminal only
     start = time.perf_counter()
     code = main(argv)
     seconds = time.perf_counter() - start

@@ -182,10 +182,14 @@ def main_(argv: list[str]) -> int:
     rows: list[dict[str, Any]] = []
     jobs = []
     with tempfile.TemporaryDirectory() as tmp:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(sets) * len(levels), desc="deepmod runs", leave=False, disable=not sys.stderr.isatty())
         for name in sets:
             file, coords, fields, truth = SETS[name]
             clean = load(SHARED / file, coords, fields)
             for level in levels:
+                bar.update(1)
                 data = add_noise(clean, level, seed=0) if level else clean
                 path = Path(tmp) / f"{name}-{level}.npz"
                 t, x = data.coords[data.coord_names[0]], data.coords[data.coord_names[1]]
@@ -198,7 +202,9 @@ def main_(argv: list[str]) -> int:
                     )
                 order = max(len(term.split("_")[-1]) for term in truth if "_" in term)
                 jobs.append({"set": name, "noise": level, "file": str(path), "truth": truth, "derivative_order": order})
+        bar.close()
         if not args.no_pysindy:
+            print("running PySINDy (about 10 minutes with the oracle sweep) ...", file=sys.stderr)
             python = _ensure_pysindy()
             jobs_file = Path(tmp) / "jobs.json"
             jobs_file.write_text(json.dumps(jobs))

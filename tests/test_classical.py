@@ -115,6 +115,16 @@ def _fine_burgers():  # type: ignore[no-untyped-def]
     return burgers_delta(x=np.linspace(-3, 4, 256), t=np.linspace(0.5, 5, 101))
 
 
+def test_weak_method_in_two_space_dimensions() -> None:
+    from deepmod.data.synthetic import advection_diffusion_2d
+
+    system = advection_diffusion_2d()
+    data = add_noise(system.data, 0.1, seed=0)
+    result = discover(data, WeakForm(), make_library(data, 2, 4))
+    assert _relative_error(result.coefficients, system.truth) < 0.02
+    assert [a["axis"] for a in result.settings["test_functions"]] == list(data.coord_names)
+
+
 def test_finite_differences_on_clean_burgers() -> None:
     system = _fine_burgers()
     result = discover(system.data, FiniteDifferences(), make_library(system.data, 2, 4))
