@@ -78,17 +78,7 @@ class BackwardElimination(SparseRegressor):
         gram, rhs, total = xn.T @ xn / n, xn.T @ yn / n, float(yn @ yn / n)
         support = STLSQ(threshold=self.threshold).fit(xn, yn).support_ if self.threshold > 0 else None
         support = np.ones(xn.shape[1], dtype=bool) if support is None or not support.any() else support.copy()
-        path = [(support.copy(), _rss(gram, rhs, total, support))]
-        while support.sum() > 1:
-            trials = []
-            for j in np.flatnonzero(support):
-                s = support.copy()
-                s[j] = False
-                trials.append((_rss(gram, rhs, total, s), j))
-            rss, j = min(trials)
-            support[j] = False
-            path.append((support.copy(), rss))
-        path = _best_subsets(path, gram, rhs, total, self.exhaustive)
+        path = _best_subsets(_elimination_path(support, gram, rhs, total), gram, rhs, total, self.exhaustive)
         best = min(r for _, r in path)
         allowed = best + (self.tolerance if self.ratio is None else min(self.tolerance, (self.ratio - 1) * best))
         chosen = next(s for s, r in reversed(path) if r <= allowed)
@@ -159,16 +149,8 @@ class CrossValidatedPath(SparseRegressor):
         if n < 2 * self.folds:
             raise ValueError(f"{n} rows are too few for {self.folds}-fold cross-validation")
         gram, rhs, total = xn.T @ xn / n, xn.T @ yn / n, float(yn @ yn / n)
-        support = np.ones(xn.shape[1], dtype=bool)
-        path = [(support.copy(), _rss(gram, rhs, total, support))]
-        while support.sum() > 1:
-            rss, j = min(
-                (_rss(gram, rhs, total, np.where(np.arange(len(support)) == j, False, support)), j)
-                for j in np.flatnonzero(support)
-            )
-            support[j] = False
-            path.append((support.copy(), rss))
-        path = _best_subsets(path, gram, rhs, total, self.exhaustive)
+        full = np.ones(xn.shape[1], dtype=bool)
+        path = _best_subsets(_elimination_path(full, gram, rhs, total), gram, rhs, total, self.exhaustive)
         blocks = np.array_split(np.arange(n), self.folds)
         errors = np.zeros((len(path), self.folds))
         for b, rows in enumerate(blocks):
@@ -195,6 +177,25 @@ class CrossValidatedPath(SparseRegressor):
 
 
 DISTINCT = 0.1
+
+
+def _elimination_path(
+    support: np.ndarray, gram: np.ndarray, rhs: np.ndarray, total: float
+) -> list[tuple[np.ndarray, float]]:
+    """Greedy backward elimination from ``support``: each step drops the term whose removal raises the
+    residual least; returns every model on the way with its mean squared residual."""
+    support = support.copy()
+    path = [(support.copy(), _rss(gram, rhs, total, support))]
+    while support.sum() > 1:
+        trials = []
+        for j in np.flatnonzero(support):
+            s = support.copy()
+            s[j] = False
+            trials.append((_rss(gram, rhs, total, s), j))
+        rss, j = min(trials)
+        support[j] = False
+        path.append((support.copy(), rss))
+    return path
 
 
 def _best_subsets(
