@@ -3,16 +3,19 @@
 A step is: the library's derivatives at every point, Theta, the least-squares constraint, the loss, and its
 backward pass. Compared on the same 4 x 50 tanh network and the same points (t, x):
 
-- ``taylor``: :mod:`deepmod.derivatives.taylor`, every derivative stream in one forward pass;
+- ``taylor``: :mod:`deepmod.derivatives.taylor`, every derivative stream in one forward pass, element-wise
+  work in plain PyTorch (``DEEPMOD_FUSE=0``);
+- ``fused``: the same with each activation's forward and backward work compiled into one loop
+  (``torch.compile``; the default in training; compile time excluded here, it is paid once per process);
 - ``autograd``: nested reverse mode (``torch.autograd.grad(..., create_graph=True)`` once per order), as
   DeePyMoD builds its library;
 - ``bare``: one forward and backward pass of the network on the values only.
 
 The floor is (number of derivative streams) x bare: each stream is a matrix product per layer, forward and
 backward. Printed per derivative order (2, 3, 4): milliseconds per step (median of repeats), the speed-up
-over autograd and the ratio to the floor.
+of the fused step over autograd and its ratio to the floor.
 
-Usage:  python benchmarks/derivatives.py [--points 2000] [--threads 1] [--repeats 30]
+Usage:  python benchmarks/derivatives.py [--points 2000] [--threads 1] [--repeats 30] [--device cuda]
 """
 
 from __future__ import annotations
@@ -61,13 +64,16 @@ def bare_step(model: MLP, x: torch.Tensor, u: torch.Tensor) -> None:
 
 
 def _time(step: Callable[[], None], model: MLP, repeats: int) -> float:
-    for _ in range(3):  # warm-up
+    sync = torch.cuda.synchronize if next(model.parameters()).is_cuda else (lambda: None)
+    for _ in range(3):  # warm-up (and compilation, for the fused step)
         step()
         model.zero_grad(set_to_none=True)
     samples = []
     for _ in range(repeats):
+        sync()
         start = time.perf_counter()
         step()
+        sync()
         samples.append(time.perf_counter() - start)
         model.zero_grad(set_to_none=True)
     return statistics.median(samples) * 1e3
@@ -88,19 +94,20 @@ def main() -> None:
     model = MLP(2, 1).to(device)
     print(f"{args.points} points, 4 x 50 tanh MLP, {args.threads} thread(s), {device}")
     print(
-        f"{'order':>5} {'terms':>5} {'streams':>7} {'bare ms':>8} {'taylor ms':>9} {'autograd ms':>11} "
-        f"{'speed-up':>8} {'taylor/floor':>12}"
+        f"{'order':>5} {'terms':>5} {'streams':>7} {'bare ms':>8} {'taylor ms':>9} {'fused ms':>8} "
+        f"{'autograd ms':>11} {'fused speed-up':>14} {'fused/floor':>11}"
     )
     bare = _time(lambda: bare_step(model, x, u), model, args.repeats)
     for order in (2, 3, 4):
         library = PolynomialLibrary(Symbols(fields=("u",), space=("x",)), poly_order=2, diff_order=order)
-        spec = jet_spec_for(library, 2)
-        taylor = _time(lambda: taylor_step(model, library, spec, x, u), model, args.repeats)  # noqa: B023
+        plain, fused = jet_spec_for(library, 2), jet_spec_for(library, 2, fused=True)
+        taylor = _time(lambda: taylor_step(model, library, plain, x, u), model, args.repeats)  # noqa: B023
+        compiled = _time(lambda: taylor_step(model, library, fused, x, u), model, args.repeats)  # noqa: B023
         nested = _time(lambda: autograd_step(model, library, order, x, u), model, args.repeats)  # noqa: B023
-        floor = len(spec) * bare
+        floor = len(plain) * bare
         print(
-            f"{order:>5} {len(library.terms):>5} {len(spec):>7} {bare:8.2f} {taylor:9.2f} {nested:11.2f} "
-            f"{nested / taylor:7.2f}x {taylor / floor:11.2f}x"
+            f"{order:>5} {len(library.terms):>5} {len(plain):>7} {bare:8.2f} {taylor:9.2f} {compiled:8.2f} "
+            f"{nested:11.2f} {nested / compiled:13.2f}x {compiled / floor:10.2f}x"
         )
 
 

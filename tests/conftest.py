@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+
+# Compiled (fused) Taylor-mode kernels cost seconds of compiling in every process; the unit tests train for a
+# few hundred steps at most, so they run unfused unless asked. The acceptance cases switch fusion back on.
+os.environ.setdefault("DEEPMOD_FUSE", "0")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -83,7 +83,8 @@ BENCH = _benchmark()
     ],
     ids=[c.name for c in BENCH.CASES],
 )
-def test_acceptance_case(case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_acceptance_case(case, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DEEPMOD_FUSE", "1")  # the product's defaults
     if "mat" in case.name and not BENCH.SHARED.exists():
         pytest.skip("reference data not present")
     row = BENCH.run(case, tmp_path)

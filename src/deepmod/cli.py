@@ -84,6 +84,12 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--method", default="deepmod", help="discovery method: " + ", ".join(METHODS))
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.add_argument("--device", default="cpu", help="cpu or cuda")
+    d.add_argument("--threads", type=_positive, help="CPU threads for PyTorch (default: PyTorch's choice)")
+    d.add_argument(
+        "--no-fuse",
+        action="store_true",
+        help="do not compile the network's derivative work (no compile time; each step slower; also DEEPMOD_FUSE=0)",
+    )
     d.add_argument("--max-iterations", type=_positive, default=None, help="cap on training iterations")
     d.add_argument("--output", help="write the result as JSON to this file")
     d.add_argument(
@@ -189,6 +195,7 @@ def _method(args: argparse.Namespace, stop: threading.Event) -> Any:
         stop=stop,
         checkpoint=_checkpoint_path(args),
         resume=args.resume,
+        fuse=False if args.no_fuse else None,
     )
 
 
@@ -249,6 +256,8 @@ def _discover(args: argparse.Namespace) -> int:
         raise InputError(f"unknown device '{args.device}': use cpu or cuda")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("--device cuda was asked for but no CUDA GPU is available: use --device cpu")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     data = load(args.data, args.coords, args.fields, dims=args.dims)
     stop = threading.Event()
     method = _method(args, stop)

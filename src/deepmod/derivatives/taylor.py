@@ -16,12 +16,16 @@ Derivatives*, ch. 13). Mixed derivatives such as u_xy come out of the same algeb
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 
 MultiIndex = tuple[int, ...]
 
@@ -32,16 +36,19 @@ class JetSpec:
     Args:
         indices: the multi-indices wanted (over all inputs, time first); their lower sets are added.
         n_inputs: number of network inputs.
+        fused: compile the element-wise work of each activation with ``torch.compile`` (one fused loop per
+            pass; the first use in a process costs seconds of compilation, each step is then about three times
+            cheaper on a CPU). Falls back to plain PyTorch, with a warning, where compiling fails.
     """
 
-    def __init__(self, indices: Iterable[Sequence[int]], n_inputs: int) -> None:
+    def __init__(self, indices: Iterable[Sequence[int]], n_inputs: int, fused: bool = False) -> None:
         wanted = {tuple(int(i) for i in idx) for idx in indices} | {(0,) * n_inputs}
         if any(len(idx) != n_inputs or min(idx) < 0 for idx in wanted):
             raise ValueError(f"every multi-index needs {n_inputs} non-negative entries")
         closed: set[MultiIndex] = set()
         for idx in wanted:
             closed.update(itertools.product(*(range(k + 1) for k in idx)))
-        self.n_inputs = n_inputs
+        self.n_inputs, self.fused = n_inputs, fused
         self.indices: list[MultiIndex] = sorted(closed, key=lambda g: (sum(g), tuple(-k for k in g)))
         self.position = {g: i for i, g in enumerate(self.indices)}
         self.max_order = max(sum(g) for g in self.indices)
@@ -86,62 +93,276 @@ class JetSpec:
         return jets[pos] * float(self.factorials[pos])
 
 
-def compose(
-    scaled_derivs: Sequence[torch.Tensor], streams: Sequence[torch.Tensor], spec: JetSpec
-) -> list[torch.Tensor]:
-    """Apply an element-wise function to a jet, given its scaled derivatives at the value stream.
-
-    Args:
-        scaled_derivs: ``[s(z0), s'(z0)/1!, ..., s^(K)(z0)/K!]``, each shaped like ``streams[0]``, with K the
-            highest total order in the jet set.
-        streams: Taylor coefficients of the argument, one tensor per multi-index of ``spec``.
-        spec: the jet set.
-
-    Returns:
-        The Taylor coefficients of the result, one tensor per multi-index.
-
-    The powers ``d^k`` of the non-constant part are kept only where they can be non-zero
-    (``|gamma| >= k``), each as a short sum of per-stream products: no index tensors and no slicing of
-    stacked tensors, so the backward pass is a chain of plain multiplications without zero-filled buffers.
-    """
-    n = len(streams)
-    d1 = scaled_derivs[1]
-    out: list[torch.Tensor] = [scaled_derivs[0]] + [d1 * streams[g] for g in range(1, n)]
-    power: list[torch.Tensor | None] = [None, *streams[1:]]
-    for k in range(2, len(scaled_derivs)):
-        new: list[torch.Tensor | None] = [None] * n
+def _powers(z: torch.Tensor, spec: JetSpec) -> list[list[torch.Tensor | None]]:
+    """``levels[k - 1][g]``: coefficient ``g`` of ``d^k``, the k-th truncated power of the non-constant part
+    ``d`` of the stacked jet ``z`` (``None`` where it is zero)."""
+    n = len(spec)
+    levels: list[list[torch.Tensor | None]] = [[None, *z[1:].unbind(0)]]
+    for k in range(2, spec.max_order + 1):
+        prev = levels[-1]
+        level: list[torch.Tensor | None] = [None] * n
         for g in range(1, n):
             if spec.order[g] < k:
                 continue
             total: torch.Tensor | None = None
             for a, b in spec.products[g]:
-                p = power[a]
-                if p is None or spec.order[a] < k - 1:
+                p = prev[a]
+                if p is not None:
+                    total = p * z[b] if total is None else total + p * z[b]
+            level[g] = total
+        levels.append(level)
+    return levels
+
+
+def _jet_forward(
+    z: torch.Tensor, bias: torch.Tensor, spec: JetSpec, derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]]
+) -> torch.Tensor:
+    """``out_g = sum_k c_k P_k[g]`` with ``c_k = s^(k)(z0)/k!`` (Faa di Bruno, module docstring), stacked."""
+    c = derivatives(z[0] + bias, spec.max_order)
+    levels = _powers(z, spec)
+    out = [c[0]]
+    for g in range(1, len(spec)):
+        total = c[1] * z[g]
+        for k in range(2, spec.order[g] + 1):
+            p = levels[k - 1][g]
+            if p is not None:
+                total = total + c[k] * p
+        out.append(total)
+    return torch.stack(out)
+
+
+def _jet_backward(
+    z: torch.Tensor,
+    bias: torch.Tensor,
+    grad: torch.Tensor,
+    spec: JetSpec,
+    derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The vector-Jacobian product of :func:`_jet_forward`: gradients of ``z`` (stacked) and of the value stream.
+
+    ``c_k`` and the powers are recomputed from ``z`` rather than stored (cheaper than the memory traffic of
+    keeping them). The value stream gets ``sum_k dL/dc_k (k+1) c_{k+1}``; the other streams run the power
+    recursion ``P_k[g] = sum_{a+b=g} P_{k-1}[a] d_b`` backwards.
+    """
+    n, top = len(spec), spec.max_order
+    c = derivatives(z[0] + bias, top + 1)
+    levels = _powers(z, spec)
+    dz0 = grad[0] * c[1]
+    for k in range(1, top + 1):
+        dck: torch.Tensor | None = None
+        for g in range(1, n):
+            p = levels[k - 1][g]
+            if p is not None:
+                dck = grad[g] * p if dck is None else dck + grad[g] * p
+        if dck is not None:
+            dz0 = dz0 + (k + 1) * dck * c[k + 1]
+    direct: list[torch.Tensor | None] = [None] * n
+    above: list[torch.Tensor | None] = []
+    for k in range(top, 0, -1):
+        level = levels[k - 1]
+        bar = [None if level[g] is None else grad[g] * c[k] for g in range(n)]
+        for h, bh in enumerate(above):
+            if bh is None:
+                continue
+            for a, b in spec.products[h]:
+                p, target = level[a], bar[a]
+                if p is None or target is None:
                     continue
-                total = p * streams[b] if total is None else torch.addcmul(total, p, streams[b])
-            if total is not None:
-                new[g] = total
-                out[g] = torch.addcmul(out[g], scaled_derivs[k], total)
-        power = new
-    return out
+                bar[a] = target + bh * z[b]
+                old = direct[b]
+                direct[b] = bh * p if old is None else old + bh * p
+        above = bar
+    streams = [dz0]
+    for g in range(1, n):
+        first, extra = above[g], direct[g]
+        assert first is not None
+        streams.append(first if extra is None else first + extra)
+    return torch.stack(streams), dz0
+
+
+_FUSED: dict[tuple[Any, ...], tuple[Callable[..., Any], Callable[..., Any]]] = {}
+_FUSION_BROKEN: list[str] = []
+
+
+def _kernels(
+    spec: JetSpec, derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]]
+) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    """The compiled forward and backward kernels for this jet set and activation (one ``torch.compile``
+    each per process, shapes dynamic), or ``None`` when ``spec.fused`` is off or compiling has failed."""
+    if not spec.fused or _FUSION_BROKEN:
+        return None
+    key = (tuple(spec.indices), derivatives)
+    if key not in _FUSED:
+
+        def forward(z: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+            return _jet_forward(z, bias, spec, derivatives)
+
+        def backward(z: torch.Tensor, bias: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return _jet_backward(z, bias, grad, spec, derivatives)
+
+        _FUSED[key] = (
+            torch.compile(forward, dynamic=True, fullgraph=True),
+            torch.compile(backward, dynamic=True, fullgraph=True),
+        )
+    return _FUSED[key]
+
+
+def _run(kernel: Callable[..., Any] | None, plain: Callable[..., Any], *args: torch.Tensor) -> Any:
+    """Call the compiled kernel if there is one; if compiling fails (no C++ compiler, say), warn once and run
+    the plain kernel from then on (same results, slower)."""
+    if kernel is None:
+        return plain(*args)
+    try:
+        with warnings.catch_warnings():  # the compiler's own deprecation notices are not the user's business
+            warnings.simplefilter("ignore")
+            return kernel(*(a.detach() for a in args))  # no autograd metadata for the compiler to inspect
+    except Exception as exc:  # any compiler failure means: run unfused
+        _FUSION_BROKEN.append(f"{type(exc).__name__}: {exc}")
+        warnings.warn(
+            f"deepmod: fused Taylor-mode kernels are unavailable ({type(exc).__name__}: {exc}); running unfused",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return plain(*args)
+
+
+class JetActivation(torch.autograd.Function):
+    """An element-wise activation applied to a stacked jet, with a hand-written backward pass.
+
+    ``apply(z, bias, spec, derivatives)``: ``z`` is the stacked output of a linear layer without its bias,
+    shape ``(len(spec), ...)``; the bias enters the value stream; ``derivatives(z0, K)`` returns the scaled
+    derivatives ``[s, s'/1!, ..., s^(K)/K!]`` of the activation. Returns the stacked jet of ``s(z + bias)``.
+
+    Both passes are written out (:func:`_jet_forward`, :func:`_jet_backward`) instead of letting autograd
+    record every product: only ``z`` is kept for the backward pass, nothing is recorded
+    per element-wise operation, and with ``spec.fused`` each pass is compiled into a single loop over the
+    points (the element-wise work, not the matrix products, dominates a step on a CPU). Once
+    differentiable: a training step needs first derivatives of the loss only.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        z: torch.Tensor,
+        bias: torch.Tensor,
+        spec: JetSpec,
+        derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]],
+    ) -> torch.Tensor:
+        ctx.save_for_backward(z, bias)
+        ctx.spec, ctx.derivatives, ctx.kept = spec, derivatives, None
+        kernels = _kernels(spec, derivatives)
+        if kernels is not None:
+            out = _run(kernels[0], functools.partial(_jet_forward, spec=spec, derivatives=derivatives), z, bias)
+            if _kernels(spec, derivatives) is not None:  # still fused (compiling may just have failed)
+                return cast(torch.Tensor, out)
+        out, ctx.kept = _jet_forward_kept(z, bias, spec, derivatives)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None, None]:
+        z, bias = ctx.saved_tensors
+        spec, derivatives = ctx.spec, ctx.derivatives
+        if ctx.kept is not None:
+            grad_z, dz0 = _jet_backward_kept(z, grad, spec, *ctx.kept)
+        else:
+            kernels = _kernels(spec, derivatives)
+            plain = functools.partial(_jet_backward, spec=spec, derivatives=derivatives)
+            grad_z, dz0 = _run(None if kernels is None else kernels[1], plain, z, bias, grad.contiguous())
+        return grad_z, dz0.sum_to_size(bias.shape), None, None
+
+
+def _jet_forward_kept(
+    z: torch.Tensor, bias: torch.Tensor, spec: JetSpec, derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]]
+) -> tuple[torch.Tensor, tuple[list[torch.Tensor], list[list[torch.Tensor | None]]]]:
+    """:func:`_jet_forward` for unfused runs: written into one preallocated stack, in place, keeping ``c_k``
+    (to order K + 1) and the powers for the backward pass (recomputing them costs more without fusion)."""
+    c = derivatives(z[0] + bias, spec.max_order + 1)
+    levels = _powers(z, spec)
+    out = torch.empty_like(z)
+    out[0] = c[0]
+    torch.mul(z[1:], c[1], out=out[1:])
+    for g in range(1, len(spec)):
+        for k in range(2, spec.order[g] + 1):
+            p = levels[k - 1][g]
+            if p is not None:
+                out[g].addcmul_(c[k], p)
+    return out, (c, levels)
+
+
+def _jet_backward_kept(
+    z: torch.Tensor,
+    grad: torch.Tensor,
+    spec: JetSpec,
+    c: list[torch.Tensor],
+    levels: list[list[torch.Tensor | None]],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_jet_backward` from kept ``c_k`` and powers, accumulating in place."""
+    n, top = len(spec), spec.max_order
+    grad_z = torch.empty_like(z)
+    dz0 = grad[0] * c[1]
+    dz0.addcmul_((grad[1:] * z[1:]).sum(0), c[2], value=2.0)
+    for k in range(2, top + 1):
+        dck: torch.Tensor | None = None
+        for g in range(1, n):
+            p = levels[k - 1][g]
+            if p is not None:
+                dck = grad[g] * p if dck is None else dck.addcmul_(grad[g], p)
+        if dck is not None:
+            dz0.addcmul_(dck, c[k + 1], value=float(k + 1))
+    grad_z[0] = dz0
+    torch.mul(grad[1:], c[1], out=grad_z[1:])
+    above: list[torch.Tensor | None] = []
+    for k in range(top, 0, -1):
+        level = levels[k - 1]
+        if k == 1:
+            bar: list[torch.Tensor | None] = [None, *grad_z[1:].unbind(0)]
+        else:
+            bar = [None if level[g] is None else grad[g] * c[k] for g in range(n)]
+        for h, bh in enumerate(above):
+            if bh is None:
+                continue
+            for a, b in spec.products[h]:
+                p, target = level[a], bar[a]
+                if p is None or target is None:
+                    continue
+                target.addcmul_(bh, z[b])
+                grad_z[b].addcmul_(bh, p)
+        above = bar
+    return grad_z, dz0
+
+
+def _tanh_coefficients(order: int) -> tuple[tuple[float, ...], ...]:
+    """For k = 1..order, the coefficients of ``tanh^(k)/k!`` in powers of ``y^2`` (see :func:`tanh_derivatives`)."""
+    poly = np.polynomial.Polynomial([0.0, 1.0])
+    one_minus_y2 = np.polynomial.Polynomial([1.0, 0.0, -1.0])
+    table = []
+    for k in range(1, order + 1):
+        poly = poly.deriv() * one_minus_y2
+        coef = np.asarray(poly.coef, dtype=np.float64) / math.factorial(k)
+        table.append(tuple(float(v) for v in coef[(k + 1) % 2 :: 2]))
+    return tuple(table)
+
+
+_TANH = _tanh_coefficients(12)  # a constant table (traceable by torch.compile); orders beyond it are computed
 
 
 def tanh_derivatives(z: torch.Tensor, order: int) -> list[torch.Tensor]:
     """``[tanh(z), tanh'(z)/1!, ..., tanh^(order)(z)/order!]`` as polynomials in ``y = tanh(z)``.
 
-    With ``p_0(y) = y`` and ``p_{k+1}(y) = p_k'(y) (1 - y^2)``.
+    With ``p_0(y) = y`` and ``p_{k+1}(y) = p_k'(y) (1 - y^2)``; ``p_k`` has the parity of ``k + 1``, so each is
+    a polynomial in ``y^2`` (times ``y`` for even ``k``), evaluated by Horner's rule in ``y^2``.
     """
     y = torch.tanh(z)
     out = [y]
-    poly = np.polynomial.Polynomial([0.0, 1.0])
-    one_minus_y2 = np.polynomial.Polynomial([1.0, 0.0, -1.0])
-    for k in range(1, order + 1):
-        poly = poly.deriv() * one_minus_y2
-        coef = np.asarray(poly.coef, dtype=np.float64) / math.factorial(k)
-        val = y * float(coef[-1]) + float(coef[-2])  # Horner; the polynomials have degree k + 1 >= 2
-        for c in reversed(coef[:-2]):
-            val = val * y + float(c)
-        out.append(val)
+    if order == 0:
+        return out
+    y2 = y * y
+    for k, coef in enumerate(_TANH[:order] if order <= len(_TANH) else _tanh_coefficients(order), start=1):
+        val = y2 * coef[-1] + coef[-2]  # degree k + 1 >= 2: at least two coefficients
+        for v in reversed(coef[:-2]):
+            val = val * y2 + v
+        out.append(val if k % 2 else val * y)
     return out
 
 

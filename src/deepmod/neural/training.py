@@ -14,6 +14,7 @@ and training stops as soon as the masked terms and their coefficients are stable
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -52,7 +53,7 @@ class Schedule:
     """
 
     max_iterations: int = 10000
-    check_every: int = 100
+    check_every: int = 50
     min_iterations: int = 300
     plateau: float = 0.5
     apply_after: int = 4
@@ -114,10 +115,21 @@ class Callback:
         """Training ended."""
 
 
-def jet_spec_for(library: CandidateLibrary, n_inputs: int) -> JetSpec:
-    """The multi-indices needed: the value, d/dt and every spatial derivative in the library."""
+def jet_spec_for(library: CandidateLibrary, n_inputs: int, fused: bool = False) -> JetSpec:
+    """The multi-indices needed: the value, d/dt and every spatial derivative in the library.
+
+    ``fused`` asks for compiled element-wise kernels; it is only taken up where there are derivatives of
+    order 2 or more (with first derivatives only, the element-wise work is too small to repay compiling).
+    """
     wanted = [(1,) + (0,) * (n_inputs - 1)] + [(0, *d) for _, d in library.required()]
-    return JetSpec(wanted, n_inputs)
+    spec = JetSpec(wanted, n_inputs)
+    spec.fused = fused and spec.max_order >= 2
+    return spec
+
+
+def fusion_default() -> bool:
+    """Whether training fuses its element-wise work by default: yes, unless ``DEEPMOD_FUSE=0`` is set."""
+    return os.environ.get("DEEPMOD_FUSE", "1").strip() not in ("0", "false", "no", "off")
 
 
 def evaluate(
@@ -142,6 +154,7 @@ class Trainer:
         callbacks: progress bars, loggers.
         stop: training ends with status ``"interrupted"`` at the next iteration once this event is set (a
             signal handler sets it); the state then stays consistent, so :meth:`state_dict` can be saved.
+        fused: compile the Taylor-mode element-wise work (:class:`~deepmod.derivatives.taylor.JetSpec`).
     """
 
     def __init__(
@@ -155,7 +168,9 @@ class Trainer:
         learning_rate: float = 2e-3,
         callbacks: Sequence[Callback] = (),
         stop: threading.Event | None = None,
+        fused: bool = False,
     ) -> None:
+        self.fused = fused
         self.model, self.library, self.constraint, self.estimator = model, library, constraint, estimator
         self.data, self.schedule, self.callbacks = data, schedule, callbacks
         self.stop = stop if stop is not None else threading.Event()
@@ -171,7 +186,7 @@ class Trainer:
         x, u, x_val, u_val = self.data
         library, schedule, masks = self.library, self.schedule, self.masks
         n_fields = u.shape[1]
-        spec = jet_spec_for(library, x.shape[1])
+        spec = jet_spec_for(library, x.shape[1], self.fused)
         status, start = "max_iterations", time.perf_counter()
         for cb in self.callbacks:
             cb.on_start(schedule.max_iterations)
@@ -250,7 +265,7 @@ class Trainer:
         """Masked coefficients of the last step; solved afresh when no step ran (a stop before the first)."""
         if not coefs:
             x = self.data[0]
-            spec = jet_spec_for(self.library, x.shape[1])
+            spec = jet_spec_for(self.library, x.shape[1], self.fused)
             with torch.no_grad():
                 _, u_t, theta = evaluate(self.model, self.library, spec, x)
             coefs = [self._solve(theta, u_t[:, f], mask)[0] for f, mask in enumerate(self.masks)]
