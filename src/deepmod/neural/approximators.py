@@ -70,14 +70,7 @@ class _LayeredNetwork(Approximator):
 
 
 class MLP(_LayeredNetwork):
-    """A tanh multilayer perceptron (the DeepMoD default), Xavier-initialised, four layers of 50 by default.
-
-    Trains at Adam step 5e-3: on normalised inputs and unit-RMS fields it fits as stably as at 2e-3 and
-    reaches the fit that selection needs in about half the steps (measured on DeePyMoD's Burgers task:
-    mask applied at 700 instead of 2,000 iterations, coefficients as accurate).
-    """
-
-    learning_rate = 5e-3
+    """A tanh multilayer perceptron (the DeepMoD default), Xavier-initialised, four layers of 50 by default."""
 
     def __init__(self, n_inputs: int, n_outputs: int, hidden: Sequence[int] = (50, 50, 50, 50)) -> None:
         super().__init__(n_inputs, n_outputs, hidden, tanh_derivatives)

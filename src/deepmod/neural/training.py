@@ -53,7 +53,7 @@ class Schedule:
     """
 
     max_iterations: int = 10000
-    check_every: int = 50
+    check_every: int = 100
     min_iterations: int = 300
     plateau: float = 0.5
     apply_after: int = 4
