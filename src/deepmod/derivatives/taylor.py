@@ -114,6 +114,26 @@ def _powers(z: torch.Tensor, spec: JetSpec) -> list[list[torch.Tensor | None]]:
     return levels
 
 
+def _stream_terms(grad: torch.Tensor, level: list[torch.Tensor | None]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``(dL/dout_g, P_k[g])`` for the non-zero powers of one level: their products sum to ``dL/dc_k``."""
+    return [(grad[g], p) for g, p in enumerate(level) if g and p is not None]
+
+
+def _reverse_products(
+    spec: JetSpec, above: list[torch.Tensor | None], level: list[torch.Tensor | None]
+) -> list[tuple[torch.Tensor, int, int, torch.Tensor]]:
+    """``(dL/dP_{k+1}[h], a, b, P_k[a])`` for every product ``P_k[a] d_b`` in ``P_{k+1}[h]`` with non-zero
+    factors: the backward pass sends ``dL/dP_{k+1}[h] d_b`` to ``P_k[a]`` and ``dL/dP_{k+1}[h] P_k[a]`` to
+    stream ``b``."""
+    return [
+        (bh, a, b, p)
+        for h, bh in enumerate(above)
+        if bh is not None
+        for a, b in spec.products[h]
+        if (p := level[a]) is not None
+    ]
+
+
 def _jet_forward(
     z: torch.Tensor, bias: torch.Tensor, spec: JetSpec, derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]]
 ) -> torch.Tensor:
@@ -149,28 +169,18 @@ def _jet_backward(
     levels = _powers(z, spec)
     dz0 = grad[0] * c[1]
     for k in range(1, top + 1):
-        dck: torch.Tensor | None = None
-        for g in range(1, n):
-            p = levels[k - 1][g]
-            if p is not None:
-                dck = grad[g] * p if dck is None else dck + grad[g] * p
-        if dck is not None:
-            dz0 = dz0 + (k + 1) * dck * c[k + 1]
+        terms = _stream_terms(grad, levels[k - 1])
+        if terms:
+            dz0 = dz0 + (k + 1) * sum(gr * p for gr, p in terms) * c[k + 1]
     direct: list[torch.Tensor | None] = [None] * n
     above: list[torch.Tensor | None] = []
     for k in range(top, 0, -1):
         level = levels[k - 1]
         bar = [None if level[g] is None else grad[g] * c[k] for g in range(n)]
-        for h, bh in enumerate(above):
-            if bh is None:
-                continue
-            for a, b in spec.products[h]:
-                p, target = level[a], bar[a]
-                if p is None or target is None:
-                    continue
-                bar[a] = target + bh * z[b]
-                old = direct[b]
-                direct[b] = bh * p if old is None else old + bh * p
+        for bh, a, b, p in _reverse_products(spec, above, level):
+            bar[a] = cast(torch.Tensor, bar[a]) + bh * z[b]
+            old = direct[b]
+            direct[b] = bh * p if old is None else old + bh * p
         above = bar
     streams = [dz0]
     for g in range(1, n):
@@ -253,7 +263,7 @@ class JetActivation(torch.autograd.Function):
         kernels = _kernels(spec, derivatives)
         if kernels is not None:
             out = _run(kernels[0], functools.partial(_jet_forward, spec=spec, derivatives=derivatives), z, bias)
-            if _kernels(spec, derivatives) is not None:  # still fused (compiling may just have failed)
+            if not _FUSION_BROKEN:  # compiled and ran (else it has just failed: keep what the plain pass needs)
                 return cast(torch.Tensor, out)
         out, ctx.kept = _jet_forward_kept(z, bias, spec, derivatives)
         return out
@@ -303,12 +313,11 @@ def _jet_backward_kept(
     dz0 = grad[0] * c[1]
     dz0.addcmul_((grad[1:] * z[1:]).sum(0), c[2], value=2.0)
     for k in range(2, top + 1):
-        dck: torch.Tensor | None = None
-        for g in range(1, n):
-            p = levels[k - 1][g]
-            if p is not None:
-                dck = grad[g] * p if dck is None else dck.addcmul_(grad[g], p)
-        if dck is not None:
+        terms = _stream_terms(grad, levels[k - 1])
+        if terms:
+            dck = terms[0][0] * terms[0][1]
+            for gr, p in terms[1:]:
+                dck.addcmul_(gr, p)
             dz0.addcmul_(dck, c[k + 1], value=float(k + 1))
     grad_z[0] = dz0
     torch.mul(grad[1:], c[1], out=grad_z[1:])
@@ -319,15 +328,9 @@ def _jet_backward_kept(
             bar: list[torch.Tensor | None] = [None, *grad_z[1:].unbind(0)]
         else:
             bar = [None if level[g] is None else grad[g] * c[k] for g in range(n)]
-        for h, bh in enumerate(above):
-            if bh is None:
-                continue
-            for a, b in spec.products[h]:
-                p, target = level[a], bar[a]
-                if p is None or target is None:
-                    continue
-                target.addcmul_(bh, z[b])
-                grad_z[b].addcmul_(bh, p)
+        for bh, a, b, p in _reverse_products(spec, above, level):
+            cast(torch.Tensor, bar[a]).addcmul_(bh, z[b])
+            grad_z[b].addcmul_(bh, p)
         above = bar
     return grad_z, dz0
 

@@ -36,6 +36,28 @@ class Approximator(nn.Module, abc.ABC):
         return self.jets(x, JetSpec([], self.n_inputs))[0]
 
 
+def _propagate(
+    z: torch.Tensor,
+    layers: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    spec: JetSpec,
+    activation: Callable[[torch.Tensor, int], list[torch.Tensor]],
+) -> torch.Tensor:
+    """Stacked jets through dense layers ``z @ matrix + bias``, the activation after each but the last.
+
+    Every stream maps through a layer's matrix in one product; the bias enters the value stream only.
+    """
+    last = len(layers) - 1
+    for i, (matrix, bias) in enumerate(layers):
+        z = z @ matrix
+        if i == last:
+            z = torch.cat([(z[0] + bias).unsqueeze(0), z[1:]])
+        elif len(spec) == 1:
+            z = activation(z[0] + bias, 0)[0].unsqueeze(0)
+        else:
+            z = JetActivation.apply(z, bias, spec, activation)
+    return z
+
+
 class _LayeredNetwork(Approximator):
     """Dense layers with one element-wise activation, propagated in Taylor mode."""
 
@@ -56,17 +78,8 @@ class _LayeredNetwork(Approximator):
         self._activation = activation_derivatives
 
     def jets(self, x: torch.Tensor, spec: JetSpec) -> torch.Tensor:
-        z = spec.seed(x)
-        last = len(self.linears) - 1
-        for i, layer in enumerate(self.linears):
-            z = z @ layer.weight.T
-            if i == last:
-                z = torch.cat([(z[0] + layer.bias).unsqueeze(0), z[1:]])
-            elif len(spec) == 1:
-                z = self._activation(z[0] + layer.bias, 0)[0].unsqueeze(0)
-            else:
-                z = JetActivation.apply(z, layer.bias, spec, self._activation)
-        return z
+        layers = [(layer.weight.T, layer.bias) for layer in self.linears]
+        return _propagate(spec.seed(x), layers, spec, self._activation)
 
 
 class MLP(_LayeredNetwork):
@@ -155,15 +168,7 @@ class TimeWindows(Approximator):
         local = torch.cat([((xs[:, 0] - centre[w_sorted]) / half[w_sorted]).unsqueeze(1), xs[:, 1:]], dim=1)
         padded = padded.index_put((w_sorted, slot), local)
         z = spec.seed(padded.reshape(-1, self.n_inputs)).reshape(len(spec), *padded.shape)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            z = z @ w
-            if i == last:
-                z = torch.cat([(z[0] + b).unsqueeze(0), z[1:]])
-            elif len(spec) == 1:
-                z = torch.tanh(z[0] + b).unsqueeze(0)
-            else:
-                z = JetActivation.apply(z, b, spec, tanh_derivatives)
+        z = _propagate(z, list(zip(self.weights, self.biases, strict=True)), spec, tanh_derivatives)
         time_order = torch.tensor([g[0] for g in spec.indices], dtype=x.dtype, device=x.device)
         scale = half.pow(-time_order.view(-1, 1)).view(len(spec), self.n_windows, 1, 1)
         back = torch.empty_like(order)
