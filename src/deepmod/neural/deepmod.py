@@ -31,6 +31,7 @@ from deepmod.neural.approximators import MLP, Approximator, TimeWindows, oscilla
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
 from deepmod.neural.training import Callback, Normalisation, Schedule, Trainer, TrainingOutcome, fusion_default
+from deepmod.neural.weak import WeakSelection
 from deepmod.regression.selection import BackwardElimination
 from deepmod.result import Result
 
@@ -85,6 +86,9 @@ class DeepMoD(Method):
         fuse: compile the element-wise work of the network's derivatives (``torch.compile``: seconds of
             compiling once per process, then steps about 1.5-3x cheaper; same results to round-off); ``None``
             means yes unless the environment sets ``DEEPMOD_FUSE=0``.
+        weak_selection: on ODE data, choose terms on the weak form of the network's fit (integrals against
+            test functions, :mod:`deepmod.neural.weak`) rather than on its pointwise derivatives; the
+            coefficients are still solved pointwise in the loss. PDE data always select pointwise.
     """
 
     network: Callable[[int, int], Approximator] | None = None
@@ -99,6 +103,7 @@ class DeepMoD(Method):
     checkpoint: str | os.PathLike[str] | None = None
     resume: str | os.PathLike[str] | None = None
     fuse: bool | None = None
+    weak_selection: bool = True
     name: str = "deepmod"
 
     def run(self, data: Dataset, library: CandidateLibrary, seed: int = 0, device: str = "cpu") -> Result:
@@ -135,6 +140,7 @@ class DeepMoD(Method):
             self.callbacks,
             self.stop,
             fusion_default() if self.fuse is None else self.fuse,
+            self._selection(data, split, library),
         )
         key = _fingerprint(x, u, library, seed, type(model).__name__)
         if self.resume is not None:
@@ -149,8 +155,18 @@ class DeepMoD(Method):
             "network": type(model).__name__,
             "estimator": repr(getattr(estimator, "regressor", estimator)),
             "schedule": dataclasses.asdict(self.schedule),
+            "selection": "pointwise" if trainer.selection is None else trainer.selection.describe(),
         }
         return self._result(library, norm, outcome, settings, time.perf_counter() - start)
+
+    def _selection(
+        self, data: Dataset, split: tuple[torch.Tensor, ...], library: CandidateLibrary
+    ) -> WeakSelection | None:
+        """For ODE data, with ``weak_selection``, the weak system on which terms are chosen."""
+        if data.n_space != 0 or not self.weak_selection:
+            return None
+        t, u = (torch.cat([split[0 + k], split[2 + k]]).cpu().double().numpy() for k in (0, 1))
+        return WeakSelection.for_samples(t[:, 0], u, len(library.terms))
 
     def _result(
         self,

@@ -29,6 +29,7 @@ from deepmod.library import CandidateLibrary
 from deepmod.neural.approximators import Approximator
 from deepmod.neural.constraint import Constraint
 from deepmod.neural.sparsity import SparsityEstimator
+from deepmod.neural.weak import WeakSelection
 from deepmod.result import History
 
 
@@ -127,6 +128,20 @@ def jet_spec_for(library: CandidateLibrary, n_inputs: int, fused: bool = False) 
     return spec
 
 
+def field_weights(u: torch.Tensor) -> torch.Tensor:
+    """Weights of the fields' squared misfits: relative to each field's variance, rescaled to mean 1.
+
+    Fields are scaled by their RMS, never shifted, so a field far from zero (Lorenz's z, about 25 +- 8)
+    varies over a small fraction of its unit; unweighted, its misfit would count for little beside the
+    others', and its derivative would come out several times less accurate. Weighting by ``RMS^2 / var``
+    puts every field's misfit relative to how much it varies (the scale of measurement noise, too); the mean
+    of the weights is 1, so a single field is unchanged.
+    """
+    var = u.var(dim=0)
+    ratio = torch.where(var > 0, torch.mean(u**2, dim=0) / var.clamp_min(1e-30), torch.ones_like(var))
+    return (ratio / ratio.min()).detach()
+
+
 def fusion_default() -> bool:
     """Whether training fuses its element-wise work by default: yes, unless ``DEEPMOD_FUSE=0`` is set."""
     return os.environ.get("DEEPMOD_FUSE", "1").strip() not in ("0", "false", "no", "off")
@@ -155,6 +170,8 @@ class Trainer:
         stop: training ends with status ``"interrupted"`` at the next iteration once this event is set (a
             signal handler sets it); the state then stays consistent, so :meth:`state_dict` can be saved.
         fused: compile the Taylor-mode element-wise work (:class:`~deepmod.derivatives.taylor.JetSpec`).
+        selection: where given, terms are selected on this weak-form system of the network's values instead
+            of the pointwise one (:mod:`deepmod.neural.weak`); the loss keeps the pointwise system.
     """
 
     def __init__(
@@ -169,13 +186,15 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         stop: threading.Event | None = None,
         fused: bool = False,
+        selection: WeakSelection | None = None,
     ) -> None:
-        self.fused = fused
+        self.fused, self.selection = fused, selection
         self.model, self.library, self.constraint, self.estimator = model, library, constraint, estimator
         self.data, self.schedule, self.callbacks = data, schedule, callbacks
         self.stop = stop if stop is not None else threading.Event()
         n_terms = len(library.terms)
         self.masks = [np.ones(n_terms, dtype=bool) for _ in range(data[1].shape[1])]
+        self.field_weights = field_weights(data[1])
         self.optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.99, 0.999))
         self.history, self.raw = History(), list[tuple[int, list[np.ndarray]]]()
         self.tracker = _SelectionTracker(schedule)
@@ -198,7 +217,7 @@ class Trainer:
             self.iteration += 1
             it = self.iteration
             values, u_t, theta = evaluate(self.model, library, spec, x)
-            data_loss = torch.mean((values - u) ** 2, dim=0).sum()
+            data_loss = (torch.mean((values - u) ** 2, dim=0) * self.field_weights).sum()
             coefs, reg_loss = [], values.new_zeros(())
             for f in range(n_fields):
                 coef, fitted = self._solve(theta, u_t[:, f], masks[f])
@@ -213,7 +232,7 @@ class Trainer:
             if it % schedule.check_every:
                 continue
             with torch.no_grad():
-                val = float(torch.mean((self.model(x_val) - u_val) ** 2, dim=0).sum())
+                val = float((torch.mean((self.model(x_val) - u_val) ** 2, dim=0) * self.field_weights).sum())
             current = [c.detach().cpu().numpy().astype(np.float64) for c in coefs]
             history = self.history
             history.iterations.append(it)
@@ -238,8 +257,10 @@ class Trainer:
                     cb.on_history(it, record)
             if it < schedule.min_iterations or not _plateaued(history.validation_loss, schedule):
                 continue
-            theta_np = theta.detach().cpu().double().numpy()
-            ut_np = u_t.detach().cpu().double().numpy()
+            if self.selection is not None:
+                theta_np, ut_np = self.selection.system(self.model, library)
+            else:
+                theta_np, ut_np = theta.detach().cpu().double().numpy(), u_t.detach().cpu().double().numpy()
             selection = [self.estimator.select(theta_np, ut_np[:, f]) for f in range(n_fields)]
             applied, done = self.tracker.update(selection, masks, current)
             if applied is not None:
