@@ -48,7 +48,7 @@ def test_weak_residual_of_the_true_equation_is_at_round_off() -> None:
     method = WeakForm()
     symbols = make_library(data).symbols
     terms = weak_terms(1, 1, 2, 4)
-    tests = method._tests([u], [t, x], 4, len(terms))
+    tests = method.test_functions([u], [t, x], 4, len(terms))
     lhs = method._integrate(tests, u, (1, 0))
     u_xx = next(i for i, w in enumerate(terms) if w.name(symbols) == "u_xx")
     column = method._integrate(tests, u, (0, 2))

@@ -215,7 +215,7 @@ class WeakForm(Method):
             )
         fields = [np.asarray(data.fields[name], dtype=np.float64) for name in data.field_names]
         coords = [np.asarray(data.coords[name], dtype=np.float64) for name in data.coord_names]
-        tests = self._tests(fields, coords, diff_order, len(terms))
+        tests = self.test_functions(fields, coords, diff_order, len(terms))
         n_rows = int(np.prod([len(a.centres) for a in tests]))
         check_library_size(n_rows, len(terms))
         columns = np.stack([self._integrate(tests, _monomial(t.monomial, fields), (0, *t.alpha)) for t in terms], 1)
@@ -251,7 +251,7 @@ class WeakForm(Method):
         names = sorted({symbols.name(t) for w in terms for t in w.expansion()})
         return Result(equations, self.name, names, "converged", 0, time.perf_counter() - start, settings=settings)
 
-    def _tests(
+    def test_functions(
         self, fields: list[np.ndarray], coords: list[np.ndarray], diff_order: int, n_terms: int
     ) -> list[AxisTests]:
         """Test functions per axis: supports from the data's spectra; centres every half support, closer

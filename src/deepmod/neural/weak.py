@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from deepmod.classical.weak import ROWS_PER_TERM, AxisTests, axis_tests, corner_wavenumber, support_half_width
+from deepmod.classical.weak import AxisTests, WeakForm
 from deepmod.library import CandidateLibrary
 from deepmod.neural.approximators import Approximator
 
@@ -37,34 +37,20 @@ class WeakSelection:
         self.grid, self.tests = grid, tests
 
     @staticmethod
-    def for_samples(
-        t: np.ndarray,
-        u: np.ndarray,
-        n_terms: int,
-        smoothness: int = 4,
-        min_width: int = 4,
-        max_width_fraction: float = 0.25,
-        stride_fraction: float = 0.5,
-    ) -> WeakSelection:
+    def for_samples(t: np.ndarray, u: np.ndarray, n_terms: int, tests: WeakForm | None = None) -> WeakSelection:
         """Test functions for samples at times ``t`` ``(n,)`` (any order, normalised) of fields ``u`` ``(n, F)``.
 
-        The samples are interpolated to as many uniform times to read their spectrum; the bump's support
-        keeps the frequencies above the noise floor (:func:`~deepmod.classical.weak.corner_wavenumber`).
-        Centres are half a support apart, closer where that gives fewer than ``ROWS_PER_TERM`` rows per term.
+        The samples are interpolated to as many uniform times, and the weak method's rule chooses the test
+        functions there (``tests``: its settings; default :class:`~deepmod.classical.WeakForm`'s): the
+        bump's support keeps the frequencies above the noise floor, centres half a support apart, closer
+        where that gives too few rows per term.
         """
         order = np.argsort(t, kind="stable")
         ts, us = np.asarray(t, dtype=np.float64)[order], np.asarray(u, dtype=np.float64)[order]
-        n = len(ts)
-        grid = np.linspace(ts[0], ts[-1], n)
-        sampled = np.stack([np.interp(grid, ts, us[:, f]) for f in range(us.shape[1])], axis=1)
-        degree = 1 + smoothness
-        corner = min(corner_wavenumber(sampled[:, f], 0) for f in range(us.shape[1]))
-        max_width = max(min_width, int(max_width_fraction * n))
-        half_width = support_half_width(n, corner, degree, min_width, max_width)
-        stride = max(1, round(stride_fraction * half_width))
-        while len(range(half_width, n - half_width, stride)) < ROWS_PER_TERM * n_terms and stride > 1:
-            stride = max(1, int(stride * 0.7))
-        return WeakSelection(grid, axis_tests(grid, half_width, degree, 1, stride))
+        grid = np.linspace(ts[0], ts[-1], len(ts))
+        sampled = [np.interp(grid, ts, us[:, f]) for f in range(us.shape[1])]
+        method = WeakForm() if tests is None else tests
+        return WeakSelection(grid, method.test_functions(sampled, [grid], 0, n_terms)[0])
 
     def system(self, model: Approximator, library: CandidateLibrary) -> tuple[np.ndarray, np.ndarray]:
         """``(G, b)``: ``G`` ``(n_tests, n_terms)`` and ``b`` ``(n_tests, n_fields)``, in normalised units."""
