@@ -306,3 +306,38 @@ __all__ = [
     "expand_derivative",
     "weak_terms",
 ]
+
+
+def refit(data: Dataset, library: CandidateLibrary, masks: list[np.ndarray]) -> list[dict[str, float] | None]:
+    """Least-squares coefficients of already chosen terms on the weak form of grid data, in physical units.
+
+    Per field, the weak terms ``d^a (monomial)`` whose expansions use only the active terms of ``masks``
+    (boolean, over ``library.terms``) become the columns; their fitted coefficients are expanded back into
+    the active terms. ``None`` for a field whose active terms these do not span (``u*u_xx``, say, is not a
+    derivative of a monomial, nor a custom term), and for every field of scattered or ODE data.
+    """
+    if not data.grid or data.n_space == 0:
+        return [None] * len(masks)
+    symbols = library.symbols
+    n_space = data.n_space
+    poly_order = getattr(library, "poly_order", 2)
+    diff_order = getattr(library, "diff_order", 3)
+    terms = weak_terms(len(data.field_names), n_space, poly_order, diff_order)
+    fields = [np.asarray(data.fields[name], dtype=np.float64) for name in data.field_names]
+    coords = [np.asarray(data.coords[name], dtype=np.float64) for name in data.coord_names]
+    method = WeakForm()
+    tests = method.test_functions(fields, coords, diff_order, len(terms))
+    out: list[dict[str, float] | None] = []
+    for f, mask in enumerate(masks):
+        active = [library.terms[j] for j in np.flatnonzero(mask)]
+        chosen = [w for w in terms if set(w.expansion()) <= set(active)]
+        spread = np.array([[w.expansion().get(t, 0.0) for t in active] for w in chosen]).reshape(len(chosen), -1)
+        n_rows = int(np.prod([len(a.centres) for a in tests]))
+        if not active or np.linalg.matrix_rank(spread) < len(active) or n_rows < ROWS_PER_TERM * len(chosen):
+            out.append(None)
+            continue
+        columns = np.stack([method._integrate(tests, _monomial(w.monomial, fields), (0, *w.alpha)) for w in chosen], 1)
+        lhs = method._integrate(tests, fields[f], (1,) + (0,) * n_space)
+        coef = np.linalg.lstsq(columns, lhs, rcond=None)[0] @ spread
+        out.append({symbols.name(t): float(c) for t, c in zip(active, coef, strict=True)})
+    return out

