@@ -203,8 +203,7 @@ class WeakForm(Method):
             raise InputError("the weak method is for PDE data (t and at least one space coordinate)")
         symbols = library.symbols
         n_fields, n_space = len(data.field_names), data.n_space
-        poly_order = getattr(library, "poly_order", 2)
-        diff_order = getattr(library, "diff_order", 4)
+        poly_order, diff_order = _orders(library)
         terms = weak_terms(n_fields, n_space, poly_order, diff_order)
         standard = set(default_terms(n_fields, n_space, poly_order, diff_order))
         custom = [symbols.name(t) for t in library.terms if t not in standard]
@@ -213,8 +212,7 @@ class WeakForm(Method):
                 f"the weak method builds its own library (derivatives of monomials), so extra terms such as "
                 f"{custom[0]} are not supported: use --method deepmod or fd for them"
             )
-        fields = [np.asarray(data.fields[name], dtype=np.float64) for name in data.field_names]
-        coords = [np.asarray(data.coords[name], dtype=np.float64) for name in data.coord_names]
+        fields, coords = _grid_arrays(data)
         tests = self.test_functions(fields, coords, diff_order, len(terms))
         n_rows = int(np.prod([len(a.centres) for a in tests]))
         check_library_size(n_rows, len(terms))
@@ -299,45 +297,58 @@ def _clone(regressor: Any) -> Any:
     return copy.deepcopy(regressor)
 
 
-__all__ = [
-    "WeakForm",
-    "WeakTerm",
-    "corner_wavenumber",
-    "expand_derivative",
-    "weak_terms",
-]
-
-
 def refit(data: Dataset, library: CandidateLibrary, masks: list[np.ndarray]) -> list[dict[str, float] | None]:
     """Least-squares coefficients of already chosen terms on the weak form of grid data, in physical units.
 
     Per field, the weak terms ``d^a (monomial)`` whose expansions use only the active terms of ``masks``
     (boolean, over ``library.terms``) become the columns; their fitted coefficients are expanded back into
     the active terms. ``None`` for a field whose active terms these do not span (``u*u_xx``, say, is not a
-    derivative of a monomial, nor a custom term), and for every field of scattered or ODE data.
+    derivative of a monomial, nor a custom term), and for every field of scattered or ODE data. The test
+    functions are :class:`WeakForm`'s, for the weak library of ``library``'s orders.
     """
     if not data.grid or data.n_space == 0:
         return [None] * len(masks)
-    symbols = library.symbols
-    n_space = data.n_space
-    poly_order = getattr(library, "poly_order", 2)
-    diff_order = getattr(library, "diff_order", 3)
-    terms = weak_terms(len(data.field_names), n_space, poly_order, diff_order)
-    fields = [np.asarray(data.fields[name], dtype=np.float64) for name in data.field_names]
-    coords = [np.asarray(data.coords[name], dtype=np.float64) for name in data.coord_names]
+    poly_order, diff_order = _orders(library)
+    terms = weak_terms(len(data.field_names), data.n_space, poly_order, diff_order)
+    expansions = [w.expansion() for w in terms]
+    fields, coords = _grid_arrays(data)
     method = WeakForm()
     tests = method.test_functions(fields, coords, diff_order, len(terms))
+    n_rows = int(np.prod([len(a.centres) for a in tests]))
+    lhs_orders = (1,) + (0,) * data.n_space
     out: list[dict[str, float] | None] = []
     for f, mask in enumerate(masks):
         active = [library.terms[j] for j in np.flatnonzero(mask)]
-        chosen = [w for w in terms if set(w.expansion()) <= set(active)]
-        spread = np.array([[w.expansion().get(t, 0.0) for t in active] for w in chosen]).reshape(len(chosen), -1)
-        n_rows = int(np.prod([len(a.centres) for a in tests]))
+        chosen = [k for k, e in enumerate(expansions) if set(e) <= set(active)]
+        spread = np.array([[expansions[k].get(t, 0.0) for t in active] for k in chosen]).reshape(len(chosen), -1)
         if not active or np.linalg.matrix_rank(spread) < len(active) or n_rows < ROWS_PER_TERM * len(chosen):
             out.append(None)
             continue
-        columns = np.stack([method._integrate(tests, _monomial(w.monomial, fields), (0, *w.alpha)) for w in chosen], 1)
-        lhs = method._integrate(tests, fields[f], (1,) + (0,) * n_space)
-        coef = np.linalg.lstsq(columns, lhs, rcond=None)[0] @ spread
-        out.append({symbols.name(t): float(c) for t, c in zip(active, coef, strict=True)})
+        columns = np.stack(
+            [method._integrate(tests, _monomial(terms[k].monomial, fields), (0, *terms[k].alpha)) for k in chosen], 1
+        )
+        coef = np.linalg.lstsq(columns, method._integrate(tests, fields[f], lhs_orders), rcond=None)[0] @ spread
+        out.append({library.symbols.name(t): float(c) for t, c in zip(active, coef, strict=True)})
     return out
+
+
+def _orders(library: CandidateLibrary) -> tuple[int, int]:
+    """The library's highest field power and derivative order (2 and 4 for a library that names neither)."""
+    return getattr(library, "poly_order", 2), getattr(library, "diff_order", 4)
+
+
+def _grid_arrays(data: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The fields and the coordinates of grid data as float64 arrays, in the data's order."""
+    fields = [np.asarray(data.fields[name], dtype=np.float64) for name in data.field_names]
+    coords = [np.asarray(data.coords[name], dtype=np.float64) for name in data.coord_names]
+    return fields, coords
+
+
+__all__ = [
+    "WeakForm",
+    "WeakTerm",
+    "corner_wavenumber",
+    "expand_derivative",
+    "refit",
+    "weak_terms",
+]

@@ -190,19 +190,18 @@ class DeepMoD(Method):
         names = library.names
         usable = self.weak_refit and outcome.status != "interrupted"
         refits = refit(data, library, outcome.masks) if usable else [None] * len(outcome.masks)
+        lhs = [library.symbols.lhs(f) for f in range(len(outcome.masks))]
         equations, network_coefficients = [], {}
         for f, (coef, mask, weak) in enumerate(zip(outcome.coefficients, outcome.masks, refits, strict=True)):
             phys = coef * to_phys[f]
             own = {names[j]: float(phys[j]) for j in np.flatnonzero(mask)}
-            name = library.symbols.lhs(f)
             if weak is not None:
-                network_coefficients[name] = own
-            equations.append(Equation(name, own if weak is None else weak))
+                network_coefficients[lhs[f]] = own
+            equations.append(Equation(lhs[f], own if weak is None else weak))
         settings["coefficients"] = "weak refit" if network_coefficients else "network"
         if network_coefficients:
             settings["network_coefficients"] = network_coefficients
         history = outcome.history
-        lhs = [library.symbols.lhs(f) for f in range(len(outcome.masks))]
         history.coefficients = [
             {lhs[f]: (c * to_phys[f]).tolist() for f, c in enumerate(coefs)} for _, coefs in outcome.raw_history
         ]
