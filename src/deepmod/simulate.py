@@ -17,8 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
-from scipy.interpolate import CubicSpline
 
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.finite_difference import differentiate
@@ -129,6 +127,8 @@ def simulate(
 
     method = "Radau" if axes else "DOP853"
     options = {"jac": jac} if axes and jac is not None else {}
+    from scipy.integrate import solve_ivp  # here, not at the top: scipy.integrate costs a second at start-up
+
     sol = solve_ivp(rhs, (t[0], t[-1]), u0.ravel(), t_eval=t, method=method, rtol=rtol, atol=atol, **options)
     fields = sol.y.T.reshape(len(sol.t), len(names), *shape)
     out = (
@@ -166,6 +166,8 @@ def _method_of_lines(
     boundary_rate = None
     if frozen is not None:
         values = np.stack([data.fields[n] for n in data.field_names], axis=1)
+        from scipy.interpolate import CubicSpline
+
         boundary_rate = CubicSpline(t, values[:, :, frozen], axis=0).derivative()
 
     def rhs(time_: float, y: np.ndarray) -> np.ndarray:

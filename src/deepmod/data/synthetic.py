@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
-from scipy.special import erfc
 
 from deepmod.data.dataset import Dataset
 
@@ -47,6 +45,8 @@ def burgers_delta(
     tt, xx = np.meshgrid(t, x, indexing="ij")
     r = amplitude / (2.0 * viscosity)
     z = xx / np.sqrt(4.0 * viscosity * tt)
+    from scipy.special import erfc  # scipy imports here, not at the top: they cost a second at start-up
+
     u = np.sqrt(viscosity / (np.pi * tt)) * np.expm1(r) * np.exp(-(z**2)) / (1.0 + np.expm1(r) / 2.0 * erfc(z))
     data = Dataset({"t": t, "x": x}, {"u": u}, grid=True, source="burgers (delta peak, exact)")
     truth = {"u_t": {"u_xx": viscosity, "u*u_x": -1.0}}
@@ -106,6 +106,8 @@ def _periodic_mol(
     y0: np.ndarray,
     t: np.ndarray,
 ) -> np.ndarray:
+    from scipy.integrate import solve_ivp
+
     sol = solve_ivp(lambda _t, y: rhs(_t, y), (t[0], t[-1]), y0, t_eval=t, method="LSODA", rtol=1e-9, atol=1e-11)
     if not sol.success:
         raise RuntimeError(f"the reference integration failed: {sol.message}")
@@ -186,6 +188,8 @@ def _ode_system(
     names: list[str],
     source: str,
 ) -> Dataset:
+    from scipy.integrate import solve_ivp
+
     sol = solve_ivp(rhs, (t[0], t[-1]), y0, t_eval=t, method="DOP853", rtol=1e-10, atol=1e-12)
     if not sol.success:
         raise RuntimeError(f"the reference integration failed: {sol.message}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 
 def spectral_derivative(u: np.ndarray, x: np.ndarray, order: int, axis: int = 0) -> np.ndarray:
@@ -39,6 +38,8 @@ def savgol_derivative(
     window = 2 * max(half_width, (p + 2) // 2) + 1
     if window > len(x):
         raise ValueError(f"{len(x)} points are too few for a window of {window}")
+    from scipy.signal import savgol_filter  # here, not at the top: scipy.signal costs a second to import
+
     return savgol_filter(np.asarray(u, dtype=np.float64), window, p, deriv=order, delta=h[0], axis=axis, mode="interp")
 
 

@@ -214,9 +214,12 @@ def _kernels(
         def backward(z: torch.Tensor, bias: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             return _jet_backward(z, bias, grad, spec, derivatives)
 
+        # The CPU's vector instructions are taken from what it reports, not probed: the probe builds and loads a
+        # test library per instruction set in child processes, two seconds of CPU in every process even when the
+        # kernels come from the compile cache. Should the compiler fail after all, the plain kernels run.
         _FUSED[key] = (
-            torch.compile(forward, fullgraph=True),
-            torch.compile(backward, fullgraph=True),
+            torch.compile(forward, fullgraph=True, options={"cpp.vec_isa_ok": True}),
+            torch.compile(backward, fullgraph=True, options={"cpp.vec_isa_ok": True}),
         )
     return _FUSED[key]
 
