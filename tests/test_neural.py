@@ -111,3 +111,41 @@ def test_deepmod_reports_refitted_coefficients_and_keeps_the_network_ones() -> N
     plain = DeepMoD(weak_refit=False)._result(system.data, library, norm, outcome, {}, 0.0)
     assert plain.settings["coefficients"] == "network"
     assert plain.coefficients["u_t"] == result.settings["network_coefficients"]["u_t"]
+
+
+def test_trainer_rolls_back_a_blown_up_fit_and_halves_its_step() -> None:
+    """A validation misfit more than BLOW_UP times the best so far restores the best check's network and
+    optimiser state (Adam's moments included, unaliased, so a second blow-up restores them again) and
+    halves the step; a smaller rise is a fluctuation and changes nothing."""
+    from deepmod.neural.approximators import MLP
+    from deepmod.neural.constraint import LeastSquares
+    from deepmod.neural.training import BLOW_UP, Schedule, Trainer
+
+    data = burgers_delta().data
+    library = deepmod.make_library(data)
+    torch.manual_seed(0)
+    x = torch.rand(64, 2) * 2 - 1
+    split = (x[:48], torch.sin(3 * x[:48, :1]), x[48:], torch.sin(3 * x[48:, :1]))
+    model = MLP(2, 1)
+    trainer = Trainer(model, library, LeastSquares(), default_estimator(data), split, Schedule(), MLP.learning_rate)
+    assert trainer.optimiser.param_groups[0]["betas"] == MLP.betas
+
+    def step() -> None:
+        trainer.optimiser.zero_grad()
+        sum((p**2).sum() for p in model.parameters()).backward()
+        trainer.optimiser.step()
+
+    step()
+    assert not trainer._blown_up(1.0)  # the first check: the best state so far
+    trainer.history.validation_loss.append(1.0)
+    saved = [p.detach().clone() for p in model.parameters()]
+    moments = [trainer.optimiser.state[p]["exp_avg"].clone() for p in model.parameters()]
+    for blow_up in range(2):
+        step()
+        assert not trainer._blown_up(0.99 * BLOW_UP)  # a rise below BLOW_UP times the best is kept
+        assert trainer._blown_up(1.01 * BLOW_UP)
+        for p, before, m in zip(model.parameters(), saved, moments, strict=True):
+            torch.testing.assert_close(p.detach(), before, rtol=0, atol=0)
+            torch.testing.assert_close(trainer.optimiser.state[p]["exp_avg"], m, rtol=0, atol=0)
+        assert trainer.optimiser.param_groups[0]["lr"] == MLP.learning_rate / 2 ** (blow_up + 1)
+    assert [lr for _, lr in trainer.rollbacks] == [MLP.learning_rate / 2, MLP.learning_rate / 4]

@@ -161,10 +161,12 @@ class DeepMoD(Method):
             "seed": seed,
             "samples": n,
             "learning_rate": lr,
+            "betas": list(model.betas),
             "network": type(model).__name__,
             "estimator": repr(getattr(estimator, "regressor", estimator)),
             "schedule": dataclasses.asdict(self.schedule),
             "selection": "pointwise" if trainer.selection is None else trainer.selection.describe(),
+            "step_halvings": [{"iteration": it, "learning_rate": step} for it, step in trainer.rollbacks],
         }
         return self._result(data, library, norm, outcome, settings, time.perf_counter() - start)
 

@@ -9,11 +9,21 @@ would otherwise have its data term swamped and its network flattened.
 Selection follows :class:`Schedule`: once the validation error stops falling fast, the sparsity estimator
 selects terms every ``check_every`` iterations; a selection repeated ``apply_after`` times becomes the mask,
 and training stops as soon as the masked terms and their coefficients are stable.
+
+A fit can blow up: right after a mask is applied, the regression residual, and with it the gradient, jumps
+while Adam's second-moment estimate still reflects the small gradients before, so the first steps are many
+times the step size; a network can land in a flat, saturated state it never leaves (for the predator-prey
+case, the equilibrium u = v = 1, which satisfies the masked equation exactly and leaves the data a hundred
+times worse fitted). At every check the validation misfit is compared with the best so far: above
+``BLOW_UP`` times it, network and optimiser go back to the state at the best check and the step is halved.
+A fit at its noise floor does not double its validation misfit within a hundred steps otherwise.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 import os
 import threading
 import time
@@ -196,10 +206,12 @@ class Trainer:
         n_terms = len(library.terms)
         self.masks = [np.ones(n_terms, dtype=bool) for _ in range(data[1].shape[1])]
         self.field_weights = field_weights(data[1])
-        self.optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.99, 0.999))
+        self.optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=model.betas)
         self.history, self.raw = History(), list[tuple[int, list[np.ndarray]]]()
         self.tracker = _SelectionTracker(schedule)
         self.iteration, self.seconds_before = 0, 0.0
+        self.best_state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None
+        self.rollbacks: list[tuple[int, float]] = []
 
     def run(self) -> TrainingOutcome:
         """Train from the current state until convergence, the iteration cap or a stop request."""
@@ -234,6 +246,8 @@ class Trainer:
                 continue
             with torch.no_grad():
                 val = float(self._misfit(self.model(x_val), u_val))
+            if self._blown_up(val):
+                continue
             current = [c.detach().cpu().numpy().astype(np.float64) for c in coefs]
             history = self.history
             history.iterations.append(it)
@@ -277,6 +291,23 @@ class Trainer:
         self.seconds_before = seconds
         return TrainingOutcome(masks, final, self.iteration, status, seconds, self.history, self.raw)
 
+    def _blown_up(self, val: float) -> bool:
+        """At a check: roll back and halve the step if the validation misfit blew up, else keep the best state."""
+        best = min(self.history.validation_loss, default=math.inf)
+        if self.best_state is not None and val > BLOW_UP * best:
+            model_state, optimiser_state = self.best_state
+            steps = [group["lr"] * 0.5 for group in self.optimiser.param_groups]
+            self.model.load_state_dict(model_state)
+            self.optimiser.load_state_dict(copy.deepcopy(optimiser_state))  # loading aliases the tensors
+            for group, step in zip(self.optimiser.param_groups, steps, strict=True):
+                group["lr"] = step
+            self.rollbacks.append((self.iteration, steps[0]))
+            return True
+        if self.best_state is None or val <= best:
+            model_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.best_state = (model_state, copy.deepcopy(self.optimiser.state_dict()))
+        return False
+
     def _misfit(self, values: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The data loss: mean squared misfit of each field, weighted (:func:`field_weights`) and summed."""
         return (torch.mean((values - target) ** 2, dim=0) * self.field_weights).sum()
@@ -308,6 +339,7 @@ class Trainer:
             "tracker": self.tracker.state_dict(),
             "history": dataclasses.asdict(self.history),
             "raw": [[it, [c.tolist() for c in cs]] for it, cs in self.raw],
+            "rollbacks": [list(r) for r in self.rollbacks],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -320,6 +352,7 @@ class Trainer:
         h = state["history"]
         self.history = History(**{**h, "masks": [(int(it), dict(m)) for it, m in h["masks"]]})
         self.raw = [(int(it), [np.array(c, dtype=np.float64) for c in cs]) for it, cs in state["raw"]]
+        self.rollbacks = [(int(it), float(lr)) for it, lr in state.get("rollbacks", [])]
 
 
 class _SelectionTracker:
@@ -371,6 +404,9 @@ class _SelectionTracker:
         self.previous_coefs = None if previous is None else [np.array(c, dtype=np.float64) for c in previous]
         self.repeats, self.stable = int(state["repeats"]), int(state["stable"])
         self.mask_applied = bool(state["mask_applied"])
+
+
+BLOW_UP = 2.0
 
 
 def _mask_names(library: CandidateLibrary, masks: list[np.ndarray]) -> dict[str, list[str]]:
