@@ -144,3 +144,19 @@ def test_add_back_returns_a_small_distinct_term_but_not_a_collinear_stand_in(rng
     # c - a would absorb all of this residual, but c only stands in for a: it does not come back
     y = a + 0.03 * e
     assert np.flatnonzero(BackwardElimination(add_back=4.0).fit(x, y).coef_).tolist() == [0]
+
+
+@pytest.mark.parametrize(("swing", "kept"), [(0.05, 0), (0.8, 1)])
+def test_backward_elimination_prefers_the_simpler_of_two_terms_the_data_cannot_tell_apart(
+    swing: float, kept: int
+) -> None:
+    """y = v*w exactly, with v = 1 + swing*sin: column 1 (v*w) fits exactly, column 0 (w, its simpler relative)
+    leaves about swing^2 / 2 of the mean square of y. Within the 1 % tolerance (swing 0.05: 0.1 %) the simpler
+    term is taken; with v swinging by 0.8 (about 30 % left) the data tell them apart and v*w stays."""
+    s = np.linspace(0, 20, 2000)
+    w = np.cos(1.3 * s) + 0.5 * np.sin(0.4 * s)
+    v = 1 + swing * np.sin(0.7 * s + 1.0)
+    x, y = np.column_stack([w, v * w]), v * w
+    assert np.flatnonzero(BackwardElimination().fit(x, y).coef_).tolist() == [1]
+    swapped = BackwardElimination(simpler=[[], [0]]).fit(x, y).coef_
+    assert np.flatnonzero(swapped).tolist() == [kept]

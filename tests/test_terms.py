@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from deepmod.terms import Factor, Symbols, Term, default_terms, derivative_indices
+from deepmod.terms import Factor, Symbols, Term, default_terms, derivative_indices, simpler_relatives
 
 S1 = Symbols(fields=("u",), space=("x",))
 S2 = Symbols(fields=("u", "v"), space=("x", "y"))
@@ -65,3 +65,16 @@ def test_factor_validation() -> None:
     with pytest.raises(ValueError):
         Factor(0, (1,), 0)
     assert Term().degree == 0 and S1.parse("u^2*u_xx").degree == 3
+
+
+def test_simpler_relatives_drop_one_field_factor_of_derivative_terms() -> None:
+    sym = Symbols(["u", "v"], ["x"])
+    names = ["u", "u*v", "u_xx", "v*u_xx", "u*v*u_xx", "u^2*u_xx", "u*u_xx", "u_x^2"]
+    rel = simpler_relatives([sym.parse(n) for n in names])
+    got = {names[i]: sorted(names[j] for j in r) for i, r in enumerate(rel) if r}
+    assert got == {
+        "v*u_xx": ["u_xx"],
+        "u*v*u_xx": ["u*u_xx", "v*u_xx"],
+        "u^2*u_xx": ["u*u_xx"],
+        "u*u_xx": ["u_xx"],
+    }

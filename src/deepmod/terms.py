@@ -193,3 +193,29 @@ def default_terms(n_fields: int, n_space: int, poly_order: int, diff_order: int)
 def required_derivatives(terms: Sequence[Term]) -> set[tuple[int, tuple[int, ...]]]:
     """The (field, spatial multi-index) pairs whose values are needed to evaluate ``terms``."""
     return {(f.field, f.derivative) for t in terms for f in t.factors}
+
+
+def simpler_relatives(terms: Sequence[Term]) -> list[list[int]]:
+    """Per term, the indices of the terms in ``terms`` with one field factor fewer and the same derivatives.
+
+    Only terms with a derivative are related: ``v*u_xx -> u_xx``, ``u*v*v_xx -> v*v_xx, u*v_xx``; polynomial
+    terms and the derivative factors themselves are left alone. A field that swings about a level makes a
+    derivative term and its product with that field nearly collinear (the selection then prefers the simpler,
+    :class:`~deepmod.regression.BackwardElimination`'s ``simpler``).
+    """
+    index = {t: i for i, t in enumerate(terms)}
+    out: list[list[int]] = []
+    for term in terms:
+        related: list[int] = []
+        if term.max_order > 0:
+            for k, f in enumerate(term.factors):
+                if f.order > 0:
+                    continue
+                rest = list(term.factors[:k]) + list(term.factors[k + 1 :])
+                if f.power > 1:
+                    rest.append(Factor(f.field, f.derivative, f.power - 1))
+                j = index.get(Term.of(rest))
+                if j is not None and j not in related:
+                    related.append(j)
+        out.append(related)
+    return out

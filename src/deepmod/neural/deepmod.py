@@ -35,6 +35,7 @@ from deepmod.neural.training import Callback, Normalisation, Schedule, Trainer, 
 from deepmod.neural.weak import WeakSelection
 from deepmod.regression.selection import BackwardElimination
 from deepmod.result import Result
+from deepmod.terms import simpler_relatives
 
 
 def default_network(data: Dataset) -> Approximator:
@@ -49,7 +50,7 @@ def default_network(data: Dataset) -> Approximator:
     return MLP(n_inputs, n_outputs)
 
 
-def default_estimator(data: Dataset) -> SparsityEstimator:
+def default_estimator(data: Dataset, library: CandidateLibrary | None = None) -> SparsityEstimator:
     """Backward elimination; for ODE data also the residual ratio and best subsets.
 
     An ODE library holds polynomials of the fitted states, accurate columns without derivative noise, so a
@@ -58,11 +59,14 @@ def default_estimator(data: Dataset) -> SparsityEstimator:
     the path ratio would keep nearly collinear terms (u*u_xxx beside u_xxx), so PDE data get the plain
     selector. (``BackwardElimination(add_back=4)`` recovered the weak v_xx of the reaction-diffusion case in
     one single-threaded run but not with two threads: once a mask without v_xx is in the loss, the network
-    adapts and v_xx no longer divides the residual, so it is not the default.)
+    adapts and v_xx no longer divides the residual, so it is not the default.) Given the library, a chosen
+    derivative term is swapped for its simpler relative (``u_xx`` for ``v*u_xx``) where the data cannot tell
+    them apart (:func:`~deepmod.terms.simpler_relatives`).
     """
     if data.n_space == 0:
         return RegressorEstimator(BackwardElimination(ratio=4.0, exhaustive=10))
-    return RegressorEstimator()
+    simpler = None if library is None else simpler_relatives(library.terms)
+    return RegressorEstimator(BackwardElimination(simpler=simpler))
 
 
 @dataclass
@@ -137,7 +141,7 @@ class DeepMoD(Method):
             torch.manual_seed(seed)
             model = (default_network(data) if self.network is None else self.network(x.shape[1], u.shape[1])).to(device)
         lr = model.learning_rate if self.learning_rate is None else self.learning_rate
-        estimator = default_estimator(data) if self.estimator is None else self.estimator
+        estimator = default_estimator(data, library) if self.estimator is None else self.estimator
         trainer = Trainer(
             model,
             library,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -54,6 +55,13 @@ class BackwardElimination(SparseRegressor):
         min_coefficient: smallest coefficient on unit-RMS columns relative to RMS(y) that is kept.
         exhaustive: once the path is down to this many terms, each smaller size takes the best of all
             subsets of those terms instead of the greedy step (``2**exhaustive`` small solves); 0: greedy only.
+        simpler: per column, the columns of its simpler relatives (:func:`deepmod.terms.simpler_relatives`:
+            one field factor fewer, ``u_xx`` for ``v*u_xx``); a chosen term is swapped for one of them while
+            the swapped model still explains the data within the rule that chose the model. ``None``: no swaps.
+
+    Simpler relatives: with fields that swing about a level (predator and prey about 1), ``v*u_xx`` and
+    ``u_xx`` are nearly collinear and a few per cent of derivative error decides which of them the path
+    keeps; the data cannot tell them apart at the resolution of ``tolerance``, so the simpler one is taken.
     """
 
     def __init__(
@@ -64,7 +72,9 @@ class BackwardElimination(SparseRegressor):
         min_coefficient: float = 0.02,
         exhaustive: int = 0,
         add_back: float | None = None,
+        simpler: Sequence[Sequence[int]] | None = None,
     ) -> None:
+        self.simpler = simpler
         self.add_back = add_back
         self.tolerance = tolerance
         self.exhaustive = exhaustive
@@ -82,6 +92,8 @@ class BackwardElimination(SparseRegressor):
         best = min(r for _, r in path)
         allowed = best + (self.tolerance if self.ratio is None else min(self.tolerance, (self.ratio - 1) * best))
         chosen = next(s for s, r in reversed(path) if r <= allowed)
+        if self.simpler is not None:
+            chosen = _simplify(chosen, self.simpler, gram, rhs, total, allowed)
         if self.add_back is not None:
             chosen = self._add_back(chosen, path[0][0], gram, rhs, total)
         coef = lstsq_on(xn, yn, chosen)
@@ -177,6 +189,36 @@ class CrossValidatedPath(SparseRegressor):
 
 
 DISTINCT = 0.1
+
+
+def _simplify(
+    chosen: np.ndarray,
+    simpler: Sequence[Sequence[int]],
+    gram: np.ndarray,
+    rhs: np.ndarray,
+    total: float,
+    allowed: float,
+) -> np.ndarray:
+    """Swap chosen terms for simpler relatives, best swap first, while the residual stays within ``allowed``.
+
+    Each swap lowers the total number of factors, so the loop ends.
+    """
+    chosen = chosen.copy()
+    while True:
+        trials = []
+        for j in np.flatnonzero(chosen):
+            for k in simpler[int(j)]:
+                if chosen[k]:
+                    continue
+                s = chosen.copy()
+                s[j], s[k] = False, True
+                trials.append((_rss(gram, rhs, total, s), j, k))
+        if not trials:
+            return chosen
+        rss, j, k = min(trials)
+        if rss > allowed:
+            return chosen
+        chosen[j], chosen[k] = False, True
 
 
 def _elimination_path(
