@@ -65,6 +65,12 @@ class Term:
     def __mul__(self, other: Term) -> Term:
         return Term.of(self.factors + other.factors)
 
+    def reduced(self, k: int) -> Term:
+        """The term with one power of its ``k``-th factor fewer (``u^2*u_xx`` -> ``u*u_xx`` for the ``u^2``)."""
+        f = self.factors[k]
+        rest = self.factors[:k] + self.factors[k + 1 :]
+        return Term(rest) if f.power == 1 else Term.of((*rest, Factor(f.field, f.derivative, f.power - 1)))
+
     @property
     def degree(self) -> int:
         """Polynomial degree in the fields and their derivatives."""
@@ -209,13 +215,8 @@ def simpler_relatives(terms: Sequence[Term]) -> list[list[int]]:
         related: list[int] = []
         if term.max_order > 0:
             for k, f in enumerate(term.factors):
-                if f.order > 0:
-                    continue
-                rest = list(term.factors[:k]) + list(term.factors[k + 1 :])
-                if f.power > 1:
-                    rest.append(Factor(f.field, f.derivative, f.power - 1))
-                j = index.get(Term.of(rest))
-                if j is not None and j not in related:
-                    related.append(j)
+                j = index.get(term.reduced(k)) if f.order == 0 else None
+                if j is not None:
+                    related.append(j)  # distinct: a term's factors have distinct bases
         out.append(related)
     return out

@@ -43,12 +43,8 @@ def differentiate_term(term: Term, axis: int, n_space: int) -> Expansion:
     """d/dx_axis of a product of factors by the product rule, as ``{term: coefficient}``."""
     out: Expansion = {}
     for i, f in enumerate(term.factors):
-        rest = list(term.factors[:i]) + list(term.factors[i + 1 :])
-        if f.power > 1:
-            rest.append(Factor(f.field, f.derivative, f.power - 1))
         step = tuple(d + (1 if k == axis else 0) for k, d in enumerate(f.derivative))
-        rest.append(Factor(f.field, step))
-        new = Term.of(rest)
+        new = Term.of((*term.reduced(i).factors, Factor(f.field, step)))
         out[new] = out.get(new, 0.0) + float(f.power)
     return {t: c for t, c in out.items() if c != 0.0}
 
