@@ -10,11 +10,12 @@ import pytest
 
 from deepmod.api import discover, make_library
 from deepmod.classical import FiniteDifferences, WeakForm, expand_derivative
-from deepmod.classical.weak import WeakTerm, weak_terms
+from deepmod.classical.weak import WeakTerm, as_weak_term, weak_library, weak_terms
 from deepmod.cli import main
 from deepmod.data import Dataset, add_noise, save_npz
 from deepmod.data.synthetic import burgers_delta, reaction_diffusion
 from deepmod.derivatives import noise_cutoff, savgol_derivative
+from deepmod.derivatives.bumps import BumpRule
 from deepmod.regression import STLSQ, CrossValidatedPath
 from deepmod.terms import Symbols
 
@@ -45,13 +46,12 @@ def test_weak_residual_of_the_true_equation_is_at_round_off() -> None:
     t, x = np.linspace(0, 1, 401), np.linspace(0, 2 * np.pi, 801)
     u = np.exp(-d * k**2 * t)[:, None] * np.sin(k * x)[None, :]
     data = Dataset({"t": t, "x": x}, {"u": u}, grid=True)
-    method = WeakForm()
     symbols = make_library(data).symbols
     terms = weak_terms(1, 1, 2, 4)
-    tests = method.test_functions([u], [t, x], 4, len(terms))
-    lhs = method._integrate(tests, u, (1, 0))
+    bumps = BumpRule().build([u], [t, x], 4, len(terms))
+    lhs = bumps.integrate(u, (1, 0))
     u_xx = next(i for i, w in enumerate(terms) if w.name(symbols) == "u_xx")
-    column = method._integrate(tests, u, (0, 2))
+    column = bumps.integrate(u, (0, 2))
     assert terms[u_xx].monomial == symbols.parse("u")
     residual = np.linalg.norm(lhs - d * column) / np.linalg.norm(lhs)
     assert residual < 1e-10, residual
@@ -152,12 +152,31 @@ def test_weak_method_refuses_scattered_data() -> None:
         discover(scattered, WeakForm(), make_library(scattered, 2, 4))
 
 
-def test_weak_method_refuses_custom_terms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_weak_method_refuses_a_term_that_is_no_derivative_of_a_monomial(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """u_x^2 is not d^a of a monomial ((u^2)_xx = 2 u_x^2 + 2 u*u_xx): it cannot be integrated by parts alone;
+    the message names the setting to change with its flag."""
     path = tmp_path / "b.npz"
     save_npz(_fine_burgers().data, path)
     argv = ["discover", str(path), "--coords", "t,x", "--fields", "u", "--method", "weak", "--term", "u_x^2"]
     assert main(argv) == 2
-    assert "not supported" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "derivatives of monomials" in err and "u_x^2" in err and "--method" in err
+
+
+def test_weak_method_takes_extra_terms_that_are_derivatives_of_monomials() -> None:
+    """Extra terms beyond the library's orders enter the weak library as d^a (monomial): u^3*u_x = (u^4)_x / 4,
+    u^3 itself, u_xxxxx beyond order 4. With them as candidates, Burgers is still found exactly."""
+    system = _fine_burgers()
+    library = make_library(system.data, 2, 4, ["u^3*u_x", "u^3", "u_xxxxx"])
+    weak = weak_library(library, 1, 1)
+    names = [w.name(library.symbols) for w in weak]
+    assert len(weak) == len(weak_terms(1, 1, 2, 4)) + 3
+    assert {"(u^4)_x", "u^3", "u_xxxxx"} <= set(names)
+    assert as_weak_term(library.symbols.parse("u_x^2"), 1, 1) is None
+    result = discover(system.data, WeakForm(), library)
+    assert set(result.coefficients["u_t"]) == {"u*u_x", "u_xx"}, str(result)
 
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

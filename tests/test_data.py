@@ -91,8 +91,9 @@ def test_ambiguous_layout_asks_for_dims(tmp_path: Path) -> None:
     x = np.linspace(0, 1, 6)
     u = np.add.outer(t, 2 * x)
     np.savez(tmp_path / "a.npz", t=t, x=x, u=u.T)
-    with pytest.raises(InputError, match="--dims"):
+    with pytest.raises(InputError, match="axis order") as raised:
         load(tmp_path / "a.npz", ["t", "x"], ["u"])
+    assert raised.value.options == ("dims",)
     ds = load(tmp_path / "a.npz", ["t", "x"], ["u"], dims=["x", "t"])
     np.testing.assert_array_equal(ds.fields["u"], u)
 

@@ -16,8 +16,8 @@ import pytest
 from deepmod import discover
 from deepmod.data import Dataset
 from deepmod.errors import InputError
+from deepmod.method import Callback, RunControl
 from deepmod.neural import DeepMoD, Schedule
-from deepmod.neural.training import Callback
 
 
 def _burgers_like(n_t: int = 30, n_x: int = 40) -> Dataset:
@@ -38,15 +38,15 @@ class _StopAt(Callback):
 def test_stop_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     data = _burgers_like()
     schedule = Schedule(max_iterations=200, check_every=50, min_iterations=50)
-    full = discover(data, DeepMoD(schedule=schedule, max_samples=400), seed=3)
+    method = DeepMoD(schedule=schedule, max_samples=400, fuse=False)
+    full = discover(data, method, seed=3)
 
     stop = threading.Event()
     ckpt = tmp_path / "run.ckpt"
-    first = DeepMoD(schedule=schedule, max_samples=400, stop=stop, checkpoint=ckpt, callbacks=[_StopAt(stop, 100)])
-    part = discover(data, first, seed=3)
+    part = discover(data, method, seed=3, control=RunControl([_StopAt(stop, 100)], stop, checkpoint=ckpt))
     assert part.status == "interrupted" and part.iterations == 100 and ckpt.is_file()
 
-    resumed = discover(data, DeepMoD(schedule=schedule, max_samples=400, resume=ckpt), seed=3)
+    resumed = discover(data, method, seed=3, control=RunControl(resume=ckpt))
     assert resumed.iterations == full.iterations and resumed.status == full.status
     assert resumed.coefficients == full.coefficients
     assert resumed.history.validation_loss == full.history.validation_loss
@@ -57,12 +57,13 @@ def test_resume_refuses_a_checkpoint_of_other_data(tmp_path: Path) -> None:
     stop.set()
     ckpt = tmp_path / "run.ckpt"
     data = _burgers_like()
-    discover(data, DeepMoD(max_samples=300, stop=stop, checkpoint=ckpt), seed=0)
+    method = DeepMoD(max_samples=300, fuse=False)
+    discover(data, method, seed=0, control=RunControl(stop=stop, checkpoint=ckpt))
     with pytest.raises(InputError, match="other data"):
-        discover(data, DeepMoD(max_samples=300, resume=ckpt), seed=1)
+        discover(data, method, seed=1, control=RunControl(resume=ckpt))
     (tmp_path / "junk.ckpt").write_bytes(b"\x80\x04junk")
     with pytest.raises(InputError, match="not a readable deepmod checkpoint"):
-        discover(data, DeepMoD(max_samples=300, resume=tmp_path / "junk.ckpt"), seed=0)
+        discover(data, method, seed=0, control=RunControl(resume=tmp_path / "junk.ckpt"))
 
 
 def test_sigint_during_discovery_on_a_101_by_256_grid(tmp_path: Path) -> None:

@@ -11,8 +11,10 @@ from deepmod.data import burgers_delta
 from deepmod.derivatives.taylor import JetSpec
 from deepmod.neural.approximators import Approximator
 from deepmod.neural.deepmod import DeepMoD, default_estimator
-from deepmod.neural.training import Normalisation, TrainingOutcome, field_weights
+from deepmod.neural.schedule import Normalisation, Schedule
+from deepmod.neural.training import TrainingOutcome, field_weights
 from deepmod.neural.weak import WeakSelection
+from deepmod.regression import RegressionSystem
 from deepmod.result import History
 
 
@@ -48,7 +50,7 @@ def test_weak_system_holds_for_the_exact_trajectory_and_selects_its_terms() -> N
         for name, c in terms.items():
             xi[names.index(name)] = c
         assert np.linalg.norm(g @ xi - b[:, f]) <= 1e-6 * np.linalg.norm(b[:, f])
-        chosen = default_estimator(data).select(g, b[:, f])
+        chosen = default_estimator(data).select(RegressionSystem(g, b[:, f], tuple(library.names), f"f{f}"))
         assert {names[j] for j in np.flatnonzero(chosen)} == set(terms)
 
 
@@ -119,16 +121,16 @@ def test_trainer_rolls_back_a_blown_up_fit_and_halves_its_step() -> None:
     halves the step; a smaller rise is a fluctuation and changes nothing."""
     from deepmod.neural.approximators import MLP
     from deepmod.neural.constraint import LeastSquares
-    from deepmod.neural.training import BLOW_UP, Schedule, Trainer
+    from deepmod.neural.training import BLOW_UP, Components, Trainer, TrainingData
 
     data = burgers_delta().data
     library = deepmod.make_library(data)
     torch.manual_seed(0)
     x = torch.rand(64, 2) * 2 - 1
-    split = (x[:48], torch.sin(3 * x[:48, :1]), x[48:], torch.sin(3 * x[48:, :1]))
-    model = MLP(2, 1)
-    trainer = Trainer(model, library, LeastSquares(), default_estimator(data), split, Schedule(), MLP.learning_rate)
-    assert trainer.optimiser.param_groups[0]["betas"] == MLP.betas
+    split = TrainingData(x[:48], torch.sin(3 * x[:48, :1]), x[48:], torch.sin(3 * x[48:, :1]))
+    model = MLP(2, 1, fuse=False)
+    trainer = Trainer(Components(model, library, LeastSquares(), default_estimator(data)), split, Schedule())
+    assert trainer.optimiser.param_groups[0]["betas"] == model.betas == (0.9, 0.999)
 
     def step() -> None:
         trainer.optimiser.zero_grad()
@@ -147,5 +149,5 @@ def test_trainer_rolls_back_a_blown_up_fit_and_halves_its_step() -> None:
         for p, before, m in zip(model.parameters(), saved, moments, strict=True):
             torch.testing.assert_close(p.detach(), before, rtol=0, atol=0)
             torch.testing.assert_close(trainer.optimiser.state[p]["exp_avg"], m, rtol=0, atol=0)
-        assert trainer.optimiser.param_groups[0]["lr"] == MLP.learning_rate / 2 ** (blow_up + 1)
-    assert [lr for _, lr in trainer.rollbacks] == [MLP.learning_rate / 2, MLP.learning_rate / 4]
+        assert trainer.optimiser.param_groups[0]["lr"] == model.learning_rate / 2 ** (blow_up + 1)
+    assert [lr for _, lr in trainer.rollbacks] == [model.learning_rate / 2, model.learning_rate / 4]

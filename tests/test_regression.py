@@ -10,7 +10,7 @@ from sklearn.linear_model import Lasso
 from deepmod.library import PolynomialLibrary
 from deepmod.neural.constraint import LeastSquares
 from deepmod.neural.sparsity import RegressorEstimator
-from deepmod.regression import STLSQ, BackwardElimination, STRidge
+from deepmod.regression import STLSQ, BackwardElimination, RegressionSystem, STRidge
 from deepmod.terms import Symbols
 
 
@@ -42,7 +42,8 @@ def test_regressors_recover_an_exact_sparse_vector(regressor, rng: np.random.Gen
 )
 def test_estimators_select_the_true_support_under_noise(estimator, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]
     x, y, coef = _sparse_problem(rng, noise=0.01)
-    np.testing.assert_array_equal(estimator.select(x, y), coef != 0)
+    system = RegressionSystem(x, y, tuple(f"c{j}" for j in range(x.shape[1])), "u_t")
+    np.testing.assert_array_equal(estimator.select(system), coef != 0)
 
 
 def test_elimination_drops_a_collinear_term_that_a_threshold_keeps(rng: np.random.Generator) -> None:

@@ -9,9 +9,8 @@ default), and read the :class:`Result`::
     print(result)          # u_t = 0.1 u_xx - 1 u*u_x
 """
 
-__version__ = "0.1.0"
-
 from deepmod import data
+from deepmod._version import __version__
 from deepmod.api import discover, make_library
 from deepmod.data import Dataset, add_noise, load, subsample
 from deepmod.equation import Equation

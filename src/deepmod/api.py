@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from deepmod.data.dataset import Dataset
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, PolynomialLibrary
-from deepmod.method import Method, symbols_for
+from deepmod.method import Method, RunControl, symbols_for
 from deepmod.neural.deepmod import DeepMoD
 from deepmod.result import Result
 
@@ -15,11 +15,11 @@ from deepmod.result import Result
 def make_library(
     data: Dataset, poly_order: int = 2, diff_order: int = 3, extra_terms: Sequence[str] = ()
 ) -> CandidateLibrary:
-    """The default polynomial library for ``data`` (see :class:`~deepmod.library.PolynomialLibrary`)."""
+    """The polynomial library for ``data`` with these orders (see :class:`~deepmod.library.PolynomialLibrary`)."""
     try:
         return PolynomialLibrary(symbols_for(data), poly_order, diff_order, extra_terms)
     except ValueError as exc:
-        raise InputError(str(exc)) from exc
+        raise InputError(str(exc), options=("poly_order", "diff_order", "terms")) from exc
 
 
 def discover(
@@ -27,25 +27,29 @@ def discover(
     method: Method | None = None,
     library: CandidateLibrary | None = None,
     *,
-    poly_order: int = 2,
-    diff_order: int = 3,
+    poly_order: int | None = None,
+    diff_order: int | None = None,
     extra_terms: Sequence[str] = (),
     seed: int = 0,
     device: str = "cpu",
+    control: RunControl | None = None,
 ) -> Result:
     """Find the equations behind ``data``.
 
     Args:
         data: the samples.
         method: a :class:`~deepmod.method.Method`; :class:`~deepmod.neural.DeepMoD` by default.
-        library: candidate terms; by default :func:`make_library` with ``poly_order``, ``diff_order`` and
-            ``extra_terms``.
+        library: candidate terms; by default the method's (:meth:`~deepmod.method.Method.default_library`)
+            with ``poly_order``, ``diff_order`` (the method's own where ``None``) and ``extra_terms``.
         seed: seeds every random choice; the same seed gives the same result on a CPU.
         device: ``"cpu"`` or ``"cuda"``.
+        control: callbacks, a stop event and checkpoints for iterative methods
+            (:class:`~deepmod.method.RunControl`).
 
     Returns:
         A :class:`~deepmod.result.Result` with the equations in physical units.
     """
     method = DeepMoD() if method is None else method
-    library = make_library(data, poly_order, diff_order, extra_terms) if library is None else library
-    return method.run(data, library, seed=seed, device=device)
+    if library is None:
+        library = method.default_library(data, poly_order, diff_order, extra_terms)
+    return method.run(data, library, seed=seed, device=device, control=control)

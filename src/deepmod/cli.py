@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepmod import __version__
+from deepmod._version import __version__
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -164,13 +164,11 @@ def _examples() -> list[str]:
 
 
 METHODS = ("deepmod", "weak", "fd")
-DIFF_ORDER = {"deepmod": 3, "weak": 4, "fd": 4}
 
 
-def _method(args: argparse.Namespace, stop: threading.Event) -> Any:
+def _method(args: argparse.Namespace) -> Any:
+    """The method object named by ``--method``, with the flags that set its options."""
     from deepmod.errors import InputError
-    from deepmod.neural import DeepMoD, Schedule
-    from deepmod.report.progress import ProgressBar
 
     if args.method not in METHODS:
         raise InputError(f"unknown method '{args.method}': choose one of {', '.join(METHODS)}")
@@ -182,21 +180,24 @@ def _method(args: argparse.Namespace, stop: threading.Event) -> Any:
         from deepmod.classical import FiniteDifferences
 
         return FiniteDifferences()
+    from deepmod.neural import DeepMoD, Schedule
+
+    schedule = Schedule() if args.max_iterations is None else Schedule(max_iterations=args.max_iterations)
+    fuse = not args.no_fuse and os.environ.get("DEEPMOD_FUSE", "1").strip() not in ("0", "false", "no", "off")
+    return DeepMoD(schedule=schedule, max_samples=args.samples or 2000, fuse=fuse)
+
+
+def _control(args: argparse.Namespace, stop: threading.Event) -> Any:
+    """Progress bar, TensorBoard, the stop event and checkpoint paths of a ``discover`` run."""
+    from deepmod.method import RunControl
+    from deepmod.report.progress import ProgressBar
+
     callbacks: list[Any] = [] if args.quiet else [ProgressBar()]
     if args.tensorboard:
         from deepmod.report.progress import TensorBoardLogger
 
         callbacks.append(TensorBoardLogger(args.tensorboard))
-    schedule = Schedule() if args.max_iterations is None else Schedule(max_iterations=args.max_iterations)
-    return DeepMoD(
-        schedule=schedule,
-        max_samples=args.samples or 2000,
-        callbacks=callbacks,
-        stop=stop,
-        checkpoint=_checkpoint_path(args),
-        resume=args.resume,
-        fuse=False if args.no_fuse else None,
-    )
+    return RunControl(callbacks, stop, _checkpoint_path(args), args.resume)
 
 
 def _checkpoint_path(args: argparse.Namespace) -> str:
@@ -244,7 +245,7 @@ def _check_output(path: str | None) -> None:
 def _discover(args: argparse.Namespace) -> int:
     import torch
 
-    from deepmod.api import discover, make_library
+    from deepmod.api import discover
     from deepmod.data.loaders import load
     from deepmod.errors import InputError
 
@@ -260,11 +261,10 @@ def _discover(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     data = load(args.data, args.coords, args.fields, dims=args.dims)
     stop = threading.Event()
-    method = _method(args, stop)
-    diff_order = DIFF_ORDER[args.method] if args.diff_order is None else args.diff_order
-    library = make_library(data, args.poly_order, diff_order, args.term)
+    method = _method(args)
+    library = method.default_library(data, args.poly_order, args.diff_order, args.term)
     with _stop_on_signals(stop):
-        result = discover(data, method, library, seed=args.seed, device=args.device)
+        result = discover(data, method, library, seed=args.seed, device=args.device, control=_control(args, stop))
     if args.output:
         result.save(args.output)
     print(result)
@@ -280,7 +280,7 @@ def _discover(args: argparse.Namespace) -> int:
 
 
 def _ude(args: argparse.Namespace) -> int:
-    from deepmod.api import discover, make_library
+    from deepmod.api import discover
     from deepmod.data.loaders import load
     from deepmod.equation import parse_equation
     from deepmod.errors import InputError
@@ -301,46 +301,22 @@ def _ude(args: argparse.Namespace) -> int:
     n_times = len(data.coords[data.coord_names[0]])
     if args.segments >= n_times:
         raise InputError(f"--segments must be below the number of time points ({n_times})")
-    library = make_library(data, args.poly_order, 0)
-    result = discover(data, UDE(known=known, segments=args.segments, progress=not args.quiet), library, seed=args.seed)
+    method = UDE(known=known, segments=args.segments, progress=not args.quiet)
+    result = discover(data, method, method.default_library(data, args.poly_order), seed=args.seed)
     if args.output:
         result.save(args.output)
     print(result)
     return 0
 
 
-def _load_result(path: str) -> dict[str, Any]:
-    import json
-
+def _run_simulation(args: argparse.Namespace, result: Any, data: Any) -> Any:
     from deepmod.errors import InputError
-
-    try:
-        stored = json.loads(Path(path).read_text())
-        if not isinstance(stored, dict):
-            raise TypeError("not an object")
-        stored["equations"] = {
-            str(lhs): {str(k): float(v) for k, v in terms.items()} for lhs, terms in stored["equations"].items()
-        }
-    except FileNotFoundError as exc:
-        raise InputError(f"the result file '{path}' does not exist") from exc
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise InputError(f"'{path}' is not a deepmod result (JSON with an 'equations' table)") from exc
-    return stored
-
-
-def _run_simulation(args: argparse.Namespace, stored: dict[str, Any], data: Any) -> Any:
-
-    from deepmod.equation import Equation
-    from deepmod.errors import InputError
-    from deepmod.method import symbols_for
     from deepmod.report.progress import TimeProgress
-    from deepmod.simulate import simulate
 
-    equations = [Equation(lhs, terms) for lhs, terms in stored["equations"].items()]
     t = data.coords[data.coord_names[0]]
     bar = None if args.quiet else TimeProgress(float(t[0]), float(t[-1]))
     try:
-        return simulate(equations, data, symbols_for(data), boundary=args.boundary, progress=bar)
+        return result.simulate(data, boundary=args.boundary, progress=bar)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     finally:
@@ -351,11 +327,12 @@ def _run_simulation(args: argparse.Namespace, stored: dict[str, Any], data: Any)
 def _simulate(args: argparse.Namespace) -> int:
     from deepmod.data import save_npz
     from deepmod.data.loaders import load
+    from deepmod.result import Result
 
     _check_output(args.output)
-    stored = _load_result(args.result)
+    result = Result.load(args.result)
     data = load(args.data, args.coords, args.fields, dims=args.dims)
-    sim = _run_simulation(args, stored, data)
+    sim = _run_simulation(args, result, data)
     if args.output:
         save_npz(sim.data, args.output)
     if sim.status != "success":
@@ -367,15 +344,15 @@ def _simulate(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from deepmod._io import atomic_write_text
     from deepmod.data.loaders import load
-    from deepmod.method import symbols_for
     from deepmod.report.html import build_report
+    from deepmod.result import Result
 
     _check_output(args.output)
-    stored = _load_result(args.result)
+    result = Result.load(args.result)
     data = load(args.data, args.coords, args.fields, dims=args.dims)
     reference = data if args.reference is None else load(args.reference, args.coords, args.fields, dims=args.dims)
-    sim = None if args.no_simulation or not reference.grid else _run_simulation(args, stored, reference)
-    report = build_report(stored, data, symbols_for(data), sim, reference=reference)
+    sim = None if args.no_simulation or not reference.grid else _run_simulation(args, result, reference)
+    report = build_report(result, data, sim, reference=reference)
     atomic_write_text(args.output, report.html())
     if not args.quiet:
         print(f"report written to {args.output}")
@@ -406,6 +383,24 @@ def _example(args: argparse.Namespace) -> int:
     return 0
 
 
+FLAGS = {
+    "coords": "--coords",
+    "fields": "--fields",
+    "dims": "--dims",
+    "poly_order": "--poly-order",
+    "diff_order": "--diff-order",
+    "method": "--method",
+    "device": "--device",
+    "terms": "--term",
+}
+
+
+def _with_flags(exc: Exception) -> str:
+    """The error's message with the flags of the settings it names (library errors name settings, not flags)."""
+    flags = [FLAGS[o] for o in getattr(exc, "options", ()) if o in FLAGS]
+    return f"{exc} ({', '.join(flags)})" if flags else str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deepmod`` command; returns the exit status."""
     parser = _build_parser()
@@ -422,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except DeepmodError as exc:
-        print(f"deepmod: error: {exc}", file=sys.stderr)
+        print(f"deepmod: error: {_with_flags(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("deepmod: interrupted", file=sys.stderr)

@@ -13,8 +13,14 @@ class InputError(DeepmodError, ValueError):
     """The user's data, file or options cannot be used as given.
 
     The message is one sentence saying what is wrong and how to fix it; the CLI prints it on one line
-    and exits with status 2.
+    and exits with status 2. ``options`` names the settings (Python parameter names such as
+    ``"poly_order"``) that fix it; the CLI adds the matching flags to the message, so library code never
+    quotes the command line.
     """
+
+    def __init__(self, message: str, *, options: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.options = options
 
 
 class MissingDependencyError(DeepmodError, ImportError):

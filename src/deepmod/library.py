@@ -1,20 +1,93 @@
-"""Candidate libraries: build the columns of Theta from derivative values, for any derivative source.
+"""Candidate libraries and the one term evaluator: columns of Theta from derivative values, for any source.
 
-A library knows its terms and names; :meth:`CandidateLibrary.evaluate` multiplies derivative values
-(from a network's jets, from stencils, ...) into the matrix Theta of shape ``(n_points, n_terms)``.
+A term is a product of powers of fields and their derivatives (:mod:`deepmod.terms`). :class:`TermEvaluator`
+multiplies derivative values, numpy arrays or torch tensors (gradients flow), into the term values; every
+room that evaluates terms uses it: the libraries of every method (network jets, stencils, monomials of the
+data for weak integrals), the simulator's right-hand side and Jacobian, the report and the ODE vector fields.
+A library knows its terms and names; :meth:`CandidateLibrary.evaluate` gives Theta ``(n_points, n_terms)``.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+import numpy as np
 import torch
 
-from deepmod.terms import Symbols, Term, default_terms, required_derivatives
+from deepmod.data.dataset import Dataset
+from deepmod.errors import InputError
+from deepmod.terms import Factor, Symbols, Term, default_terms, required_derivatives
 
 DerivativeKey = tuple[int, tuple[int, ...]]
 """(field index, spatial multi-index): ``(0, (2,))`` is u_xx."""
+
+Values = Mapping[DerivativeKey, Any]
+"""Derivative values by key, all numpy arrays or all torch tensors of one shape."""
+
+
+class TermEvaluator:
+    """Values of products of powers of derivatives, ``prod_k d_k^p_k``, from a mapping of derivative values.
+
+    Powers of a factor are computed once per call and shared between terms; a term's value is the product
+    of its factors' powers in canonical factor order, the constant term an array of ones.
+
+    Args:
+        terms: the terms, in output order.
+    """
+
+    def __init__(self, terms: Sequence[Term]) -> None:
+        self.terms = list(terms)
+
+    def required(self) -> set[DerivativeKey]:
+        """The derivative values the terms need."""
+        return required_derivatives(self.terms)
+
+    def columns(self, values: Values, like: Any = None) -> list[Any]:
+        """One array per term, of the values' shape (``like``'s, where no value is needed: constants only)."""
+        some = like if like is not None else next(iter(values.values()))
+        cache: dict[tuple[int, tuple[int, ...], int], Any] = {}
+        out = []
+        for term in self.terms:
+            col: Any = None
+            for f in term.factors:
+                key = (f.field, f.derivative, f.power)
+                if key not in cache:
+                    cache[key] = values[(f.field, f.derivative)] ** f.power
+                col = cache[key] if col is None else col * cache[key]
+            out.append(_ones_like(some) if col is None else col)
+        return out
+
+    def matrix(self, values: Values, like: Any = None, axis: int = 1) -> Any:
+        """The columns stacked along ``axis``: Theta ``(n_points, n_terms)`` for 1-D values."""
+        columns = self.columns(values, like)
+        return torch.stack(columns, dim=axis) if isinstance(columns[0], torch.Tensor) else np.stack(columns, axis)
+
+    def combine(self, values: Values, coefficients: Sequence[float], like: Any = None) -> Any:
+        """``sum_j coefficients[j] * term_j``: a right-hand side."""
+        some = like if like is not None else next(iter(values.values()))
+        total = 0.0 * _ones_like(some)
+        for c, col in zip(coefficients, self.columns(values, some), strict=True):
+            total = total + c * col
+        return total
+
+    def partials(self, values: Values, j: int) -> list[tuple[Factor, Any]]:
+        """The derivative of term ``j`` with respect to each of its factors' bases: ``(factor, d term / d base)``
+        with ``d(prod_k d_k^p_k)/d d_m = p_m d_m^(p_m - 1) prod_{k != m} d_k^p_k`` (the simulator's Jacobian)."""
+        term = self.terms[j]
+        out = []
+        for m, f in enumerate(term.factors):
+            value = f.power * values[(f.field, f.derivative)] ** (f.power - 1)
+            for k, g in enumerate(term.factors):
+                if k != m:
+                    value = value * values[(g.field, g.derivative)] ** g.power
+            out.append((f, value))
+        return out
+
+
+def _ones_like(a: Any) -> Any:
+    return torch.ones_like(a) if isinstance(a, torch.Tensor) else np.ones_like(np.asarray(a, dtype=np.float64))
 
 
 class CandidateLibrary(abc.ABC):
@@ -32,6 +105,16 @@ class CandidateLibrary(abc.ABC):
         """The candidate terms, in column order."""
 
     @property
+    def poly_order(self) -> int:
+        """The highest total power of the underived fields in a term."""
+        return max((sum(f.power for f in t.factors if f.order == 0) for t in self.terms), default=0)
+
+    @property
+    def diff_order(self) -> int:
+        """The highest total spatial derivative order of a factor."""
+        return max((t.max_order for t in self.terms), default=0)
+
+    @property
     def names(self) -> list[str]:
         """Term names in column order, e.g. ``['1', 'u_x', 'u*u_x']``."""
         return [self.symbols.name(t) for t in self.terms]
@@ -40,20 +123,10 @@ class CandidateLibrary(abc.ABC):
         """The derivative values :meth:`evaluate` needs."""
         return required_derivatives(self.terms)
 
-    def evaluate(self, derivatives: Mapping[DerivativeKey, torch.Tensor]) -> torch.Tensor:
-        """Theta of shape ``(n_points, n_terms)`` from derivative values of shape ``(n_points,)``."""
-        some = next(iter(derivatives.values()))
-        cache: dict[tuple[int, tuple[int, ...], int], torch.Tensor] = {}
-        columns = []
-        for term in self.terms:
-            col: torch.Tensor | None = None
-            for f in term.factors:
-                key = (f.field, f.derivative, f.power)
-                if key not in cache:
-                    cache[key] = derivatives[(f.field, f.derivative)] ** f.power
-                col = cache[key] if col is None else col * cache[key]
-            columns.append(torch.ones_like(some) if col is None else col)
-        return torch.stack(columns, dim=1)
+    def evaluate(self, derivatives: Values) -> Any:
+        """Theta of shape ``(n_points, n_terms)`` from derivative values of shape ``(n_points,)`` (torch tensors
+        or numpy arrays; the result is of the same kind)."""
+        return TermEvaluator(self.terms).matrix(derivatives)
 
     def scales(self, field_scales: Sequence[float], coord_scales: Sequence[float]) -> torch.Tensor:
         """How much each column grows when fields and spatial coordinates are scaled.
@@ -90,7 +163,7 @@ class PolynomialLibrary(CandidateLibrary):
         if symbols.space and not 0 <= diff_order <= 5:
             raise ValueError(f"diff_order must be between 0 and 5, got {diff_order}")
         self.symbols = symbols
-        self.poly_order, self.diff_order = poly_order, diff_order
+        self._orders = (poly_order, diff_order)
         terms = default_terms(len(symbols.fields), len(symbols.space), poly_order, diff_order if symbols.space else 0)
         for name in extra_terms:
             t = symbols.parse(name)
@@ -101,3 +174,29 @@ class PolynomialLibrary(CandidateLibrary):
     @property
     def terms(self) -> list[Term]:
         return list(self._terms)
+
+    @property
+    def poly_order(self) -> int:
+        """The ``poly_order`` the library was built with (extra terms may go beyond it)."""
+        return self._orders[0]
+
+    @property
+    def diff_order(self) -> int:
+        """The ``diff_order`` the library was built with."""
+        return self._orders[1]
+
+
+def symbols_for(data: Dataset) -> Symbols:
+    """Printing symbols for a data set: coordinate names where they are single letters, else t, x, y, z."""
+    names = list(data.coord_names)
+    fields = tuple(data.field_names)
+    defaults = ["t", "x", "y", "z"]
+    if len(names) > len(defaults):
+        raise InputError(f"at most {len(defaults) - 1} spatial coordinates are supported, got {len(names) - 1}")
+    chosen = [n if len(n) == 1 and n.isalpha() else defaults[i] for i, n in enumerate(names)]
+    if len(set(chosen)) != len(chosen) or set(chosen) & set(fields):
+        chosen = defaults[: len(names)]
+    try:
+        return Symbols(fields=fields, space=tuple(chosen[1:]), time=chosen[0])
+    except ValueError as exc:
+        raise InputError(f"{exc}; rename the array with alias=name, e.g. u=usol", options=("fields",)) from exc

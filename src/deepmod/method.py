@@ -1,48 +1,102 @@
-"""The method contract: every discovery method turns a Dataset and a library into a Result."""
+"""The method contract: every discovery method turns a Dataset and a library into a Result; how a run is
+controlled from outside (callbacks, a stop request, checkpoints) travels beside the settings, in
+:class:`RunControl`."""
 
 from __future__ import annotations
 
 import abc
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 from deepmod.data.dataset import Dataset
 from deepmod.errors import InputError
-from deepmod.library import CandidateLibrary
+from deepmod.library import CandidateLibrary, PolynomialLibrary, symbols_for
 from deepmod.result import Result
-from deepmod.terms import Symbols
+
+
+class Callback:
+    """Hooks into an iterative run; override what you need. Progress bars and loggers are callbacks."""
+
+    def on_start(self, max_iterations: int) -> None:
+        """Training begins."""
+
+    def on_record(self, iteration: int, loss: float, active: int) -> None:
+        """A history record was taken."""
+
+    def on_history(self, iteration: int, values: dict[str, float]) -> None:
+        """The record's values by name: losses and normalised coefficients (``coef/u_t/u_xx``)."""
+
+    def on_end(self, status: str) -> None:
+        """Training ended."""
+
+
+@dataclass(frozen=True)
+class RunControl:
+    """What steers one run from outside, kept apart from the method's settings.
+
+    Attributes:
+        callbacks: progress bars, loggers.
+        stop: once set (by a signal handler, say), an iterative method ends at its next step with status
+            ``"interrupted"`` and the result so far.
+        checkpoint: where an interrupted run writes its state (``torch.save`` of tensors and plain values).
+        resume: a checkpoint to continue from; it must come from the same data, sampling, seed and library.
+    """
+
+    callbacks: Sequence[Callback] = ()
+    stop: threading.Event | None = None
+    checkpoint: str | os.PathLike[str] | None = None
+    resume: str | os.PathLike[str] | None = None
 
 
 class Method(abc.ABC):
     """A discovery method. Contract: :meth:`run` returns a :class:`Result` with equations in the data's
-    physical units, one per field, listing only active terms.
+    physical units, one per field, listing only active terms. Each method owns its defaults: ``poly_order``
+    and ``diff_order`` of its default library (:meth:`default_library`).
     """
 
-    name: str
+    name: ClassVar[str]
+    poly_order: ClassVar[int] = 2
+    diff_order: ClassVar[int] = 3
 
     @abc.abstractmethod
-    def run(self, data: Dataset, library: CandidateLibrary, seed: int = 0, device: str = "cpu") -> Result:
+    def run(
+        self,
+        data: Dataset,
+        library: CandidateLibrary,
+        seed: int = 0,
+        device: str = "cpu",
+        control: RunControl | None = None,
+    ) -> Result:
         """Discover the equations of ``data`` among the terms of ``library``."""
 
-
-def symbols_for(data: Dataset) -> Symbols:
-    """Printing symbols for a data set: coordinate names where they are single letters, else t, x, y, z."""
-    names = list(data.coord_names)
-    fields = tuple(data.field_names)
-    defaults = ["t", "x", "y", "z"]
-    if len(names) > len(defaults):
-        raise InputError(f"at most {len(defaults) - 1} spatial coordinates are supported, got {len(names) - 1}")
-    chosen = [n if len(n) == 1 and n.isalpha() else defaults[i] for i, n in enumerate(names)]
-    if len(set(chosen)) != len(chosen) or set(chosen) & set(fields):
-        chosen = defaults[: len(names)]
-    try:
-        return Symbols(fields=fields, space=tuple(chosen[1:]), time=chosen[0])
-    except ValueError as exc:
-        raise InputError(f"{exc}; rename with alias=name, e.g. --fields u=usol") from exc
+    def default_library(
+        self,
+        data: Dataset,
+        poly_order: int | None = None,
+        diff_order: int | None = None,
+        extra_terms: Sequence[str] = (),
+    ) -> CandidateLibrary:
+        """The method's library for ``data``: powers of the fields up to ``poly_order`` times spatial derivatives
+        up to ``diff_order`` (the method's own orders where ``None``), plus ``extra_terms`` by name."""
+        poly = self.poly_order if poly_order is None else poly_order
+        diff = self.diff_order if diff_order is None else diff_order
+        try:
+            return PolynomialLibrary(symbols_for(data), poly, diff, extra_terms)
+        except ValueError as exc:
+            raise InputError(str(exc), options=("poly_order", "diff_order", "terms")) from exc
 
 
 def check_library_size(n_points: int, n_terms: int) -> None:
     """Refuse libraries with more terms than data points."""
     if n_terms >= n_points:
         raise InputError(
-            f"the library has {n_terms} terms but the data have only {n_points} points: lower "
-            "--poly-order/--diff-order or give more data"
+            f"the library has {n_terms} terms but the data have only {n_points} points: lower the polynomial "
+            "or derivative order or give more data",
+            options=("poly_order", "diff_order"),
         )
+
+
+__all__ = ["Callback", "Method", "RunControl", "check_library_size", "symbols_for"]

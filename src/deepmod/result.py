@@ -1,16 +1,28 @@
-"""The result every discovery method returns: equations in physical units plus the evidence behind them."""
+"""The result every discovery method returns, and the whole hand-off to what comes after: equations in physical
+units, the symbols and names they are written in, typed evidence of how they were found; saved and loaded as
+JSON (never pickled), simulated and reported from itself."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from deepmod import __version__
+import numpy as np
+
 from deepmod._io import atomic_write_text
+from deepmod._version import __version__
 from deepmod.equation import Equation
+from deepmod.errors import InputError
+from deepmod.terms import Symbols
+
+if TYPE_CHECKING:
+    from deepmod.data.dataset import Dataset
+    from deepmod.simulate import Simulation
 
 
 @dataclass
@@ -30,6 +42,55 @@ class History:
     coefficients: list[dict[str, list[float]]] = field(default_factory=list)
     masks: list[tuple[int, dict[str, list[str]]]] = field(default_factory=list)
 
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> History:
+        """The inverse of ``asdict`` after a JSON round trip (``null`` back to NaN, mask records to tuples)."""
+
+        def floats(key: str) -> list[float]:
+            return [math.nan if v is None else float(v) for v in d.get(key) or []]
+
+        return History(
+            iterations=[int(i) for i in d.get("iterations") or []],
+            loss=floats("loss"),
+            data_loss=floats("data_loss"),
+            regression_loss=floats("regression_loss"),
+            validation_loss=floats("validation_loss"),
+            coefficients=[
+                {str(k): [math.nan if v is None else float(v) for v in vs] for k, vs in c.items()}
+                for c in d.get("coefficients") or []
+            ],
+            masks=[(int(it), {str(k): [str(n) for n in v] for k, v in m.items()}) for it, m in d.get("masks") or []],
+        )
+
+
+@dataclass(frozen=True)
+class SelectionEvidence:
+    """How a selection along a sparsity path chose the model (weak and fd methods).
+
+    Attributes:
+        columns: per left-hand side, the names of the regression system's columns.
+        paths: per left-hand side, the candidates in the regressor's order: ``{"terms": [column indices],
+            "cv_error": held-out error / mean square of the target, "cv_se": its standard error}``; ``None``
+            where the regressor keeps no path.
+    """
+
+    columns: dict[str, list[str]]
+    paths: dict[str, list[dict[str, Any]] | None]
+    kind: ClassVar[str] = "selection"
+
+
+@dataclass(frozen=True)
+class CandidateEvidence:
+    """Candidate models refitted against the data and ranked (universal ODE): per candidate, its terms per
+    state and its Bayesian information criterion, best first."""
+
+    candidates: list[dict[str, Any]]
+    kind: ClassVar[str] = "candidates"
+
+
+Evidence = SelectionEvidence | CandidateEvidence
+_EVIDENCE: dict[str, Callable[..., Evidence]] = {"selection": SelectionEvidence, "candidates": CandidateEvidence}
+
 
 @dataclass
 class Result:
@@ -41,9 +102,12 @@ class Result:
         library: all candidate term names.
         status: ``"converged"``, ``"max_iterations"`` or ``"interrupted"``.
         iterations: training iterations run (0 for non-iterative methods).
-        seconds: wall time of the discovery.
+        seconds: wall time of the discovery (not saved: the same seed and data give identical files).
         history: training history (empty for non-iterative methods).
-        settings: the settings used, for reproduction.
+        settings: the settings used, for reproduction (plain JSON values).
+        evidence: how the terms were chosen, where the method keeps a record beside ``history``.
+        symbols: the symbols the equations are written in (fields, space and time letters).
+        coords: the data's coordinate names, time first.
     """
 
     equations: list[Equation]
@@ -51,9 +115,12 @@ class Result:
     library: list[str]
     status: str = "converged"
     iterations: int = 0
-    seconds: float = 0.0
+    seconds: float = field(default=0.0, compare=False)
     history: History = field(default_factory=History)
     settings: dict[str, Any] = field(default_factory=dict)
+    evidence: Evidence | None = None
+    symbols: Symbols | None = None
+    coords: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return "\n".join(e.text() for e in self.equations)
@@ -63,12 +130,19 @@ class Result:
         """``{lhs: {term: coefficient}}`` of the active terms, physical units."""
         return {e.lhs: dict(e.coefficients) for e in self.equations}
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field names, in the data's order."""
+        if self.symbols is not None:
+            return self.symbols.fields
+        return tuple(e.lhs.rsplit("_", 1)[0] for e in self.equations)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary: ``{"equations": {"u_t": {"u_xx": 0.1, ...}}, ...}``.
 
         Wall time is left out (it is :attr:`seconds`), so the same seed and data give byte-identical files.
         """
-        return {
+        out = {
             "equations": self.coefficients,
             "text": [e.text() for e in self.equations],
             "method": self.method,
@@ -78,11 +152,128 @@ class Result:
             "settings": self.settings,
             "history": _finite(asdict(self.history)),
             "deepmod_version": __version__,
+            "coords": list(self.coords),
         }
+        if self.symbols is not None:
+            s = self.symbols
+            out["symbols"] = {"fields": list(s.fields), "space": list(s.space), "time": s.time}
+        if self.evidence is not None:
+            out["evidence"] = {"kind": self.evidence.kind, **_finite(asdict(self.evidence))}
+        return out
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> Result:
+        """The result of :meth:`to_dict` (also a JSON object with only ``"equations"``, as written by hand)."""
+        equations = [
+            Equation(str(lhs), {str(k): float(v) for k, v in terms.items()}) for lhs, terms in d["equations"].items()
+        ]
+        symbols = d.get("symbols")
+        evidence = d.get("evidence")
+        return Result(
+            equations,
+            str(d.get("method", "")),
+            [str(n) for n in d.get("library") or []],
+            str(d.get("status", "converged")),
+            int(d.get("iterations", 0)),
+            history=History.from_dict(d.get("history") or {}),
+            settings=dict(d.get("settings") or {}),
+            evidence=None if evidence is None else _EVIDENCE[evidence["kind"]](
+                **{k: v for k, v in evidence.items() if k != "kind"}
+            ),
+            symbols=None
+            if symbols is None
+            else Symbols(tuple(symbols["fields"]), tuple(symbols["space"]), str(symbols["time"])),
+            coords=tuple(str(c) for c in d.get("coords") or ()),
+        )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`to_dict` as JSON, atomically."""
         atomic_write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> Result:
+        """Read a result saved by :meth:`save` (or any JSON object with an ``"equations"`` table).
+
+        Raises:
+            InputError: if the file is missing or is not a deepmod result.
+        """
+        try:
+            stored = json.loads(Path(path).read_text())
+            if not isinstance(stored, dict):
+                raise TypeError("not an object")
+            return Result.from_dict(stored)
+        except FileNotFoundError as exc:
+            raise InputError(f"the result file '{path}' does not exist") from exc
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise InputError(f"'{path}' is not a deepmod result (JSON with an 'equations' table)") from exc
+
+    def symbols_for(self, data: Dataset) -> Symbols:
+        """The symbols to read the equations on ``data`` with: the result's own, checked against the data's
+        fields and dimension (the data's, for a result that carries none)."""
+        from deepmod.library import symbols_for
+
+        if self.symbols is None:
+            return symbols_for(data)
+        if tuple(data.field_names) != self.symbols.fields or data.n_space != len(self.symbols.space):
+            raise InputError(
+                f"the result is for fields {', '.join(self.symbols.fields)} over {len(self.symbols.space)} space "
+                f"coordinate(s); the data have {', '.join(data.field_names)} over {data.n_space}: name the "
+                "data's arrays as in the result (alias=name)",
+                options=("fields", "coords"),
+            )
+        return self.symbols
+
+    def simulate(
+        self,
+        data: Dataset | None = None,
+        *,
+        initial: Mapping[str, Any] | None = None,
+        times: Sequence[float] | np.ndarray | None = None,
+        boundary: str = "auto",
+        progress: Callable[[float], None] | None = None,
+    ) -> Simulation:
+        """Integrate the equations (:func:`deepmod.simulate.simulate`); the simulated fields are the returned
+        :class:`~deepmod.simulate.Simulation`'s ``data``, a :class:`~deepmod.data.Dataset`.
+
+        Args:
+            data: grid data: its grid, times, initial state (the first snapshot) and boundary values. For an
+                ODE result it may be left out when ``initial`` and ``times`` are given.
+            initial: field name -> initial values (a number per state for ODEs), instead of the data's first
+                snapshot.
+            times: output times, instead of the data's.
+            boundary: ``"periodic"``, ``"data"`` or ``"auto"`` (PDEs).
+            progress: called with the integrator's time at every right-hand-side evaluation.
+        """
+        from deepmod.simulate import simulate, state_series
+
+        if data is None:
+            if initial is None or times is None or self.symbols is None or self.symbols.space:
+                raise InputError("give grid data, or for an ODE result an initial state and times")
+            data = state_series(self.coords[0] if self.coords else self.symbols.time, times, initial)
+        elif times is not None:
+            from deepmod.simulate import with_times
+
+            data = with_times(data, times)
+        return simulate(
+            self.equations, data, self.symbols_for(data), initial=initial, boundary=boundary, progress=progress
+        )
+
+    def report(
+        self,
+        data: Dataset,
+        path: str | os.PathLike[str],
+        *,
+        reference: Dataset | None = None,
+        simulation: bool = True,
+        boundary: str = "auto",
+    ) -> None:
+        """Write the self-contained HTML report of this result on ``data`` (:mod:`deepmod.report.html`);
+        the model is simulated against ``reference`` (default ``data``) unless ``simulation`` is False."""
+        from deepmod.report.html import build_report
+
+        reference = data if reference is None else reference
+        sim = self.simulate(reference, boundary=boundary) if simulation and reference.grid else None
+        atomic_write_text(path, build_report(self, data, sim, reference=reference).html())
 
 
 def _finite(obj: Any) -> Any:

@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,8 @@ from deepmod.derivatives.finite_difference import differentiate
 from deepmod.derivatives.smoothing import spectral_derivative
 from deepmod.equation import Equation
 from deepmod.errors import InputError
-from deepmod.terms import Symbols, Term
+from deepmod.library import TermEvaluator
+from deepmod.terms import Symbols
 
 BOUNDARIES = ("auto", "periodic", "data")
 
@@ -103,12 +105,7 @@ def simulate(
         raise InputError(f"unknown boundary '{boundary}': choose one of {', '.join(BOUNDARIES)}")
     t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
     names = list(data.field_names)
-    lhs = {symbols.lhs(i): i for i in range(len(names))}
-    rhs_terms: list[list[tuple[float, Term]]] = [[] for _ in names]
-    for eq in equations:
-        if eq.lhs not in lhs:
-            raise InputError(f"the equation for '{eq.lhs}' names no field of the data ({', '.join(names)})")
-        rhs_terms[lhs[eq.lhs]] = [(c, symbols.parse(n)) for n, c in eq.coefficients.items()]
+    rhs_terms = right_hand_sides(equations, symbols, names)
     shape = data.shape[1:]
     u0 = np.stack([np.asarray((initial or {}).get(n, data.fields[n][0]), dtype=np.float64) for n in names])
     if u0.shape != (len(names), *shape):
@@ -147,9 +144,41 @@ def simulate(
 
 MAX_DENSE_JACOBIAN = 4096
 
+RightHandSide = tuple[TermEvaluator, list[float]]
+"""The terms of one field's right-hand side and their coefficients."""
+
+
+def right_hand_sides(equations: Sequence[Equation], symbols: Symbols, names: Sequence[str]) -> list[RightHandSide]:
+    """Per field of ``names``, its equation's terms and coefficients (no terms where it has no equation)."""
+    lhs = {symbols.lhs(i): i for i in range(len(names))}
+    out: list[RightHandSide] = [(TermEvaluator([]), []) for _ in names]
+    for eq in equations:
+        if eq.lhs not in lhs:
+            raise InputError(f"the equation for '{eq.lhs}' names no field of the data ({', '.join(names)})")
+        terms = [symbols.parse(n) for n in eq.coefficients]
+        out[lhs[eq.lhs]] = (TermEvaluator(terms), [float(c) for c in eq.coefficients.values()])
+    return out
+
+
+def state_series(time: str, times: Sequence[float] | np.ndarray, initial: Mapping[str, Any]) -> Dataset:
+    """A stand-in ODE record at ``times`` whose first state is ``initial`` (state name -> number): what the
+    simulator needs of data when only an initial state is given."""
+    t = np.asarray(times, dtype=np.float64)
+    fields = {name: np.full(len(t), float(np.asarray(value).ravel()[0])) for name, value in initial.items()}
+    return Dataset({time: t}, fields, grid=True, source="initial state")
+
+
+def with_times(data: Dataset, times: Sequence[float] | np.ndarray) -> Dataset:
+    """Grid ``data`` with other output times: the first snapshot is kept as the initial state and the boundary
+    values are held at it (a simulation beyond the data has no measured boundary)."""
+    t = np.asarray(times, dtype=np.float64)
+    first = {n: np.repeat(np.asarray(f)[:1], len(t), axis=0) for n, f in data.fields.items()}
+    coords = {data.coord_names[0]: t, **{c: data.coords[c] for c in data.coord_names[1:]}}
+    return Dataset(coords, first, grid=True, source=data.source)
+
 
 def _method_of_lines(
-    rhs_terms: list[list[tuple[float, Term]]],
+    rhs_terms: list[RightHandSide],
     axes: list[np.ndarray],
     periodic: tuple[bool, ...],
     data: Dataset,
@@ -160,7 +189,7 @@ def _method_of_lines(
     (otherwise ``None``: the integrator estimates it by differences)."""
     n_fields = len(rhs_terms)
     shape = data.shape[1:]
-    needed = {(f.field, f.derivative) for terms in rhs_terms for _, term in terms for f in term.factors}
+    needed = set().union(*(evaluator.required() for evaluator, _ in rhs_terms))
     orders = [max((d[k] for _, d in needed), default=0) for k in range(len(axes))]
     frozen = _boundary_mask(shape, orders, periodic)
     boundary_rate = None
@@ -172,16 +201,8 @@ def _method_of_lines(
 
     def rhs(time_: float, y: np.ndarray) -> np.ndarray:
         u = y.reshape(n_fields, *shape)
-        cache: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}
-        for field, deriv in needed:
-            cache[(field, deriv)] = _derivative(u[field], deriv, axes, periodic)
-        out = np.zeros_like(u)
-        for i, terms in enumerate(rhs_terms):
-            for c, term in terms:
-                value = np.full(shape, c)
-                for f in term.factors:
-                    value = value * cache[(f.field, f.derivative)] ** f.power
-                out[i] += value
+        cache = {(field, deriv): _derivative(u[field], deriv, axes, periodic) for field, deriv in needed}
+        out = np.stack([evaluator.combine(cache, c, like=u[0]) for evaluator, c in rhs_terms])
         if frozen is not None and boundary_rate is not None:
             out[:, frozen] = boundary_rate(time_)
         return out.ravel()
@@ -199,14 +220,10 @@ def _method_of_lines(
         u = y.reshape(n_fields, n_grid)
         values = {(f, d): operators[d] @ u[f] for f, d in needed}
         out = np.zeros((n_fields, n_grid, n_fields, n_grid))
-        for i, terms in enumerate(rhs_terms):
-            for c, term in terms:
-                for k, f in enumerate(term.factors):
-                    weight = np.full(n_grid, c * f.power) * values[(f.field, f.derivative)] ** (f.power - 1)
-                    for m, g in enumerate(term.factors):
-                        if m != k:
-                            weight = weight * values[(g.field, g.derivative)] ** g.power
-                    out[i, :, f.field, :] += weight[:, None] * operators[f.derivative]
+        for i, (evaluator, coefficients) in enumerate(rhs_terms):
+            for j, c in enumerate(coefficients):
+                for f, weight in evaluator.partials(values, j):
+                    out[i, :, f.field, :] += (c * weight)[:, None] * operators[f.derivative]
         if frozen is not None:
             out[:, frozen.ravel()] = 0.0
         return out.reshape(n_fields * n_grid, n_fields * n_grid)

@@ -10,22 +10,20 @@ Points within a window of an edge are left out of the regression.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.smoothing import noise_cutoff, savgol_derivative, savgol_half_width
-from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
-from deepmod.method import Method, check_library_size
+from deepmod.method import Method, RunControl, check_library_size
 from deepmod.regression.selection import CrossValidatedPath
-from deepmod.result import Result
+from deepmod.regression.system import RegressionSystem, fit_equations
+from deepmod.result import Result, SelectionEvidence
 
 
 @dataclass
@@ -64,7 +62,7 @@ class SmoothingPlan:
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class FiniteDifferences(Method):
     """Finite-difference (Savitzky-Golay) derivatives of the data plus :class:`CrossValidatedPath` selection.
 
@@ -75,40 +73,64 @@ class FiniteDifferences(Method):
 
     regressor: Any = field(default_factory=CrossValidatedPath)
     max_rows: int = 100_000
-    name: str = "fd"
 
-    def run(self, data: Dataset, library: CandidateLibrary, seed: int = 0, device: str = "cpu") -> Result:
+    name: ClassVar[str] = "fd"
+    diff_order: ClassVar[int] = 4
+
+    def run(
+        self,
+        data: Dataset,
+        library: CandidateLibrary,
+        seed: int = 0,
+        device: str = "cpu",
+        control: RunControl | None = None,
+    ) -> Result:
         start = time.perf_counter()
         if not data.grid or data.n_space == 0:
             raise InputError("the fd method needs PDE data on a grid (t and at least one space coordinate)")
+        plan, systems = self.systems(data, library)
+        fits = fit_equations(systems, self.regressor)
+        settings = {
+            "savgol_half_widths": dict(zip(data.coord_names, plan.widths, strict=True)),
+            "savgol_polyorders": dict(zip(data.coord_names, plan.polyorders, strict=True)),
+            "rows": systems[0].n_rows,
+            "regressor": repr(self.regressor),
+        }
+        evidence = SelectionEvidence(
+            {s.lhs: list(s.names) for s in systems}, {s.lhs: f.path for s, f in zip(systems, fits, strict=True)}
+        )
+        return Result(
+            [f.equation for f in fits],
+            self.name,
+            library.names,
+            seconds=time.perf_counter() - start,
+            settings=settings,
+            evidence=evidence,
+            symbols=library.symbols,
+            coords=data.coord_names,
+        )
+
+    def systems(self, data: Dataset, library: CandidateLibrary) -> tuple[SmoothingPlan, list[RegressionSystem]]:
+        """The pointwise systems, one per field: library columns and u_t from the smoothed derivatives at the
+        interior grid points (every ``step``-th time, at most ``max_rows`` rows), grouped by time."""
         fields = [np.asarray(data.fields[n], dtype=np.float64) for n in data.field_names]
         coords = [np.asarray(data.coords[n], dtype=np.float64) for n in data.coord_names]
         n_axes = len(coords)
         max_order = [1] + [max((d[k] for _, d in library.required()), default=0) for k in range(n_axes - 1)]
         plan = SmoothingPlan.fit(fields, coords, max_order)
         interior = plan.interior
+        step = max(1, int(np.ceil(np.prod([s.stop - s.start for s in interior]) / self.max_rows)))
 
         def derivative(u: np.ndarray, orders: tuple[int, ...]) -> np.ndarray:
-            return plan.derivative(u, orders)[interior]
+            return plan.derivative(u, orders)[interior][::step]
 
-        step = max(1, int(np.ceil(np.prod([s.stop - s.start for s in interior]) / self.max_rows)))
-        rows = (slice(None, None, step),)
-        values = {(f, d): torch.from_numpy(derivative(fields[f], (0, *d))[rows].ravel()) for f, d in library.required()}
-        theta = library.evaluate(values).numpy()
+        values = {(f, d): derivative(fields[f], (0, *d)).ravel() for f, d in library.required()}
+        theta = library.evaluate(values)
         check_library_size(len(theta), theta.shape[1])
-        names, symbols = library.names, library.symbols
-        equations, paths = [], {}
-        for f in range(len(fields)):
-            u_t = derivative(fields[f], (1,) + (0,) * (n_axes - 1))[rows].ravel()
-            reg = copy.deepcopy(self.regressor).fit(theta, u_t)
-            coef = np.asarray(reg.coef_, dtype=np.float64)
-            equations.append(Equation(symbols.lhs(f), {names[j]: float(coef[j]) for j in np.flatnonzero(coef)}))
-            paths[symbols.lhs(f)] = getattr(reg, "summary_", None)
-        settings = {
-            "savgol_half_widths": dict(zip(data.coord_names, plan.widths, strict=True)),
-            "savgol_polyorders": dict(zip(data.coord_names, plan.polyorders, strict=True)),
-            "rows": len(theta),
-            "regressor": repr(self.regressor),
-            "selection": paths,
-        }
-        return Result(equations, self.name, names, "converged", 0, time.perf_counter() - start, settings=settings)
+        u_t = [derivative(u, (1,) + (0,) * (n_axes - 1)) for u in fields]
+        groups = np.repeat(np.arange(u_t[0].shape[0]), u_t[0][0].size)
+        names = tuple(library.names)
+        symbols = library.symbols
+        return plan, [
+            RegressionSystem(theta, u.ravel(), names, symbols.lhs(f), groups) for f, u in enumerate(u_t)
+        ]

@@ -6,37 +6,36 @@ derivatives of monomials, ``d^a (u^k)``, is evaluated by integrating the *data* 
 (Messenger and Bortz, "Weak SINDy for partial differential equations", J. Comput. Phys. 443, 2021). Noise is
 averaged out by the integrals and never differentiated.
 
-Test functions are separable products of ``(1 - s^2)^p`` bumps, one per coordinate, centred on a regular
-lattice of subdomains; each integral over all subdomains is one matrix product per axis (a convolution with
-the test function as its kernel). The support along each axis is chosen from the data: the bump's spectrum
-must keep the frequencies where the data's spectrum stands above its noise floor and cut those beyond
-(:func:`corner_wavenumber`).
-
-A weak term ``d^a (u^k)`` is a sum of ordinary terms (``(u^2)_x = 2 u*u_x``); the result is reported in the
-ordinary term names, so it compares with every other method.
+The test functions are :mod:`deepmod.derivatives.bumps`' separable bumps, supports chosen from the data's
+spectrum. The weak library is made from the user's library: the derivatives of monomials up to its orders,
+and every extra term that is itself a derivative of a monomial (``u^2*u_x = (u^3)_x / 3``, ``u^3``,
+``u_xxxx``); a term that is not (``u_x^2``) cannot be integrated by parts alone and is refused. A weak term
+``d^a (u^k)`` is a sum of ordinary terms (``(u^2)_x = 2 u*u_x``); each column of the weak
+:class:`~deepmod.regression.RegressionSystem` carries its expansion, so the result is reported in the
+ordinary term names and compares with every other method.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from deepmod.data.dataset import Dataset
-from deepmod.equation import Equation
+from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
 from deepmod.errors import InputError
-from deepmod.library import CandidateLibrary
-from deepmod.method import Method, check_library_size
+from deepmod.library import CandidateLibrary, TermEvaluator
+from deepmod.method import Method, RunControl, check_library_size
 from deepmod.regression.selection import CrossValidatedPath
-from deepmod.result import Result
+from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations
+from deepmod.result import Result, SelectionEvidence
 from deepmod.terms import Factor, Symbols, Term, default_terms, derivative_indices, monomials
 
 Expansion = dict[Term, float]
-
-ROWS_PER_TERM = 20
 
 
 def differentiate_term(term: Term, axis: int, n_space: int) -> Expansion:
@@ -90,247 +89,175 @@ def weak_terms(n_fields: int, n_space: int, poly_order: int, diff_order: int) ->
     return out
 
 
-def corner_wavenumber(u: np.ndarray, axis: int) -> int:
-    """Index of the wavenumber where the data's spectrum along ``axis`` meets its noise floor.
+def weak_library(library: CandidateLibrary, n_fields: int, n_space: int) -> list[WeakTerm]:
+    """The weak library of ``library``: the derivatives of monomials up to its orders, then its extra terms that
+    are derivatives of a monomial (:func:`as_weak_term`).
 
-    The cumulative sum of the mean amplitude spectrum rises steeply over the signal's wavenumbers and
-    linearly over a flat noise floor; the corner is where two straight lines fit it best (the changepoint
-    used by WSINDy). On noise-free data the "floor" is round-off or the resolution limit. The line through
-    the end values is taken out first, so a non-periodic record has no jump at the wrap to spread over all
-    wavenumbers.
+    Raises:
+        InputError: for an extra term that is not a derivative of a monomial.
     """
-    moved = np.moveaxis(np.asarray(u, dtype=np.float64), axis, -1)
-    ramp = np.linspace(0.0, 1.0, moved.shape[-1])
-    detrended = moved - moved[..., :1] - (moved[..., -1:] - moved[..., :1]) * ramp  # no jump at the wrap
-    spectrum = np.abs(np.fft.rfft(detrended, axis=-1))
-    mean = spectrum.reshape(-1, spectrum.shape[-1]).mean(axis=0)
-    cum = np.cumsum(mean)
-    n = len(cum)
-    if n < 5:
-        return n - 1
-    k = np.arange(n, dtype=np.float64)
-    best, corner = np.inf, n - 1
-    for c in range(2, n - 2):
-        err = 0.0
-        for sl in (slice(0, c + 1), slice(c, n)):
-            a = np.polyfit(k[sl], cum[sl], 1)
-            err += float(np.sum((np.polyval(a, k[sl]) - cum[sl]) ** 2))
-        if err < best:
-            best, corner = err, c
-    return corner
+    poly_order, diff_order = library.poly_order, library.diff_order
+    terms = weak_terms(n_fields, n_space, poly_order, diff_order)
+    standard = set(default_terms(n_fields, n_space, poly_order, diff_order))
+    for term in library.terms:
+        if term in standard:
+            continue
+        weak = as_weak_term(term, n_fields, n_space)
+        if weak is None:
+            raise InputError(
+                f"the weak form integrates derivatives of monomials, and {library.symbols.name(term)} is none: "
+                "use the deepmod or fd method for it",
+                options=("method", "terms"),
+            )
+        if weak not in terms:
+            terms.append(weak)
+    return terms
 
 
-def bump_derivatives(half_width: int, degree: int, orders: int) -> np.ndarray:
-    """``(orders + 1, 2 m + 1)``: ``d^a/ds^a (1 - s^2)^degree`` at ``s = j / m``, ``j = -m..m``."""
-    poly = np.polynomial.Polynomial([1.0, 0.0, -1.0]) ** degree
-    s = np.arange(-half_width, half_width + 1) / half_width
-    return np.stack([poly.deriv(a)(s) if a else poly(s) for a in range(orders + 1)])
+def as_weak_term(term: Term, n_fields: int, n_space: int) -> WeakTerm | None:
+    """``term`` as ``d^a (monomial)`` up to a constant factor (``u^2*u_x = (u^3)_x / 3``), or ``None``.
 
-
-def support_half_width(n: int, corner: int, degree: int, min_width: int, max_width: int) -> int:
-    """Half-width m (grid points) of the bump whose spectrum passes wavenumbers up to ``corner`` and no further.
-
-    ``(1 - s^2)^p`` is close to a Gaussian of standard deviation ``m / sqrt(2 p)`` points, whose spectrum has
-    standard deviation ``n / (2 pi sigma)`` wavenumbers; the corner is put at two of those.
+    The monomial has the term's degree and ``a`` its total derivative orders; a term is one when the
+    derivative of the monomial expands to that single term.
     """
-    sigma = 2.0 * n / (2.0 * math.pi * max(corner, 1))
-    m = round(sigma * math.sqrt(2.0 * degree))
-    return int(min(max(m, min_width), max_width))
+    alpha = tuple(sum(f.derivative[k] * f.power for f in term.factors) for k in range(n_space))
+    for combo in itertools.combinations_with_replacement(range(n_fields), term.degree):
+        monomial = Term.of(Factor(f, (0,) * n_space) for f in combo)
+        if set(expand_derivative(monomial, alpha)) == {term}:
+            return WeakTerm(monomial, alpha)
+    return None
 
 
-@dataclass
-class AxisTests:
-    """The test functions along one axis: ``values[a]`` is ``(n_centres, n_points)`` of the a-th derivative
-    (physical units), multiplied by the quadrature weights."""
-
-    values: np.ndarray
-    half_width: int
-    degree: int
-    centres: np.ndarray
-
-
-def axis_tests(coord: np.ndarray, half_width: int, degree: int, orders: int, stride: int) -> AxisTests:
-    """Bumps of ``half_width`` points centred every ``stride`` points, wholly inside the axis."""
-    n = len(coord)
-    h = np.diff(coord)
-    if not np.allclose(h, h[0], rtol=1e-6, atol=0):
-        raise InputError("the weak method needs a uniform grid along every coordinate")
-    m = half_width
-    centres = np.arange(m, n - m, stride)
-    if len(centres) == 0:
-        raise InputError(f"the grid has too few points ({n}) for test functions of half-width {m}")
-    shapes = bump_derivatives(m, degree, orders)
-    scale = m * h[0]  # s = (x - c) / scale
-    weights = h[0]
-    values = np.zeros((orders + 1, len(centres), n))
-    for i, c in enumerate(centres):
-        for a in range(orders + 1):
-            values[a, i, c - m : c + m + 1] = shapes[a] / scale**a * weights
-    return AxisTests(values, m, degree, centres)
+def weak_systems(
+    data: Dataset, library: CandidateLibrary, terms: Sequence[WeakTerm], bumps: Bumps
+) -> list[RegressionSystem]:
+    """One weak system per field: columns ``(-1)^|a| int (d^a psi) monomial``, target ``-int psi_t u``, one row
+    per test function, grouped by time centre; each column carries the expansion of its weak term."""
+    symbols = library.symbols
+    fields, _ = _grid_arrays(data)
+    columns = np.stack([bumps.integrate(_monomial(t.monomial, fields), (0, *t.alpha)) for t in terms], 1)
+    expansions = tuple({symbols.name(k): c for k, c in t.expansion().items()} for t in terms)
+    every = {k for t in terms for k in t.expansion()}
+    order = tuple(symbols.name(t) for t in sorted(every, key=lambda t: (t.degree, symbols.name(t))))
+    names = tuple(t.name(symbols) for t in terms)
+    lhs_orders = (1,) + (0,) * data.n_space
+    return [
+        RegressionSystem(
+            columns,
+            bumps.integrate(fields[f], lhs_orders),
+            names,
+            symbols.lhs(f),
+            bumps.row_groups(),
+            expansions,
+            order,
+        )
+        for f in range(len(fields))
+    ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class WeakForm(Method):
     """Weak-form discovery (WSINDy-style) with automatic test functions and model selection.
 
     Attributes:
-        smoothness: the bump's exponent p is the highest derivative order along its axis plus this. Each
-            derivative moved onto the bump must vanish at the support's ends (p above the order), and the
-            order of the zero it keeps there sets the quadrature error, about ``m^-(smoothness + 1)`` for a
-            support of m points (Euler-Maclaurin): 4 makes it negligible beside noise and the data's own
-            discretisation error.
+        bumps: how the test functions are chosen (:class:`~deepmod.derivatives.bumps.BumpRule`).
         regressor: sparse regression on the weak system; by default :class:`CrossValidatedPath`.
-        min_width, max_width_fraction: bounds on the automatic half-width (points; fraction of the axis).
-        stride_fraction: centres every this fraction of the half-width.
     """
 
-    smoothness: int = 4
+    bumps: BumpRule = field(default_factory=BumpRule)
     regressor: Any = field(default_factory=CrossValidatedPath)
-    min_width: int = 4
-    max_width_fraction: float = 0.25
-    stride_fraction: float = 0.5
-    name: str = "weak"
 
-    def run(self, data: Dataset, library: CandidateLibrary, seed: int = 0, device: str = "cpu") -> Result:
+    name: ClassVar[str] = "weak"
+    diff_order: ClassVar[int] = 4
+
+    def run(
+        self,
+        data: Dataset,
+        library: CandidateLibrary,
+        seed: int = 0,
+        device: str = "cpu",
+        control: RunControl | None = None,
+    ) -> Result:
         start = time.perf_counter()
         if not data.grid:
-            raise InputError("the weak method needs data on a grid; use --method deepmod for scattered samples")
+            raise InputError(
+                "the weak method needs data on a grid; use the deepmod method for scattered samples",
+                options=("method",),
+            )
         if data.n_space == 0:
             raise InputError("the weak method is for PDE data (t and at least one space coordinate)")
         symbols = library.symbols
-        n_fields, n_space = len(data.field_names), data.n_space
-        poly_order, diff_order = _orders(library)
-        terms = weak_terms(n_fields, n_space, poly_order, diff_order)
-        standard = set(default_terms(n_fields, n_space, poly_order, diff_order))
-        custom = [symbols.name(t) for t in library.terms if t not in standard]
-        if custom:
-            raise InputError(
-                f"the weak method builds its own library (derivatives of monomials), so extra terms such as "
-                f"{custom[0]} are not supported: use --method deepmod or fd for them"
-            )
+        terms = weak_library(library, len(data.field_names), data.n_space)
         fields, coords = _grid_arrays(data)
-        tests = self.test_functions(fields, coords, diff_order, len(terms))
-        n_rows = int(np.prod([len(a.centres) for a in tests]))
-        check_library_size(n_rows, len(terms))
-        columns = np.stack([self._integrate(tests, _monomial(t.monomial, fields), (0, *t.alpha)) for t in terms], 1)
-        equations, details = [], {}
-        for f, _name in enumerate(data.field_names):
-            lhs = self._integrate(tests, fields[f], (1,) + (0,) * n_space)
-            reg = _clone(self.regressor).fit(columns, lhs)
-            coef = np.asarray(reg.coef_, dtype=np.float64)
-            combined: Expansion = {}
-            for t, c in zip(terms, coef, strict=True):
-                if c == 0.0:
-                    continue
-                for term, k in t.expansion().items():
-                    combined[term] = combined.get(term, 0.0) + c * k
-            ordered = sorted(combined, key=lambda t: (t.degree, symbols.name(t)))
-            equations.append(
-                Equation(symbols.lhs(f), {symbols.name(t): float(combined[t]) for t in ordered if combined[t] != 0.0})
-            )
-            details[symbols.lhs(f)] = {
-                "weak_terms": {terms[j].name(symbols): float(coef[j]) for j in np.flatnonzero(coef)},
-                "path": getattr(reg, "summary_", None),
-            }
+        order = max([library.diff_order, *(max(t.alpha) for t in terms)])  # extra terms may go beyond it
+        bumps = self.bumps.build(fields, coords, order, len(terms))
+        check_library_size(bumps.n_rows, len(terms))
+        systems = weak_systems(data, library, terms, bumps)
+        fits = fit_equations(systems, self.regressor)
+        evidence = SelectionEvidence(
+            {s.lhs: list(s.names) for s in systems}, {s.lhs: f.path for s, f in zip(systems, fits, strict=True)}
+        )
         settings = {
-            "test_functions": [
-                {"axis": n, "half_width_points": a.half_width, "degree": a.degree, "count": len(a.centres)}
-                for n, a in zip(data.coord_names, tests, strict=True)
-            ],
-            "rows": n_rows,
+            "test_functions": bumps.describe(data.coord_names),
+            "rows": bumps.n_rows,
             "weak_library": [t.name(symbols) for t in terms],
             "regressor": repr(self.regressor),
-            "selection": details,
+            "weak_terms": {
+                s.lhs: {s.names[j]: float(f.coefficients[j]) for j in np.flatnonzero(f.coefficients)}
+                for s, f in zip(systems, fits, strict=True)
+            },
         }
         names = sorted({symbols.name(t) for w in terms for t in w.expansion()})
-        return Result(equations, self.name, names, "converged", 0, time.perf_counter() - start, settings=settings)
-
-    def test_functions(
-        self, fields: list[np.ndarray], coords: list[np.ndarray], diff_order: int, n_terms: int
-    ) -> list[AxisTests]:
-        """Test functions per axis: supports from the data's spectra; centres every half support, closer
-        together where that gives fewer than ``ROWS_PER_TERM`` rows per library term."""
-        widths, degrees = [], []
-        for axis, coord in enumerate(coords):
-            n = len(coord)
-            degree = (1 if axis == 0 else diff_order) + self.smoothness
-            corner = min(corner_wavenumber(u, axis) for u in fields)
-            max_width = max(self.min_width, int(self.max_width_fraction * n))
-            widths.append(support_half_width(n, corner, degree, self.min_width, max_width))
-            degrees.append(degree)
-        strides = [max(1, round(self.stride_fraction * m)) for m in widths]
-
-        def count(axis: int) -> int:
-            return len(range(widths[axis], len(coords[axis]) - widths[axis], strides[axis]))
-
-        while np.prod([count(a) for a in range(len(coords))]) < ROWS_PER_TERM * n_terms and max(strides) > 1:
-            a = int(np.argmax(strides))
-            strides[a] = max(1, int(strides[a] * 0.7))
-        return [
-            axis_tests(coord, widths[a], degrees[a], 1 if a == 0 else diff_order, strides[a])
-            for a, coord in enumerate(coords)
-        ]
-
-    @staticmethod
-    def _integrate(tests: list[AxisTests], values: np.ndarray, orders: tuple[int, ...]) -> np.ndarray:
-        """``(-1)^|a| int (d^a psi) values`` for every test function psi, flattened over the centres."""
-        out = values
-        for axis, (a, order) in enumerate(zip(tests, orders, strict=True)):
-            out = np.moveaxis(np.tensordot(a.values[order], out, axes=([1], [axis])), 0, axis)
-        return (-1.0) ** sum(orders) * out.ravel()
+        return Result(
+            [f.equation for f in fits],
+            self.name,
+            names,
+            seconds=time.perf_counter() - start,
+            settings=settings,
+            evidence=evidence,
+            symbols=symbols,
+            coords=data.coord_names,
+        )
 
 
 def _monomial(term: Term, fields: list[np.ndarray]) -> np.ndarray:
-    out = np.ones_like(fields[0])
-    for f in term.factors:
-        out = out * fields[f.field] ** f.power
-    return out
+    """The values of an underived monomial of the fields on the grid."""
+    keys = {(f.field, f.derivative) for f in term.factors}
+    return TermEvaluator([term]).columns({k: fields[k[0]] for k in keys}, like=fields[0])[0]
 
 
-def _clone(regressor: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(regressor)
-
-
-def refit(data: Dataset, library: CandidateLibrary, masks: list[np.ndarray]) -> list[dict[str, float] | None]:
+def refit(
+    data: Dataset, library: CandidateLibrary, masks: list[np.ndarray], rule: BumpRule | None = None
+) -> list[dict[str, float] | None]:
     """Least-squares coefficients of already chosen terms on the weak form of grid data, in physical units.
 
     Per field, the weak terms ``d^a (monomial)`` whose expansions use only the active terms of ``masks``
     (boolean, over ``library.terms``) become the columns; their fitted coefficients are expanded back into
     the active terms. ``None`` for a field whose active terms these do not span (``u*u_xx``, say, is not a
     derivative of a monomial, nor a custom term), and for every field of scattered or ODE data. The test
-    functions are :class:`WeakForm`'s, for the weak library of ``library``'s orders.
+    functions follow ``rule`` (the weak method's by default), for the weak library of ``library``'s orders.
     """
     if not data.grid or data.n_space == 0:
         return [None] * len(masks)
-    poly_order, diff_order = _orders(library)
-    terms = weak_terms(len(data.field_names), data.n_space, poly_order, diff_order)
+    terms = weak_terms(len(data.field_names), data.n_space, library.poly_order, library.diff_order)
     expansions = [w.expansion() for w in terms]
     fields, coords = _grid_arrays(data)
-    method = WeakForm()
-    tests = method.test_functions(fields, coords, diff_order, len(terms))
-    n_rows = int(np.prod([len(a.centres) for a in tests]))
-    lhs_orders = (1,) + (0,) * data.n_space
+    bumps = (BumpRule() if rule is None else rule).build(fields, coords, library.diff_order, len(terms))
+    systems = weak_systems(data, library, terms, bumps)
     out: list[dict[str, float] | None] = []
     for f, mask in enumerate(masks):
         active = [library.terms[j] for j in np.flatnonzero(mask)]
         chosen = [k for k, e in enumerate(expansions) if set(e) <= set(active)]
         spread = np.array([[expansions[k].get(t, 0.0) for t in active] for k in chosen]).reshape(len(chosen), -1)
-        if not active or np.linalg.matrix_rank(spread) < len(active) or n_rows < ROWS_PER_TERM * len(chosen):
+        rule_rows = (BumpRule() if rule is None else rule).rows_per_term
+        if not active or np.linalg.matrix_rank(spread) < len(active) or bumps.n_rows < rule_rows * len(chosen):
             out.append(None)
             continue
-        columns = np.stack(
-            [method._integrate(tests, _monomial(terms[k].monomial, fields), (0, *terms[k].alpha)) for k in chosen], 1
-        )
-        coef = np.linalg.lstsq(columns, method._integrate(tests, fields[f], lhs_orders), rcond=None)[0] @ spread
-        out.append({library.symbols.name(t): float(c) for t, c in zip(active, coef, strict=True)})
+        names = tuple(library.symbols.name(t) for t in active)
+        system = systems[f].restricted(chosen)
+        fitted = fit_equations([system], LeastSquaresFit())[0].coefficients
+        out.append(dict(zip(names, (fitted @ spread).tolist(), strict=True)))
     return out
-
-
-def _orders(library: CandidateLibrary) -> tuple[int, int]:
-    """The library's highest field power and derivative order (2 and 4 for a library that names neither)."""
-    return getattr(library, "poly_order", 2), getattr(library, "diff_order", 4)
 
 
 def _grid_arrays(data: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -343,8 +270,11 @@ def _grid_arrays(data: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
 __all__ = [
     "WeakForm",
     "WeakTerm",
+    "as_weak_term",
     "corner_wavenumber",
     "expand_derivative",
     "refit",
+    "weak_library",
+    "weak_systems",
     "weak_terms",
 ]

@@ -99,9 +99,11 @@ class Dataset:
 
 def _validate(ds: Dataset) -> None:
     if not ds.coords:
-        raise InputError("the data set has no coordinates: name at least the time coordinate, e.g. --coords t,x")
+        raise InputError(
+            "the data set has no coordinates: name at least the time coordinate, e.g. t,x", options=("coords",)
+        )
     if not ds.fields:
-        raise InputError("the data set has no fields: name at least one, e.g. --fields u")
+        raise InputError("the data set has no fields: name at least one, e.g. u", options=("fields",))
     for kind, arrays in (("coordinate", ds.coords), ("field", ds.fields)):
         for name, a in arrays.items():
             if not isinstance(a, np.ndarray) or a.dtype.kind not in "iuf":

@@ -39,7 +39,8 @@ def parse_names(spec: NameSpec, what: str) -> dict[str, str]:
                 raise InputError(f"{what} '{alias}' is named twice: give each name once")
             pairs[alias] = name
     if not pairs:
-        raise InputError(f"no {what}s given: name them, e.g. --{what}s " + ("t,x" if what == "coord" else "u"))
+        example = "t,x" if what == "coord" else "u"
+        raise InputError(f"no {what}s given: name them, e.g. {example}", options=(f"{what}s",))
     return pairs
 
 
@@ -206,9 +207,15 @@ def _to_grid_layout(
     squeezed = f.squeeze()  # valid grids have >= 3 values per axis, so only stray singleton axes go
     if dims is not None:
         if sorted(dims) != sorted(names):
-            raise InputError(f"--dims must list each coordinate once ({','.join(names)}), got {','.join(dims)}")
+            raise InputError(
+                f"the axis order must list each coordinate once ({','.join(names)}), got {','.join(dims)}",
+                options=("dims",),
+            )
         if squeezed.shape != tuple(lengths[d] for d in dims):
-            raise InputError(f"field '{name}' has shape {squeezed.shape}, which does not match --dims {','.join(dims)}")
+            raise InputError(
+                f"field '{name}' has shape {squeezed.shape}, which does not match the axis order {','.join(dims)}",
+                options=("dims",),
+            )
         return np.transpose(squeezed, [dims.index(n) for n in names])
     if squeezed.ndim != len(names):
         raise InputError(
@@ -219,12 +226,14 @@ def _to_grid_layout(
     if not perms:
         raise InputError(
             f"field '{name}' has shape {squeezed.shape}, which does not match the coordinate lengths "
-            f"{dict(lengths)}: check --coords"
+            f"{dict(lengths)}: check the coordinate names",
+            options=("coords",),
         )
     if len(perms) > 1:
         raise InputError(
             f"the axis order of field '{name}' {squeezed.shape} is ambiguous because coordinates have equal "
-            f"lengths: give it with --dims, e.g. --dims {','.join(names)}"
+            f"lengths: give the axis order, e.g. {','.join(names)}",
+            options=("dims",),
         )
     return np.transpose(squeezed, perms[0])
 

@@ -49,6 +49,7 @@ class JetSpec:
         for idx in wanted:
             closed.update(itertools.product(*(range(k + 1) for k in idx)))
         self.n_inputs, self.fused = n_inputs, fused
+        self.fusion_error: str | None = None
         self.indices: list[MultiIndex] = sorted(closed, key=lambda g: (sum(g), tuple(-k for k in g)))
         self.position = {g: i for i, g in enumerate(self.indices)}
         self.max_order = max(sum(g) for g in self.indices)
@@ -190,43 +191,47 @@ def _jet_backward(
     return torch.stack(streams), dz0
 
 
-_FUSED: dict[tuple[Any, ...], tuple[Callable[..., Any], Callable[..., Any]]] = {}
-_FUSION_BROKEN: list[str] = []
-
-
 def _kernels(
     spec: JetSpec, derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]]
 ) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
-    """The compiled forward and backward kernels for this jet set and activation (one ``torch.compile``
-    each per process), or ``None`` when ``spec.fused`` is off or compiling has failed.
+    """The compiled forward and backward kernels for this jet set and activation, or ``None`` when
+    ``spec.fused`` is off or compiling has failed for this spec (``spec.fusion_error``)."""
+    if not spec.fused or spec.fusion_error is not None:
+        return None
+    return _compiled(tuple(spec.indices), spec.n_inputs, derivatives)
+
+
+@functools.cache
+def _compiled(
+    indices: tuple[MultiIndex, ...], n_inputs: int, derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]]
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``torch.compile`` of the two passes for one jet set and activation: a memo of pure functions (the
+    same arguments always give the same kernels), so that every network with this jet set shares one
+    compilation per process instead of recompiling, which the compiler would stop doing after a few times.
 
     Compiled for the first shape seen (a training run keeps its points: loops of known length vectorise,
     steps about 20 % cheaper than shape-generic code on a CPU); a second shape recompiles shape-generic code.
     """
-    if not spec.fused or _FUSION_BROKEN:
-        return None
-    key = (tuple(spec.indices), derivatives)
-    if key not in _FUSED:
+    spec = JetSpec(indices, n_inputs)
 
-        def forward(z: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-            return _jet_forward(z, bias, spec, derivatives)
+    def forward(z: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        return _jet_forward(z, bias, spec, derivatives)
 
-        def backward(z: torch.Tensor, bias: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return _jet_backward(z, bias, grad, spec, derivatives)
+    def backward(z: torch.Tensor, bias: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return _jet_backward(z, bias, grad, spec, derivatives)
 
-        # The CPU's vector instructions are taken from what it reports, not probed: the probe builds and loads a
-        # test library per instruction set in child processes, two seconds of CPU in every process even when the
-        # kernels come from the compile cache. Should the compiler fail after all, the plain kernels run.
-        _FUSED[key] = (
-            torch.compile(forward, fullgraph=True, options={"cpp.vec_isa_ok": True}),
-            torch.compile(backward, fullgraph=True, options={"cpp.vec_isa_ok": True}),
-        )
-    return _FUSED[key]
+    # The CPU's vector instructions are taken from what it reports, not probed: the probe builds and loads a
+    # test library per instruction set in child processes, two seconds of CPU in every process even when the
+    # kernels come from the compile cache. Should the compiler fail after all, the plain kernels run.
+    options: dict[str, str | int | bool | Callable[..., Any]] = {"cpp.vec_isa_ok": True}
+    return torch.compile(forward, fullgraph=True, options=options), torch.compile(
+        backward, fullgraph=True, options=options
+    )
 
 
-def _run(kernel: Callable[..., Any] | None, plain: Callable[..., Any], *args: torch.Tensor) -> Any:
-    """Call the compiled kernel if there is one; if compiling fails (no C++ compiler, say), warn once and run
-    the plain kernel from then on (same results, slower)."""
+def _run(spec: JetSpec, kernel: Callable[..., Any] | None, plain: Callable[..., Any], *args: torch.Tensor) -> Any:
+    """Call the compiled kernel if there is one; if compiling fails (no C++ compiler, say), warn, record the
+    failure on ``spec`` and run the plain kernel for this spec from then on (same results, slower)."""
     if kernel is None:
         return plain(*args)
     try:
@@ -234,9 +239,9 @@ def _run(kernel: Callable[..., Any] | None, plain: Callable[..., Any], *args: to
             warnings.simplefilter("ignore")
             return kernel(*(a.detach() for a in args))  # no autograd metadata for the compiler to inspect
     except Exception as exc:  # any compiler failure means: run unfused
-        _FUSION_BROKEN.append(f"{type(exc).__name__}: {exc}")
+        spec.fusion_error = f"{type(exc).__name__}: {exc}"
         warnings.warn(
-            f"deepmod: fused Taylor-mode kernels are unavailable ({type(exc).__name__}: {exc}); running unfused",
+            f"deepmod: fused Taylor-mode kernels are unavailable ({spec.fusion_error}); running unfused",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -269,8 +274,8 @@ class JetActivation(torch.autograd.Function):
         ctx.spec, ctx.derivatives, ctx.kept = spec, derivatives, None
         kernels = _kernels(spec, derivatives)
         if kernels is not None:
-            out = _run(kernels[0], functools.partial(_jet_forward, spec=spec, derivatives=derivatives), z, bias)
-            if not _FUSION_BROKEN:  # compiled and ran (else it has just failed: keep what the plain pass needs)
+            out = _run(spec, kernels[0], functools.partial(_jet_forward, spec=spec, derivatives=derivatives), z, bias)
+            if spec.fusion_error is None:  # compiled and ran (else it has just failed: keep what the plain pass needs)
                 return cast(torch.Tensor, out)
         out, ctx.kept = _jet_forward_kept(z, bias, spec, derivatives)
         return out
@@ -285,7 +290,7 @@ class JetActivation(torch.autograd.Function):
         else:
             kernels = _kernels(spec, derivatives)
             plain = functools.partial(_jet_backward, spec=spec, derivatives=derivatives)
-            grad_z, dz0 = _run(None if kernels is None else kernels[1], plain, z, bias, grad.contiguous())
+            grad_z, dz0 = _run(spec, None if kernels is None else kernels[1], plain, z, bias, grad.contiguous())
         return grad_z, dz0.sum_to_size(bias.shape), None, None
 
 

@@ -19,14 +19,20 @@ class Approximator(nn.Module, abc.ABC):
 
     Contract: :meth:`jets` returns the stacked normalised Taylor coefficients of the outputs for every
     multi-index of ``spec``, shape ``(len(spec), n_points, n_outputs)``, value first. Gradients with respect
-    to the parameters flow through it. ``learning_rate`` and ``betas`` are the Adam step size and moment decays
-    the architecture trains well with (DeepMoD uses them unless told otherwise).
+    to the parameters flow through it. Each instance carries its training settings: ``learning_rate`` and
+    ``betas``, the Adam step size and moment decays the architecture trains well with (DeepMoD uses them unless
+    told otherwise), and ``fuse``, whether its derivative work is compiled
+    (:class:`~deepmod.derivatives.taylor.JetSpec`).
     """
 
     n_inputs: int
     n_outputs: int
-    learning_rate: float = 2e-3
-    betas: tuple[float, float] = (0.99, 0.999)
+    learning_rate: float
+    betas: tuple[float, float]
+    fuse: bool
+
+    def _training_settings(self, learning_rate: float, betas: tuple[float, float], fuse: bool) -> None:
+        self.learning_rate, self.betas, self.fuse = float(learning_rate), (float(betas[0]), float(betas[1])), fuse
 
     @abc.abstractmethod
     def jets(self, x: torch.Tensor, spec: JetSpec) -> torch.Tensor:
@@ -68,8 +74,10 @@ class _LayeredNetwork(Approximator):
         n_outputs: int,
         hidden: Sequence[int],
         activation_derivatives: Callable[[torch.Tensor, int], list[torch.Tensor]],
+        training: tuple[float, tuple[float, float], bool],
     ) -> None:
         super().__init__()
+        self._training_settings(*training)
         if n_inputs < 1 or n_outputs < 1 or not hidden or min(hidden) < 1:
             raise ValueError("a network needs >= 1 input, >= 1 output and positive hidden widths")
         self.n_inputs, self.n_outputs = n_inputs, n_outputs
@@ -93,11 +101,17 @@ class MLP(_LayeredNetwork):
     (:class:`~deepmod.neural.training.Trainer`).
     """
 
-    learning_rate = 5e-3
-    betas = (0.9, 0.999)
-
-    def __init__(self, n_inputs: int, n_outputs: int, hidden: Sequence[int] = (50, 50, 50, 50)) -> None:
-        super().__init__(n_inputs, n_outputs, hidden, tanh_derivatives)
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        hidden: Sequence[int] = (50, 50, 50, 50),
+        *,
+        learning_rate: float = 5e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        fuse: bool = True,
+    ) -> None:
+        super().__init__(n_inputs, n_outputs, hidden, tanh_derivatives, (learning_rate, betas, fuse))
         for layer in self.linears:
             nn.init.xavier_normal_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -109,12 +123,18 @@ class Siren(_LayeredNetwork):
     folded into the weights, with the paper's initialisation and learning rate.
     """
 
-    learning_rate = 1e-4
-
     def __init__(
-        self, n_inputs: int, n_outputs: int, hidden: Sequence[int] = (50, 50, 50, 50), omega_0: float = 30.0
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        hidden: Sequence[int] = (50, 50, 50, 50),
+        omega_0: float = 30.0,
+        *,
+        learning_rate: float = 1e-4,
+        betas: tuple[float, float] = (0.99, 0.999),
+        fuse: bool = True,
     ) -> None:
-        super().__init__(n_inputs, n_outputs, hidden, sin_derivatives)
+        super().__init__(n_inputs, n_outputs, hidden, sin_derivatives, (learning_rate, betas, fuse))
         with torch.no_grad():
             for i, layer in enumerate(self.linears):
                 fan_in = layer.in_features
@@ -145,10 +165,19 @@ class TimeWindows(Approximator):
     single deep MLP: at 2e-3 a chaotic record such as Lorenz's is still far from fitted after 5,000 steps.
     """
 
-    learning_rate = 1e-2
-
-    def __init__(self, n_inputs: int, n_outputs: int, n_windows: int, hidden: Sequence[int] = (32, 32, 32)) -> None:
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        n_windows: int,
+        hidden: Sequence[int] = (32, 32, 32),
+        *,
+        learning_rate: float = 1e-2,
+        betas: tuple[float, float] = (0.99, 0.999),
+        fuse: bool = True,
+    ) -> None:
         super().__init__()
+        self._training_settings(learning_rate, betas, fuse)
         if n_windows < 1:
             raise ValueError(f"n_windows must be >= 1, got {n_windows}")
         if not hidden or min(hidden) < 1:

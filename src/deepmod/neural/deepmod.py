@@ -11,43 +11,52 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from deepmod._io import atomic_write
+from deepmod._random import torch_seeded
 from deepmod.classical.weak import refit
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
-from deepmod.method import Method, check_library_size
+from deepmod.method import Method, RunControl, check_library_size
 from deepmod.neural.approximators import MLP, Approximator, TimeWindows, oscillations
 from deepmod.neural.constraint import Constraint, LeastSquares
+from deepmod.neural.schedule import Normalisation, Schedule
 from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
-from deepmod.neural.training import Callback, Normalisation, Schedule, Trainer, TrainingOutcome, fusion_default
+from deepmod.neural.training import Components, Trainer, TrainingData, TrainingOutcome
 from deepmod.neural.weak import WeakSelection
 from deepmod.regression.selection import BackwardElimination
 from deepmod.result import Result
 from deepmod.terms import simpler_relatives
 
 
-def default_network(data: Dataset) -> Approximator:
+def default_network(data: Dataset, n_inputs: int, n_outputs: int, *, fuse: bool = True) -> Approximator:
     """A tanh MLP with four hidden layers of 50 units; for ODE data with several oscillations, one smaller MLP
     per oscillation (:class:`~deepmod.neural.approximators.TimeWindows`), so that each fits about one cycle."""
-    n_inputs, n_outputs = len(data.coords), len(data.fields)
     if data.n_space == 0:
         x, u = data.points()
         windows = round(oscillations(x[:, 0], u))
         if windows > 1:
-            return TimeWindows(n_inputs, n_outputs, windows)
-    return MLP(n_inputs, n_outputs)
+            return TimeWindows(n_inputs, n_outputs, windows, fuse=fuse)
+    return MLP(n_inputs, n_outputs, fuse=fuse)
+
+
+def _samples(data: Dataset, max_samples: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_samples`` of the data's points in a random order drawn from ``seed``: ``(X, U)``."""
+    x, u = data.points()
+    n = len(x) if max_samples is None else min(len(x), max_samples)
+    idx = np.random.default_rng(seed).permutation(len(x))[:n]
+    return x[idx], u[idx]
 
 
 def default_estimator(data: Dataset, library: CandidateLibrary | None = None) -> SparsityEstimator:
@@ -69,9 +78,10 @@ def default_estimator(data: Dataset, library: CandidateLibrary | None = None) ->
     return RegressorEstimator(BackwardElimination(simpler=simpler))
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeepMoD(Method):
-    """DeepMoD with its components as objects.
+    """DeepMoD with its components as objects; its settings only (what steers a run from outside, callbacks,
+    a stop event, checkpoints, goes to :meth:`run` as a :class:`~deepmod.method.RunControl`).
 
     Attributes:
         network: factory ``(n_inputs, n_outputs) -> Approximator``; ``None`` chooses from the data
@@ -82,15 +92,9 @@ class DeepMoD(Method):
         max_samples: at most this many random samples are used (80 % train, 20 % validation); ``None``
             uses all. Scattered data are used as they are when smaller.
         learning_rate: Adam's step size; ``None`` takes the network's own (``Approximator.learning_rate``).
-        callbacks: progress bars, loggers.
-        stop: once set (by a signal handler, say), training ends at the next iteration with status
-            ``"interrupted"`` and the result of the model so far.
-        checkpoint: where to write the training state when training is interrupted (``torch.save`` of
-            tensors and plain values only).
-        resume: a checkpoint to continue from; it must come from the same data, sampling, seed and library.
-        fuse: compile the element-wise work of the network's derivatives (``torch.compile``: seconds of
-            compiling once per process, then steps about 1.5-3x cheaper; same results to round-off); ``None``
-            means yes unless the environment sets ``DEEPMOD_FUSE=0``.
+        fuse: whether the default network compiles the element-wise work of its derivatives
+            (``torch.compile``: seconds of compiling once per process, then steps about 1.5-3x cheaper; same
+            results to round-off). A network from ``network`` carries its own ``fuse``.
         weak_selection: on ODE data, choose terms on the weak form of the network's fit (integrals against
             test functions, :mod:`deepmod.neural.weak`) rather than on its pointwise derivatives; the
             coefficients are still solved pointwise in the loss. PDE data always select pointwise.
@@ -110,61 +114,49 @@ class DeepMoD(Method):
     max_samples: int | None = 2000
     learning_rate: float | None = None
     validation_fraction: float = 0.2
-    callbacks: Sequence[Callback] = ()
-    stop: threading.Event | None = None
-    checkpoint: str | os.PathLike[str] | None = None
-    resume: str | os.PathLike[str] | None = None
-    fuse: bool | None = None
+    fuse: bool = True
     weak_selection: bool = True
     weak_refit: bool = True
-    name: str = "deepmod"
 
-    def run(self, data: Dataset, library: CandidateLibrary, seed: int = 0, device: str = "cpu") -> Result:
+    name: ClassVar[str] = "deepmod"
+    diff_order: ClassVar[int] = 3
+
+    def run(
+        self,
+        data: Dataset,
+        library: CandidateLibrary,
+        seed: int = 0,
+        device: str = "cpu",
+        control: RunControl | None = None,
+    ) -> Result:
         start = time.perf_counter()
+        control = RunControl() if control is None else control
         if device.startswith("cuda") and not torch.cuda.is_available():
-            raise InputError("--device cuda was asked for but no CUDA GPU is available: use --device cpu")
-        x, u = data.points()
-        rng = np.random.default_rng(seed)
-        n = len(x) if self.max_samples is None else min(len(x), self.max_samples)
-        idx = rng.permutation(len(x))[:n]
-        x, u = x[idx], u[idx]
-        check_library_size(n, len(library.terms))
+            raise InputError("device cuda was asked for but no CUDA GPU is available: use cpu", options=("device",))
+        x, u = _samples(data, self.max_samples, seed)
+        check_library_size(len(x), len(library.terms))
         norm = Normalisation.fit(x, u)
-        n_val = max(1, round(self.validation_fraction * n))
-        tensors = [
-            torch.as_tensor(a, dtype=torch.float32, device=device)
-            for a in ((x - norm.centre) / norm.half_width, u / norm.field_scale)
-        ]
-        xt, ut = tensors
-        split = (xt[n_val:], ut[n_val:], xt[:n_val], ut[:n_val])
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = (default_network(data) if self.network is None else self.network(x.shape[1], u.shape[1])).to(device)
-        lr = model.learning_rate if self.learning_rate is None else self.learning_rate
+        split = self._split(x, u, norm, device)
+        with torch_seeded(seed):
+            make = partial(default_network, data, fuse=self.fuse) if self.network is None else self.network
+            model = make(x.shape[1], u.shape[1]).to(device)
         estimator = default_estimator(data, library) if self.estimator is None else self.estimator
+        parts = Components(model, library, self.constraint, estimator)
+        selection = self._selection(data, split, library)
         trainer = Trainer(
-            model,
-            library,
-            self.constraint,
-            estimator,
-            split,
-            self.schedule,
-            lr,
-            self.callbacks,
-            self.stop,
-            fusion_default() if self.fuse is None else self.fuse,
-            self._selection(data, split, library),
+            parts, split, self.schedule, learning_rate=self.learning_rate, control=control, selection=selection
         )
         key = _fingerprint(x, u, library, seed, type(model).__name__)
-        if self.resume is not None:
-            trainer.load_state_dict(load_checkpoint(self.resume, key, device))
+        if control.resume is not None:
+            trainer.load_state_dict(load_checkpoint(control.resume, key, device))
         outcome = trainer.run()
-        if outcome.status == "interrupted" and self.checkpoint is not None:
-            save_checkpoint(self.checkpoint, {"format": CHECKPOINT_FORMAT, "key": key, "trainer": trainer.state_dict()})
+        if outcome.status == "interrupted" and control.checkpoint is not None:
+            state = {"format": CHECKPOINT_FORMAT, "key": key, "trainer": trainer.state_dict()}
+            save_checkpoint(control.checkpoint, state)
         settings = {
             "seed": seed,
-            "samples": n,
-            "learning_rate": lr,
+            "samples": len(x),
+            "learning_rate": trainer.optimiser.defaults["lr"],
             "betas": list(model.betas),
             "network": type(model).__name__,
             "estimator": repr(getattr(estimator, "regressor", estimator)),
@@ -174,13 +166,20 @@ class DeepMoD(Method):
         }
         return self._result(data, library, norm, outcome, settings, time.perf_counter() - start)
 
-    def _selection(
-        self, data: Dataset, split: tuple[torch.Tensor, ...], library: CandidateLibrary
-    ) -> WeakSelection | None:
+    def _split(self, x: np.ndarray, u: np.ndarray, norm: Normalisation, device: str) -> TrainingData:
+        """Normalised tensors, the first ``validation_fraction`` of the (shuffled) samples for validation."""
+        n_val = max(1, round(self.validation_fraction * len(x)))
+        xt, ut = (
+            torch.as_tensor(a, dtype=torch.float32, device=device)
+            for a in ((x - norm.centre) / norm.half_width, u / norm.field_scale)
+        )
+        return TrainingData(xt[n_val:], ut[n_val:], xt[:n_val], ut[:n_val])
+
+    def _selection(self, data: Dataset, split: TrainingData, library: CandidateLibrary) -> WeakSelection | None:
         """For ODE data, with ``weak_selection``, the weak system on which terms are chosen."""
         if data.n_space != 0 or not self.weak_selection:
             return None
-        t, u = (torch.cat([split[0 + k], split[2 + k]]).cpu().double().numpy() for k in (0, 1))
+        t, u = (torch.cat(pair).cpu().double().numpy() for pair in ((split.x, split.x_val), (split.u, split.u_val)))
         return WeakSelection.for_samples(t[:, 0], u, len(library.terms))
 
     def _result(
@@ -211,7 +210,18 @@ class DeepMoD(Method):
         history.coefficients = [
             {lhs[f]: (c * to_phys[f]).tolist() for f, c in enumerate(coefs)} for _, coefs in outcome.raw_history
         ]
-        return Result(equations, self.name, names, outcome.status, outcome.iterations, seconds, history, settings)
+        return Result(
+            equations,
+            self.name,
+            names,
+            outcome.status,
+            outcome.iterations,
+            seconds,
+            history,
+            settings,
+            symbols=library.symbols,
+            coords=data.coord_names,
+        )
 
 
 CHECKPOINT_FORMAT = "deepmod-checkpoint-1"

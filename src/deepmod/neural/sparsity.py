@@ -10,14 +10,16 @@ import numpy as np
 
 from deepmod.regression.base import normalise_problem
 from deepmod.regression.selection import BackwardElimination
+from deepmod.regression.system import RegressionSystem
 
 
 class SparsityEstimator(abc.ABC):
-    """Contract: :meth:`select` returns a boolean mask of shape ``(n_terms,)``, True for active terms."""
+    """Contract: :meth:`select` returns a boolean mask of shape ``(n_terms,)``, True for active terms, for a
+    :class:`~deepmod.regression.RegressionSystem` of the network's current fit."""
 
     @abc.abstractmethod
-    def select(self, theta: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """Active terms for Theta ``(n_points, n_terms)`` and target ``(n_points,)``."""
+    def select(self, system: RegressionSystem) -> np.ndarray:
+        """Active columns of ``system`` (Theta ``(n_points, n_terms)``, target ``(n_points,)``)."""
 
 
 class RegressorEstimator(SparsityEstimator):
@@ -33,8 +35,9 @@ class RegressorEstimator(SparsityEstimator):
     def __init__(self, regressor: Any = None) -> None:
         self.regressor = BackwardElimination() if regressor is None else regressor
 
-    def select(self, theta: np.ndarray, target: np.ndarray) -> np.ndarray:
-        x, y, _, _ = normalise_problem(theta, target)
+    def select(self, system: RegressionSystem) -> np.ndarray:
+        theta = system.theta
+        x, y, _, _ = normalise_problem(theta, system.target)
         reg = copy.deepcopy(self.regressor)
         reg.fit(x, y)
         coef = np.asarray(reg.coef_, dtype=np.float64).ravel()

@@ -24,10 +24,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import os
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,65 +34,14 @@ import torch
 
 from deepmod.derivatives.taylor import JetSpec
 from deepmod.library import CandidateLibrary
+from deepmod.method import RunControl
 from deepmod.neural.approximators import Approximator
 from deepmod.neural.constraint import Constraint
+from deepmod.neural.schedule import Schedule, SelectionTracker, plateaued
 from deepmod.neural.sparsity import SparsityEstimator
 from deepmod.neural.weak import WeakSelection
+from deepmod.regression.system import RegressionSystem
 from deepmod.result import History
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When to estimate sparsity, when to apply it and when to stop.
-
-    Every ``check_every`` iterations (from ``min_iterations`` on) the sparsity estimator selects terms from
-    the current library. A selection seen ``apply_after`` times in a row becomes the mask of the loss;
-    training stops when the applied mask has been selected ``stable_checks`` times in a row and no active
-    coefficient moved by more than ``coef_tol`` (relative) between consecutive checks.
-
-    Attributes:
-        max_iterations: hard cap on training iterations.
-        check_every: iterations between selections (and history records).
-        min_iterations: no selection before this many iterations (the fit is still rough).
-        apply_after: repeated identical selections before the mask is applied.
-        stable_checks: repeated selections of the applied mask, with stable coefficients, that end training.
-        coef_tol: largest relative coefficient change between checks that counts as stable.
-        plateau: no selection while the validation loss still falls by more than this fraction within three
-            checks: an underfitted network explains a soliton as pure advection, say. 0 disables the gate.
-    """
-
-    max_iterations: int = 10000
-    check_every: int = 100
-    min_iterations: int = 300
-    plateau: float = 0.5
-    apply_after: int = 4
-    stable_checks: int = 3
-    coef_tol: float = 0.01
-
-    def __post_init__(self) -> None:
-        if min(self.max_iterations, self.check_every, self.apply_after, self.stable_checks) < 1:
-            raise ValueError("schedule counts must be positive")
-        if self.coef_tol <= 0:
-            raise ValueError("coef_tol must be positive")
-
-
-@dataclass
-class Normalisation:
-    """Affine maps between physical and network units.
-
-    Coordinates map to [-1, 1] (``(x - centre) / half_width``); fields are divided by their RMS (never
-    shifted: a shift would change the equation).
-    """
-
-    centre: np.ndarray
-    half_width: np.ndarray
-    field_scale: np.ndarray
-
-    @staticmethod
-    def fit(x: np.ndarray, u: np.ndarray) -> Normalisation:
-        lo, hi = x.min(0), x.max(0)
-        rms = np.sqrt(np.mean(u**2, axis=0))
-        return Normalisation((lo + hi) / 2, np.where(hi > lo, (hi - lo) / 2, 1.0), np.where(rms > 0, rms, 1.0))
 
 
 @dataclass
@@ -108,22 +55,6 @@ class TrainingOutcome:
     seconds: float
     history: History
     raw_history: list[tuple[int, list[np.ndarray]]] = field(default_factory=list)
-
-
-class Callback:
-    """Hooks into training; override what you need. Progress bars and loggers are callbacks."""
-
-    def on_start(self, max_iterations: int) -> None:
-        """Training begins."""
-
-    def on_record(self, iteration: int, loss: float, active: int) -> None:
-        """A history record was taken."""
-
-    def on_history(self, iteration: int, values: dict[str, float]) -> None:
-        """The record's values by name: losses and normalised coefficients (``coef/u_t/u_xx``)."""
-
-    def on_end(self, status: str) -> None:
-        """Training ended."""
 
 
 def jet_spec_for(library: CandidateLibrary, n_inputs: int, fused: bool = False) -> JetSpec:
@@ -153,11 +84,6 @@ def field_weights(u: torch.Tensor) -> torch.Tensor:
     return (ratio / ratio.min()).detach()
 
 
-def fusion_default() -> bool:
-    """Whether training fuses its element-wise work by default: yes, unless ``DEEPMOD_FUSE=0`` is set."""
-    return os.environ.get("DEEPMOD_FUSE", "1").strip() not in ("0", "false", "no", "off")
-
-
 def evaluate(
     model: Approximator, library: CandidateLibrary, spec: JetSpec, x: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -169,119 +95,98 @@ def evaluate(
     return jets[0], u_t, library.evaluate(derivs)
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """Normalised samples: coordinates ``(n, n_inputs)`` and fields ``(n, n_fields)``, for training and for
+    validation."""
+
+    x: torch.Tensor
+    u: torch.Tensor
+    x_val: torch.Tensor
+    u_val: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Components:
+    """DeepMoD's four swappable parts: the network, the library, the constraint and the sparsity estimator."""
+
+    model: Approximator
+    library: CandidateLibrary
+    constraint: Constraint
+    estimator: SparsityEstimator
+
+
+@dataclass
+class _Step:
+    """One training step's values: network values, time derivatives, Theta, coefficients and losses."""
+
+    values: torch.Tensor
+    u_t: torch.Tensor
+    theta: torch.Tensor
+    coefs: list[torch.Tensor]
+    loss: torch.Tensor
+    data_loss: torch.Tensor
+    reg_loss: torch.Tensor
+
+
 class Trainer:
     """The training loop, with its whole state, so that it can stop on request and continue later.
 
     Args:
-        model, library, constraint, estimator: the four components.
-        data: normalised ``(x_train, u_train, x_val, u_val)``.
+        parts: the four components.
+        data: the normalised training and validation samples.
         schedule: when to select and stop.
-        learning_rate: Adam's step size.
-        callbacks: progress bars, loggers.
-        stop: training ends with status ``"interrupted"`` at the next iteration once this event is set (a
-            signal handler sets it); the state then stays consistent, so :meth:`state_dict` can be saved.
-        fused: compile the Taylor-mode element-wise work (:class:`~deepmod.derivatives.taylor.JetSpec`).
+        learning_rate: Adam's step size; ``None`` takes the network's own.
+        control: callbacks, and the stop event: training ends with status ``"interrupted"`` at the next
+            iteration once it is set (a signal handler sets it); the state then stays consistent, so
+            :meth:`state_dict` can be saved.
         selection: where given, terms are selected on this weak-form system of the network's values instead
             of the pointwise one (:mod:`deepmod.neural.weak`); the loss keeps the pointwise system.
+
+    Whether the Taylor-mode element-wise work is compiled is the network's setting (``model.fuse``).
     """
 
     def __init__(
         self,
-        model: Approximator,
-        library: CandidateLibrary,
-        constraint: Constraint,
-        estimator: SparsityEstimator,
-        data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+        parts: Components,
+        data: TrainingData,
         schedule: Schedule,
-        learning_rate: float = 2e-3,
-        callbacks: Sequence[Callback] = (),
-        stop: threading.Event | None = None,
-        fused: bool = False,
+        *,
+        learning_rate: float | None = None,
+        control: RunControl | None = None,
         selection: WeakSelection | None = None,
     ) -> None:
-        self.fused, self.selection = fused, selection
-        self.model, self.library, self.constraint, self.estimator = model, library, constraint, estimator
-        self.data, self.schedule, self.callbacks = data, schedule, callbacks
-        self.stop = stop if stop is not None else threading.Event()
-        n_terms = len(library.terms)
-        self.masks = [np.ones(n_terms, dtype=bool) for _ in range(data[1].shape[1])]
-        self.field_weights = field_weights(data[1])
-        self.optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=model.betas)
+        control = RunControl() if control is None else control
+        self.model, self.library = parts.model, parts.library
+        self.constraint, self.estimator = parts.constraint, parts.estimator
+        self.data, self.schedule, self.selection = data, schedule, selection
+        self.callbacks = control.callbacks
+        self.stop = control.stop if control.stop is not None else threading.Event()
+        self.spec = jet_spec_for(self.library, data.x.shape[1], self.model.fuse)
+        self.masks = [np.ones(len(self.library.terms), dtype=bool) for _ in range(data.u.shape[1])]
+        self.field_weights = field_weights(data.u)
+        step = self.model.learning_rate if learning_rate is None else learning_rate
+        self.optimiser = torch.optim.Adam(self.model.parameters(), lr=step, betas=self.model.betas)
         self.history, self.raw = History(), list[tuple[int, list[np.ndarray]]]()
-        self.tracker = _SelectionTracker(schedule)
+        self.tracker = SelectionTracker(schedule)
         self.iteration, self.seconds_before = 0, 0.0
         self.best_state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None
         self.rollbacks: list[tuple[int, float]] = []
 
     def run(self) -> TrainingOutcome:
         """Train from the current state until convergence, the iteration cap or a stop request."""
-        x, u, x_val, u_val = self.data
-        library, schedule, masks = self.library, self.schedule, self.masks
-        n_fields = u.shape[1]
-        spec = jet_spec_for(library, x.shape[1], self.fused)
         status, start = "max_iterations", time.perf_counter()
         for cb in self.callbacks:
-            cb.on_start(schedule.max_iterations)
+            cb.on_start(self.schedule.max_iterations)
         coefs: list[torch.Tensor] = []
-        while self.iteration < schedule.max_iterations:
+        while self.iteration < self.schedule.max_iterations:
             if self.stop.is_set():
                 status = "interrupted"
                 break
             self.iteration += 1
-            it = self.iteration
-            values, u_t, theta = evaluate(self.model, library, spec, x)
-            data_loss = self._misfit(values, u)
-            coefs, reg_loss = [], values.new_zeros(())
-            for f in range(n_fields):
-                coef, fitted = self._solve(theta, u_t[:, f], masks[f])
-                residual = torch.mean((u_t[:, f] - fitted) ** 2)
-                reg_loss = reg_loss + residual / torch.mean(u_t[:, f] ** 2).detach().clamp_min(1e-12)
-                coefs.append(coef)
-            loss = data_loss + reg_loss
-            self.optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimiser.step()
-
-            if it % schedule.check_every:
-                continue
-            with torch.no_grad():
-                val = float(self._misfit(self.model(x_val), u_val))
-            if self._blown_up(val):
-                continue
-            current = [c.detach().cpu().numpy().astype(np.float64) for c in coefs]
-            history = self.history
-            history.iterations.append(it)
-            history.loss.append(float(loss.detach()))
-            history.data_loss.append(float(data_loss.detach()))
-            history.regression_loss.append(float(reg_loss.detach()))
-            history.validation_loss.append(val)
-            self.raw.append((it, current))
-            for cb in self.callbacks:
-                cb.on_record(it, float(loss.detach()), int(sum(m.sum() for m in masks)))
-            if self.callbacks:
-                record = {
-                    "loss/data": history.data_loss[-1],
-                    "loss/regression": history.regression_loss[-1],
-                    "loss/validation": val,
-                }
-                names = library.names
-                for f, c in enumerate(current):
-                    lhs = library.symbols.lhs(f)
-                    record.update({f"coef/{lhs}/{names[j]}": float(c[j]) for j in np.flatnonzero(masks[f])})
-                for cb in self.callbacks:
-                    cb.on_history(it, record)
-            if it < schedule.min_iterations or not _plateaued(history.validation_loss, schedule):
-                continue
-            if self.selection is not None:
-                theta_np, ut_np = self.selection.system(self.model, library)
-            else:
-                theta_np, ut_np = theta.detach().cpu().double().numpy(), u_t.detach().cpu().double().numpy()
-            selection = [self.estimator.select(theta_np, ut_np[:, f]) for f in range(n_fields)]
-            applied, done = self.tracker.update(selection, masks, current)
-            if applied is not None:
-                masks = self.masks = applied
-                history.masks.append((it, _mask_names(library, masks)))
-            if done:
+            step = self._step()
+            coefs = step.coefs
+            if self.iteration % self.schedule.check_every == 0 and self._check(step):
                 status = "converged"
                 break
         final = self._final_coefficients(coefs)
@@ -289,7 +194,69 @@ class Trainer:
             cb.on_end(status)
         seconds = self.seconds_before + time.perf_counter() - start
         self.seconds_before = seconds
-        return TrainingOutcome(masks, final, self.iteration, status, seconds, self.history, self.raw)
+        return TrainingOutcome(self.masks, final, self.iteration, status, seconds, self.history, self.raw)
+
+    def _step(self) -> _Step:
+        """One Adam step on the data misfit plus the relative regression residual of every field."""
+        values, u_t, theta = evaluate(self.model, self.library, self.spec, self.data.x)
+        data_loss = self._misfit(values, self.data.u)
+        coefs, reg_loss = [], values.new_zeros(())
+        for f in range(u_t.shape[1]):
+            coef, fitted = self._solve(theta, u_t[:, f], self.masks[f])
+            residual = torch.mean((u_t[:, f] - fitted) ** 2)
+            reg_loss = reg_loss + residual / torch.mean(u_t[:, f] ** 2).detach().clamp_min(1e-12)
+            coefs.append(coef)
+        loss = data_loss + reg_loss
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
+        return _Step(values, u_t, theta, coefs, loss, data_loss, reg_loss)
+
+    def _check(self, step: _Step) -> bool:
+        """The check every ``check_every`` steps: validation, rollback, history, selection; True when done."""
+        with torch.no_grad():
+            val = float(self._misfit(self.model(self.data.x_val), self.data.u_val))
+        if self._blown_up(val):
+            return False
+        current = [c.detach().cpu().numpy().astype(np.float64) for c in step.coefs]
+        self._record(step, val, current)
+        it, schedule = self.iteration, self.schedule
+        if it < schedule.min_iterations or not plateaued(self.history.validation_loss, schedule):
+            return False
+        if self.selection is not None:
+            theta_np, ut_np = self.selection.system(self.model, self.library)
+        else:
+            theta_np, ut_np = step.theta.detach().cpu().double().numpy(), step.u_t.detach().cpu().double().numpy()
+        names, symbols = tuple(self.library.names), self.library.symbols
+        systems = [RegressionSystem(theta_np, ut_np[:, f], names, symbols.lhs(f)) for f in range(ut_np.shape[1])]
+        selection = [self.estimator.select(system) for system in systems]
+        applied, done = self.tracker.update(selection, self.masks, current)
+        if applied is not None:
+            self.masks = applied
+            self.history.masks.append((it, _mask_names(self.library, self.masks)))
+        return done
+
+    def _record(self, step: _Step, val: float, current: list[np.ndarray]) -> None:
+        """Append the check's losses and coefficients to the history and tell the callbacks."""
+        it, history = self.iteration, self.history
+        history.iterations.append(it)
+        history.loss.append(float(step.loss.detach()))
+        history.data_loss.append(float(step.data_loss.detach()))
+        history.regression_loss.append(float(step.reg_loss.detach()))
+        history.validation_loss.append(val)
+        self.raw.append((it, current))
+        for cb in self.callbacks:
+            cb.on_record(it, float(step.loss.detach()), int(sum(m.sum() for m in self.masks)))
+        if not self.callbacks:
+            return
+        record = {"loss/data": history.data_loss[-1], "loss/regression": history.regression_loss[-1]}
+        record["loss/validation"] = val
+        names = self.library.names
+        for f, c in enumerate(current):
+            lhs = self.library.symbols.lhs(f)
+            record.update({f"coef/{lhs}/{names[j]}": float(c[j]) for j in np.flatnonzero(self.masks[f])})
+        for cb in self.callbacks:
+            cb.on_history(it, record)
 
     def _blown_up(self, val: float) -> bool:
         """At a check: roll back and halve the step if the validation misfit blew up, else keep the best state."""
@@ -321,10 +288,8 @@ class Trainer:
     def _final_coefficients(self, coefs: list[torch.Tensor]) -> list[np.ndarray]:
         """Masked coefficients of the last step; solved afresh when no step ran (a stop before the first)."""
         if not coefs:
-            x = self.data[0]
-            spec = jet_spec_for(self.library, x.shape[1], self.fused)
             with torch.no_grad():
-                _, u_t, theta = evaluate(self.model, self.library, spec, x)
+                _, u_t, theta = evaluate(self.model, self.library, self.spec, self.data.x)
             coefs = [self._solve(theta, u_t[:, f], mask)[0] for f, mask in enumerate(self.masks)]
         return [c.detach().cpu().numpy().astype(np.float64) * m for c, m in zip(coefs, self.masks, strict=True)]
 
@@ -355,57 +320,6 @@ class Trainer:
         self.rollbacks = [(int(it), float(lr)) for it, lr in state.get("rollbacks", [])]
 
 
-class _SelectionTracker:
-    """Counts repeated selections and coefficient stability for :class:`Schedule`."""
-
-    def __init__(self, schedule: Schedule) -> None:
-        self.schedule = schedule
-        self.last: list[np.ndarray] | None = None
-        self.repeats = 0
-        self.stable = 0
-        self.previous_coefs: list[np.ndarray] | None = None
-        self.mask_applied = False
-
-    def update(
-        self, selection: list[np.ndarray], masks: list[np.ndarray], coefs: list[np.ndarray]
-    ) -> tuple[list[np.ndarray] | None, bool]:
-        """Record a selection; return (the mask to apply now or None, whether training is done)."""
-        same = self.last is not None and _same(self.last, selection)
-        self.repeats = self.repeats + 1 if same else 1
-        self.last = selection
-        if self.repeats >= self.schedule.apply_after and not _same(selection, masks):
-            self.mask_applied, self.stable, self.previous_coefs = True, 0, None
-            return [m.copy() for m in selection], False
-        if not (self.mask_applied and _same(selection, masks)):
-            self.stable, self.previous_coefs = 0, None
-            return None, False
-        if self.previous_coefs is not None and _close(self.previous_coefs, coefs, masks, self.schedule.coef_tol):
-            self.stable += 1
-        elif self.previous_coefs is not None:
-            self.stable = 0
-        self.previous_coefs = coefs
-        return None, self.stable >= self.schedule.stable_checks - 1
-
-    def state_dict(self) -> dict[str, Any]:
-        def lists(masks: list[np.ndarray] | None) -> list[list[Any]] | None:
-            return None if masks is None else [m.tolist() for m in masks]
-
-        return {
-            "last": lists(self.last),
-            "repeats": self.repeats,
-            "stable": self.stable,
-            "previous_coefs": lists(self.previous_coefs),
-            "mask_applied": self.mask_applied,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        last, previous = state["last"], state["previous_coefs"]
-        self.last = None if last is None else [np.array(m, dtype=bool) for m in last]
-        self.previous_coefs = None if previous is None else [np.array(c, dtype=np.float64) for c in previous]
-        self.repeats, self.stable = int(state["repeats"]), int(state["stable"])
-        self.mask_applied = bool(state["mask_applied"])
-
-
 BLOW_UP = 2.0
 
 
@@ -413,23 +327,3 @@ def _mask_names(library: CandidateLibrary, masks: list[np.ndarray]) -> dict[str,
     """``{"u_t": ["u*u_x", "u_xx"], ...}`` for the active terms of each field."""
     names = library.names
     return {library.symbols.lhs(f): [names[j] for j in np.flatnonzero(m)] for f, m in enumerate(masks)}
-
-
-def _plateaued(validation: list[float], schedule: Schedule) -> bool:
-    """Whether the validation loss improved by less than ``plateau`` (relative) over the last 3 checks."""
-    if schedule.plateau <= 0:
-        return True
-    if len(validation) < 4:
-        return False
-    return validation[-1] > (1 - schedule.plateau) * min(validation[:-3])
-
-
-def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
-    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-
-
-def _close(previous: list[np.ndarray], current: list[np.ndarray], masks: list[np.ndarray], tol: float) -> bool:
-    for p, c, m in zip(previous, current, masks, strict=True):
-        if m.any() and np.max(np.abs(c[m] - p[m]) / np.maximum(np.abs(p[m]), 1e-12)) > tol:
-            return False
-    return True

@@ -12,7 +12,7 @@ derivative error does; once the wrong mask is in the loss the network bends towa
 the fitted values, which the data pin down an order of magnitude better, and average what error is left.
 The coefficients are still solved on the pointwise system inside the loss, as in DeepMoD.
 
-The support of the bumps is chosen from the data's spectrum as in :class:`~deepmod.classical.WeakForm`.
+The support of the bumps is chosen from the data's spectrum as for the weak method (:mod:`deepmod.derivatives.bumps`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from deepmod.classical.weak import AxisTests, WeakForm
+from deepmod.derivatives.bumps import AxisTests, BumpRule
 from deepmod.library import CandidateLibrary
 from deepmod.neural.approximators import Approximator
 
@@ -37,20 +37,20 @@ class WeakSelection:
         self.grid, self.tests = grid, tests
 
     @staticmethod
-    def for_samples(t: np.ndarray, u: np.ndarray, n_terms: int, tests: WeakForm | None = None) -> WeakSelection:
+    def for_samples(t: np.ndarray, u: np.ndarray, n_terms: int, rule: BumpRule | None = None) -> WeakSelection:
         """Test functions for samples at times ``t`` ``(n,)`` (any order, normalised) of fields ``u`` ``(n, F)``.
 
         The samples are interpolated to as many uniform times, and the weak method's rule chooses the test
-        functions there (``tests``: its settings; default :class:`~deepmod.classical.WeakForm`'s): the
-        bump's support keeps the frequencies above the noise floor, centres half a support apart, closer
-        where that gives too few rows per term.
+        functions there (``rule``; default :class:`~deepmod.derivatives.bumps.BumpRule`'s): the bump's
+        support keeps the frequencies above the noise floor, centres half a support apart, closer where that
+        gives too few rows per term.
         """
         order = np.argsort(t, kind="stable")
         ts, us = np.asarray(t, dtype=np.float64)[order], np.asarray(u, dtype=np.float64)[order]
         grid = np.linspace(ts[0], ts[-1], len(ts))
         sampled = [np.interp(grid, ts, us[:, f]) for f in range(us.shape[1])]
-        method = WeakForm() if tests is None else tests
-        return WeakSelection(grid, method.test_functions(sampled, [grid], 0, n_terms)[0])
+        bumps = (BumpRule() if rule is None else rule).build(sampled, [grid], 0, n_terms)
+        return WeakSelection(grid, bumps.axes[0])
 
     def system(self, model: Approximator, library: CandidateLibrary) -> tuple[np.ndarray, np.ndarray]:
         """``(G, b)``: ``G`` ``(n_tests, n_terms)`` and ``b`` ``(n_tests, n_fields)``, in normalised units."""

@@ -7,33 +7,29 @@ the signature torchdiffeq's solvers call.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from deepmod.equation import Equation
+from deepmod.library import TermEvaluator
 from deepmod.terms import Symbols, Term
 
 
-def exponents(terms: Sequence[Term], n_states: int) -> np.ndarray:
-    """``(n_terms, n_states)`` integer powers of each state in each monomial term.
+def state_monomials(terms: Sequence[Term], u: Any) -> Any:
+    """Theta(u): ``(..., n_terms)`` values of monomial ``terms`` at states ``u`` ``(..., n_states)`` (torch or
+    numpy), by the shared :class:`~deepmod.library.TermEvaluator`.
 
     Raises:
         ValueError: if a term has a spatial derivative (ODE terms are monomials of the states).
     """
-    out = np.zeros((len(terms), n_states), dtype=np.int64)
-    for i, term in enumerate(terms):
-        for f in term.factors:
-            if any(f.derivative):
-                raise ValueError("ODE terms are products of powers of the states; a term has a spatial derivative")
-            out[i, f.field] += f.power
-    return out
-
-
-def monomial_features(u: torch.Tensor, powers: torch.Tensor) -> torch.Tensor:
-    """Theta(u): ``(..., n_terms)`` values of the monomials with ``powers`` ``(n_terms, n_states)``."""
-    return torch.prod(u.unsqueeze(-2) ** powers.to(u.dtype), dim=-1)
+    if any(any(f.derivative) for t in terms for f in t.factors):
+        raise ValueError("ODE terms are products of powers of the states; a term has a spatial derivative")
+    evaluator = TermEvaluator(terms)
+    values = {key: u[..., key[0]] for key in evaluator.required()}
+    return evaluator.matrix(values, like=u[..., 0], axis=-1)
 
 
 class PolynomialField(nn.Module):
@@ -48,7 +44,6 @@ class PolynomialField(nn.Module):
         free: ``(n_terms, n_states)`` booleans; ``None``: none are free.
     """
 
-    powers: torch.Tensor
     fixed: torch.Tensor
     free_index: torch.Tensor
 
@@ -58,7 +53,7 @@ class PolynomialField(nn.Module):
         n_states = coefficients.shape[1]
         self.terms = list(terms)
         free = np.zeros(coefficients.shape, dtype=bool) if free is None else np.asarray(free, dtype=bool)
-        self.register_buffer("powers", torch.as_tensor(exponents(self.terms, n_states), dtype=torch.float64))
+        state_monomials(self.terms, torch.zeros(1, n_states))  # refuses terms with a spatial derivative
         self.register_buffer("fixed", torch.as_tensor(np.where(free, 0.0, coefficients)))
         self.register_buffer("free_index", torch.as_tensor(np.flatnonzero(free.ravel())))
         self.free = nn.Parameter(torch.as_tensor(coefficients.ravel()[free.ravel()]))
@@ -100,7 +95,7 @@ class PolynomialField(nn.Module):
         ]
 
     def forward(self, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        theta = monomial_features(u, self.powers)
+        theta = state_monomials(self.terms, u)
         return theta @ self.coefficients.to(u.dtype)
 
 

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torchdiffeq import odeint
 
+from deepmod._random import torch_seeded
 from deepmod.ode.fields import tanh_mlp
 from deepmod.ode.training import lbfgs
 
@@ -141,21 +142,21 @@ class HyperSolver(nn.Module, abc.ABC):
         spread), full batch, then L-BFGS to polish: the correction's error is the solver's error. Returns the
         loss history.
         """
-        torch.manual_seed(seed)
         states = states.to(torch.float64)
         with torch.no_grad():
             exact = odeint(self.field, states, torch.tensor([0.0, h], dtype=torch.float64), rtol=rtol, atol=atol)[-1]
             du = self.field(torch.zeros(()), states)
             target = (exact - states - h * self.increment(states, du, h)) / h ** (self.order + 1)
         spread = target.std(dim=0).clamp_min(1e-12)
-        self.correction = Correction(
-            states.shape[1],
-            states.mean(dim=0).tolist(),
-            states.std(dim=0).clamp_min(1e-12).tolist(),
-            du.std(dim=0).clamp_min(1e-12).tolist(),
-            spread.tolist(),
-            width=width,
-        )
+        with torch_seeded(seed):  # the correction's initial weights
+            self.correction = Correction(
+                states.shape[1],
+                states.mean(dim=0).tolist(),
+                states.std(dim=0).clamp_min(1e-12).tolist(),
+                du.std(dim=0).clamp_min(1e-12).tolist(),
+                spread.tolist(),
+                width=width,
+            )
         adam = torch.optim.Adam(self.correction.parameters(), lr=learning_rate)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(adam, iterations)
         history = []

@@ -26,9 +26,10 @@ import torch
 from torch import nn
 
 from deepmod.equation import Equation
-from deepmod.ode.fields import PolynomialField, exponents, monomial_features
+from deepmod.ode.fields import PolynomialField, state_monomials
 from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_trajectories
 from deepmod.regression.selection import BackwardElimination
+from deepmod.regression.system import RegressionSystem
 from deepmod.terms import Symbols, Term
 
 BIC_MARGIN = 2.0
@@ -55,35 +56,32 @@ class Candidate:
         return sum(len(s) for s in self.supports)
 
 
-def candidate_supports(
-    theta: np.ndarray, targets: np.ndarray, names: Sequence[str], max_terms: int = 3
-) -> list[list[list[str]]]:
-    """Per state, the best subsets of 1..``max_terms`` library terms for the network's output.
-
-    Args:
-        theta: ``(n_points, n_terms)`` library along the trajectory.
-        targets: ``(n_points, n_states)`` network output there.
-    """
+def candidate_supports(systems: Sequence[RegressionSystem], max_terms: int = 3) -> list[list[list[str]]]:
+    """Per state, the best subsets of 1..``max_terms`` library terms for the network's output (one system per
+    state, :func:`network_systems`)."""
     out: list[list[list[str]]] = []
-    for k in range(targets.shape[1]):
-        if np.sqrt(np.mean(targets[:, k] ** 2)) == 0.0:
+    for system in systems:
+        names = system.names
+        if np.sqrt(np.mean(system.target**2)) == 0.0:
             out.append([[]])
             continue
-        selector = BackwardElimination(threshold=0.0, exhaustive=min(len(names), 12)).fit(theta, targets[:, k])
+        selector = BackwardElimination(threshold=0.0, exhaustive=min(len(names), 12)).fit(system.theta, system.target)
         subsets = {tuple(idx) for idx, _ in selector.path_ if 0 < len(idx) <= max_terms}
         out.append([[names[i] for i in idx] for idx in sorted(subsets, key=lambda s: (len(s), s))])
     return out
 
 
-def network_regression(
-    network: nn.Module, states: np.ndarray, terms: Sequence[Term], n_states: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(Theta, N)``: the library and the network's output at ``states`` ``(n_points, n_states)``."""
+def network_systems(
+    network: nn.Module, states: np.ndarray, terms: Sequence[Term], symbols: Symbols
+) -> list[RegressionSystem]:
+    """The universal ODE's regression systems: per state, the library of monomials at ``states``
+    ``(n_points, n_states)`` and the network's output there as the target."""
     u = torch.as_tensor(states, dtype=torch.float64)
     with torch.no_grad():
         targets = network(torch.zeros(()), u).numpy()
-        theta = monomial_features(u, torch.as_tensor(exponents(terms, n_states), dtype=torch.float64)).numpy()
-    return theta, targets
+        theta = state_monomials(terms, u).numpy()
+    names = tuple(symbols.name(t) for t in terms)
+    return [RegressionSystem(theta, targets[:, k], names, symbols.lhs(k)) for k in range(targets.shape[1])]
 
 
 def refit_candidate(
@@ -120,9 +118,7 @@ def refit_candidate(
 def choose_by_data(
     known: Sequence[Equation],
     per_state: Sequence[Sequence[Sequence[str]]],
-    theta: np.ndarray,
-    targets: np.ndarray,
-    names: Sequence[str],
+    systems: Sequence[RegressionSystem],
     symbols: Symbols,
     t: np.ndarray,
     observations: np.ndarray,
@@ -135,8 +131,9 @@ def choose_by_data(
     for combo in itertools.product(*per_state):
         initial = []
         for k, support in enumerate(combo):
-            idx = [list(names).index(n) for n in support]
-            coef = np.linalg.lstsq(theta[:, idx], targets[:, k], rcond=None)[0] if idx else np.zeros(0)
+            system = systems[k]
+            idx = [system.names.index(n) for n in support]
+            coef = np.linalg.lstsq(system.theta[:, idx], system.target, rcond=None)[0] if idx else np.zeros(0)
             initial.append(coef.tolist())
         out.append(refit_candidate(known, combo, initial, symbols, t, observations, solver))
         if on_refit is not None:

@@ -12,24 +12,25 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
+from deepmod._random import torch_seeded
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
-from deepmod.method import Method, symbols_for
+from deepmod.method import Method, RunControl, symbols_for
 from deepmod.ode.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
-from deepmod.ode.recovery import candidate_supports, choose_by_data, network_regression
-from deepmod.ode.training import SolverOptions, fit_rates, fit_trajectories, smoothed_rates
-from deepmod.result import History, Result
+from deepmod.ode.recovery import candidate_supports, choose_by_data, network_systems
+from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_rates, fit_trajectories, smoothed_rates
+from deepmod.result import CandidateEvidence, History, Result
 from deepmod.terms import Symbols
 
 
-@dataclass
+@dataclass(frozen=True)
 class UDE(Method):
     """A universal (or, with no ``known`` equations, neural) ODE with symbolic recovery.
 
@@ -57,9 +58,18 @@ class UDE(Method):
     max_terms: int = 3
     solver: SolverOptions = field(default_factory=lambda: SolverOptions(rtol=1e-5, atol=1e-7))
     progress: bool = False
-    name: str = "ude"
 
-    def run(self, data: Dataset, library: CandidateLibrary, seed: int = 0, device: str = "cpu") -> Result:
+    name: ClassVar[str] = "ude"
+    diff_order: ClassVar[int] = 0
+
+    def run(
+        self,
+        data: Dataset,
+        library: CandidateLibrary,
+        seed: int = 0,
+        device: str = "cpu",
+        control: RunControl | None = None,
+    ) -> Result:
         start = time.perf_counter()
         if data.n_space != 0:
             raise InputError("the universal ODE method needs data with time as the only coordinate")
@@ -69,9 +79,53 @@ class UDE(Method):
         t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
         obs = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
         known = self._known_equations(symbols, data)
-        torch.manual_seed(seed)
+        network, fit, path = self._train(known, symbols, t, obs, seed)
+        systems = network_systems(network, path, library.terms, symbols)
+        per_state = candidate_supports(systems, self.max_terms)
+        bar = self._bar(int(np.prod([len(c) for c in per_state])), "refitting candidate models")
+        candidates = choose_by_data(
+            known, per_state, systems, symbols, t, obs, self.solver, on_refit=lambda: bar.update(1)
+        )
+        bar.close()
+        best = candidates[0]
+        if best.field is None:
+            raise RuntimeError("every recovered model blew up when refitted against the data")
+        evidence = CandidateEvidence(
+            [
+                {"terms": {f: list(s) for f, s in zip(data.field_names, c.supports, strict=True)}, "bic": c.bic}
+                for c in candidates
+            ]
+        )
+        settings = {
+            "known": [e.text() for e in known if e.coefficients],
+            "seed": seed,
+            "width": self.width,
+            "depth": self.depth,
+            "adam_iterations": self.adam_iterations,
+            "lbfgs_iterations": self.lbfgs_iterations,
+            "segments": self.segments,
+        }
+        return Result(
+            equations=best.field.equations(symbols),
+            method=self.name,
+            library=list(systems[0].names),
+            iterations=fit.iterations,
+            seconds=time.perf_counter() - start,
+            history=History(iterations=list(range(len(fit.loss))), loss=fit.loss),
+            settings=settings,
+            evidence=evidence,
+            symbols=symbols,
+            coords=data.coord_names,
+        )
+
+    def _train(
+        self, known: list[Equation], symbols: Symbols, t: np.ndarray, obs: np.ndarray, seed: int
+    ) -> tuple[NeuralField, TrajectoryFit, np.ndarray]:
+        """Collocation, then training through the solver; returns the network, the fit and the fitted
+        trajectory at ten times the data's density ``(10 n_t, n_states)``."""
         smooth, rates = smoothed_rates(t, obs)
-        network = NeuralField(len(data.fields), obs.mean(0), obs.std(0), rates.std(0), self.width, self.depth)
+        with torch_seeded(seed):
+            network = NeuralField(obs.shape[1], obs.mean(0), obs.std(0), rates.std(0), self.width, self.depth)
         model = self._model(known, symbols, network)
         fit_rates(model, smooth, rates, iterations=self.collocation_iterations)
         bar = self._bar(self.adam_iterations + self.lbfgs_iterations, "training through the solver")
@@ -90,41 +144,7 @@ class UDE(Method):
         dense = np.linspace(t[0], t[-1], 10 * len(t))
         with torch.no_grad():
             path = self.solver.solve(model, torch.as_tensor(fit.initial_states[0, 0]), torch.as_tensor(dense))
-        terms = library.terms
-        names = [symbols.name(term) for term in terms]
-        theta, targets = network_regression(network, path.numpy(), terms, len(data.fields))
-        per_state = candidate_supports(theta, targets, names, self.max_terms)
-        bar = self._bar(int(np.prod([len(c) for c in per_state])), "refitting candidate models")
-        candidates = choose_by_data(
-            known, per_state, theta, targets, names, symbols, t, obs, self.solver, on_refit=lambda: bar.update(1)
-        )
-        bar.close()
-        best = candidates[0]
-        if best.field is None:
-            raise RuntimeError("every recovered model blew up when refitted against the data")
-        equations = best.field.equations(symbols)
-        history = History(iterations=list(range(len(fit.loss))), loss=fit.loss)
-        return Result(
-            equations=equations,
-            method=self.name,
-            library=names,
-            status="converged",
-            iterations=fit.iterations,
-            seconds=time.perf_counter() - start,
-            history=history,
-            settings={
-                "known": [e.text() for e in known if e.coefficients],
-                "seed": seed,
-                "width": self.width,
-                "depth": self.depth,
-                "adam_iterations": self.adam_iterations,
-                "lbfgs_iterations": self.lbfgs_iterations,
-                "segments": self.segments,
-                "candidates": [
-                    {"terms": dict(zip(data.field_names, c.supports, strict=True)), "bic": c.bic} for c in candidates
-                ],
-            },
-        )
+        return network, fit, path.numpy()
 
     def _bar(self, total: int, desc: str) -> Any:
         import sys

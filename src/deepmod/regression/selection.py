@@ -148,6 +148,9 @@ class CrossValidatedPath(SparseRegressor):
 
     Attributes set by :meth:`fit`: ``coef_``, ``summary_`` (per candidate: terms, mean and standard
     error of the held-out error relative to the mean square of ``y``).
+
+    ``fit(x, y, groups)`` keeps rows of one group in one fold (runs of whole groups, in the order they first
+    appear); without groups the rows are cut into contiguous blocks in their order.
     """
 
     def __init__(self, folds: int = 5, exhaustive: int = 12, min_gain: float = 1e-4) -> None:
@@ -155,7 +158,7 @@ class CrossValidatedPath(SparseRegressor):
         self.exhaustive = exhaustive
         self.min_gain = min_gain
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> CrossValidatedPath:
+    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> CrossValidatedPath:
         xn, yn, norms, ys = normalise_problem(x, y)
         n = len(yn)
         if n < 2 * self.folds:
@@ -163,7 +166,7 @@ class CrossValidatedPath(SparseRegressor):
         gram, rhs, total = xn.T @ xn / n, xn.T @ yn / n, float(yn @ yn / n)
         full = np.ones(xn.shape[1], dtype=bool)
         path = _best_subsets(_elimination_path(full, gram, rhs, total), gram, rhs, total, self.exhaustive)
-        blocks = np.array_split(np.arange(n), self.folds)
+        blocks = _folds(n, self.folds, groups)
         errors = np.zeros((len(path), self.folds))
         for b, rows in enumerate(blocks):
             train = np.ones(n, dtype=bool)
@@ -189,6 +192,17 @@ class CrossValidatedPath(SparseRegressor):
 
 
 DISTINCT = 0.1
+
+
+def _folds(n: int, folds: int, groups: np.ndarray | None) -> list[np.ndarray]:
+    """Row indices of each fold: contiguous blocks of rows, or runs of whole groups where there are enough."""
+    if groups is None:
+        return np.array_split(np.arange(n), folds)
+    labels, first = np.unique(np.asarray(groups), return_index=True)
+    if len(labels) < folds:
+        return np.array_split(np.arange(n), folds)
+    runs = np.array_split(labels[np.argsort(first)], folds)
+    return [np.flatnonzero(np.isin(groups, run)) for run in runs]
 
 
 def _simplify(

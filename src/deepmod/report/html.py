@@ -12,15 +12,17 @@ import html
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
-from deepmod.simulate import Simulation
+from deepmod.result import History, Result, SelectionEvidence
+from deepmod.simulate import Simulation, right_hand_sides
 from deepmod.terms import Symbols, Term
 
 
@@ -53,14 +55,20 @@ class Report:
 
 
 def image(fig: Any, alt: str) -> str:
-    """``<img>`` with the figure embedded as PNG; closes the figure."""
-    import matplotlib.pyplot as plt
-
+    """``<img>`` with the figure embedded as PNG."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
+
+
+def _subplots(
+    rows: int = 1, cols: int = 1, *, figsize: tuple[float, float], squeeze: bool = True
+) -> tuple[Any, Any]:
+    """A figure and its axes through matplotlib's object API: no pyplot state, no backend switched (a bare
+    :class:`~matplotlib.figure.Figure` renders PNG with Agg)."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(rows, cols, squeeze=squeeze)
 
 
 def term_latex(term: Term, symbols: Symbols) -> str:
@@ -90,9 +98,7 @@ def equation_latex(eq: Equation, symbols: Symbols, digits: int = 4) -> str:
 
 
 def equations_figure(equations: Sequence[Equation], symbols: Symbols) -> Any:
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(9, 0.55 * len(equations) + 0.3))
+    fig = Figure(figsize=(9, 0.55 * len(equations) + 0.3))
     for i, eq in enumerate(equations):
         fig.text(0.02, 1 - (i + 0.7) / (len(equations) + 0.4), f"${equation_latex(eq, symbols)}$", fontsize=16)
     return fig
@@ -100,11 +106,9 @@ def equations_figure(equations: Sequence[Equation], symbols: Symbols) -> Any:
 
 def field_panels(grids: Sequence[tuple[str, np.ndarray]], data: Dataset, cmap: str = "viridis") -> Any:
     """One panel per (title, values) pair: t-x images for 1-D space, three snapshots for 2-D, lines for ODEs."""
-    import matplotlib.pyplot as plt
-
     t = np.asarray(data.coords[data.coord_names[0]])
     if data.n_space == 0:
-        fig, axes = plt.subplots(1, len(grids), figsize=(4.2 * len(grids), 3.2), squeeze=False)
+        fig, axes = _subplots(1, len(grids), figsize=(4.2 * len(grids), 3.2), squeeze=False)
         for ax, (title, values) in zip(axes[0], grids, strict=True):
             ax.plot(t[: len(values)], values)
             ax.set_title(title)
@@ -112,7 +116,7 @@ def field_panels(grids: Sequence[tuple[str, np.ndarray]], data: Dataset, cmap: s
         return fig
     if data.n_space == 1:
         x = np.asarray(data.coords[data.coord_names[1]])
-        fig, axes = plt.subplots(1, len(grids), figsize=(4.2 * len(grids), 3.4), squeeze=False)
+        fig, axes = _subplots(1, len(grids), figsize=(4.2 * len(grids), 3.4), squeeze=False)
         for ax, (title, values) in zip(axes[0], grids, strict=True):
             tt = t[: values.shape[0]]
             im = ax.imshow(
@@ -128,7 +132,7 @@ def field_panels(grids: Sequence[tuple[str, np.ndarray]], data: Dataset, cmap: s
             ax.set_ylabel(data.coord_names[1])
         return fig
     picks = sorted({0, len(t) // 2, len(t) - 1})
-    fig, axes = plt.subplots(len(grids), len(picks), figsize=(3.4 * len(picks), 3.0 * len(grids)), squeeze=False)
+    fig, axes = _subplots(len(grids), len(picks), figsize=(3.4 * len(picks), 3.0 * len(grids)), squeeze=False)
     for row, (title, values) in zip(axes, grids, strict=True):
         for ax, k in zip(row, picks, strict=True):
             if k < values.shape[0]:
@@ -138,31 +142,28 @@ def field_panels(grids: Sequence[tuple[str, np.ndarray]], data: Dataset, cmap: s
     return fig
 
 
-def history_figures(history: Mapping[str, Any], library: Sequence[str]) -> list[tuple[str, Any]]:
-    """Loss curves and coefficient paths from a result's ``history`` (empty for non-iterative methods)."""
-    import matplotlib.pyplot as plt
-
-    iterations = history.get("iterations") or []
+def history_figures(history: History, library: Sequence[str]) -> list[tuple[str, Any]]:
+    """Loss curves and coefficient paths from a training history (empty for non-iterative methods)."""
+    iterations = history.iterations
     if not iterations:
         return []
     out = []
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = _subplots(figsize=(7, 3.4))
     for key in ("loss", "data_loss", "regression_loss", "validation_loss"):
-        values = [np.nan if v is None else v for v in history.get(key) or []]
+        values = getattr(history, key)
         if len(values) == len(iterations):
             ax.semilogy(iterations, values, label=key.replace("_", " "))
-    for it, _ in history.get("masks") or []:
+    for it, _ in history.masks:
         ax.axvline(it, color="#bbb", lw=0.8)
     ax.set_xlabel("iteration")
     ax.legend()
     ax.set_title("losses (grey lines: sparsity masks applied)")
     out.append(("loss history", fig))
-    coefficients = history.get("coefficients") or []
-    if coefficients:
-        lhs_names = list(coefficients[0])
-        fig, axes = plt.subplots(1, len(lhs_names), figsize=(5.5 * len(lhs_names), 3.6), squeeze=False)
+    if history.coefficients:
+        lhs_names = list(history.coefficients[0])
+        fig, axes = _subplots(1, len(lhs_names), figsize=(5.5 * len(lhs_names), 3.6), squeeze=False)
         for ax, lhs in zip(axes[0], lhs_names, strict=True):
-            paths = np.array([[np.nan if v is None else v for v in c[lhs]] for c in coefficients])
+            paths = np.array([c[lhs] for c in history.coefficients], dtype=np.float64)
             for j, name in enumerate(library[: paths.shape[1]]):
                 if np.any(np.abs(np.nan_to_num(paths[:, j])) > 0):
                     ax.plot(iterations[: len(paths)], paths[:, j], label=name)
@@ -173,21 +174,12 @@ def history_figures(history: Mapping[str, Any], library: Sequence[str]) -> list[
     return out
 
 
-def selection_figure(settings: Mapping[str, Any]) -> Any | None:
+def selection_figure(evidence: SelectionEvidence) -> Any | None:
     """Held-out error against the number of terms, for methods that select by cross-validation."""
-    import matplotlib.pyplot as plt
-
-    selection = settings.get("selection")
-    if not isinstance(selection, Mapping):
-        return None
-    paths: dict[str, list[dict[str, Any]]] = {}
-    for lhs, value in selection.items():
-        path = value.get("path") if isinstance(value, Mapping) else value
-        if isinstance(path, list) and path:
-            paths[str(lhs)] = path
+    paths = {lhs: path for lhs, path in evidence.paths.items() if path}
     if not paths:
         return None
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    fig, ax = _subplots(figsize=(6.5, 3.4))
     for lhs, path in paths.items():
         sizes = [len(p["terms"]) for p in path]
         errors = [p["cv_error"] for p in path]
@@ -214,12 +206,10 @@ def time_derivative_fit(
     names = list(data.field_names)
     fields = [np.asarray(data.fields[n], dtype=np.float64) for n in names]
     coords = [np.asarray(data.coords[c], dtype=np.float64) for c in data.coord_names]
-    parsed = {eq.lhs: [(c, symbols.parse(n)) for n, c in eq.coefficients.items()] for eq in equations}
+    rhs_terms = right_hand_sides(equations, symbols, names)
     n_space = data.n_space
-    max_orders = [1] + [
-        max((f.derivative[k] for terms in parsed.values() for _, t in terms for f in t.factors), default=0)
-        for k in range(n_space)
-    ]
+    needed = set().union(*(evaluator.required() for evaluator, _ in rhs_terms))
+    max_orders = [1] + [max((d[k] for _, d in needed), default=0) for k in range(n_space)]
     plan = SmoothingPlan.fit(fields, coords, max_orders)
     inner = plan.interior
     cache: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}
@@ -230,16 +220,12 @@ def time_derivative_fit(
             cache[key] = plan.derivative(fields[field_index], orders)[inner]
         return cache[key]
 
+    values = {(f, d): value(f, (0, *d)) for f, d in needed}
     panels, residuals, totals = [], 0.0, 0.0
-    for i in range(len(names)):
+    for i, (evaluator, coefficients) in enumerate(rhs_terms):
         lhs = symbols.lhs(i)
         u_t = value(i, (1,) + (0,) * n_space)
-        rhs = np.zeros_like(u_t)
-        for c, term in parsed.get(lhs, []):
-            part = np.full_like(u_t, c)
-            for f in term.factors:
-                part = part * value(f.field, (0, *f.derivative)) ** f.power
-            rhs += part
+        rhs = evaluator.combine(values, coefficients, like=u_t)
         panels += [(f"{lhs} from the data", u_t), ("right-hand side", rhs), ("residual", u_t - rhs)]
         residuals += float(np.sum((u_t - rhs) ** 2))
         totals += float(np.sum(u_t**2))
@@ -252,40 +238,29 @@ def time_derivative_fit(
 
 
 def build_report(
-    result: Mapping[str, Any],
+    result: Result,
     data: Dataset,
-    symbols: Symbols,
     simulation: Simulation | None,
     *,
     reference: Dataset | None = None,
 ) -> Report:
-    """The report for a result dictionary (as written by ``--output``) on ``data``.
+    """The report of ``result`` on ``data``.
 
     Args:
-        result: the JSON result.
+        result: a result, fresh or loaded (:meth:`~deepmod.result.Result.load`).
         data: the data the result was discovered from (or a copy on the same grid).
-        symbols: the term symbols of ``data``.
         simulation: the model simulated over the data's span, or ``None`` (not simulable).
         reference: what the simulation is compared with; default ``data``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    equations = [Equation(lhs, dict(terms)) for lhs, terms in result["equations"].items()]
+    symbols = result.symbols_for(data)
     report = Report(f"deepmod report: {data.source or 'data'}")
-    text = "<br>".join(html.escape(e.text()) for e in equations)
-    report.add(
-        "Discovered equation",
-        image(equations_figure(equations, symbols), "the discovered equation")
-        + f"<pre>{text}</pre><p>method <b>{html.escape(str(result.get('method', '?')))}</b>, status "
-        f"{html.escape(str(result.get('status', '?')))}, {result.get('iterations', 0)} iterations</p>",
-    )
+    _equation_section(report, result, symbols)
     grids = [(name, np.asarray(data.fields[name])) for name in data.field_names]
     if data.grid:
         report.add("Data", image(field_panels(grids, data), "the data"))
     else:
         report.add("Data", f"<p class='note'>{data.n_points} scattered samples (no grid to draw as images).</p>")
-    fit = time_derivative_fit(data, equations, symbols) if data.n_space > 0 else None
+    fit = time_derivative_fit(data, result.equations, symbols) if data.n_space > 0 else None
     if fit is not None:
         panels, trimmed, size = fit
         report.add(
@@ -294,50 +269,66 @@ def build_report(
             + f"<p>Relative L2 size of the residual: <b>{size:.3g}</b>. Derivatives of the data by "
             "Savitzky-Golay filters whose windows follow the noise floor; edges left out.</p>",
         )
-    history = result.get("history") or {}
-    figures = history_figures(history, result.get("library") or [])
-    if figures:
-        report.add("Training history", "".join(image(fig, title) for title, fig in figures))
-    else:
-        selection = selection_figure(result.get("settings") or {})
-        body = (
-            image(selection, "model selection path")
-            if selection is not None
-            else "<p class='note'>No training history: the method is not iterative.</p>"
-        )
-        report.add("Model selection", body)
+    _evidence_section(report, result)
     if simulation is not None:
-        reference = data if reference is None else reference
-        error = simulation.relative_error(reference)
-        sim_grids = []
-        for name in reference.field_names:
-            ref = np.asarray(reference.fields[name])
-            sim = np.asarray(simulation.data.fields[name])
-            steps = min(len(sim), len(ref))
-            sim_grids += [(f"{name} simulated", sim[:steps]), (f"{name} data", ref[:steps])]
-            sim_grids.append((f"{name} simulated - data", sim[:steps] - ref[:steps]))
-        body = image(field_panels(sim_grids, reference), "simulation against the data")
-        if reference.n_space == 1:
-            body += image(_snapshots(simulation.data, reference), "snapshots")
-        boundary = ", ".join("periodic" if p else "data" for p in simulation.periodic) or "none (ODE)"
-        body += (
-            f"<p>Relative L2 error over the data's span: <b>{error:.4g}</b>; integrator status "
-            f"{html.escape(simulation.status)}; boundaries per axis: {boundary}; {simulation.seconds:.1f} s.</p>"
-        )
-        report.add("Simulation against the data", body)
-    settings = json.dumps(result.get("settings") or {}, indent=1, default=str)
+        _simulation_section(report, simulation, data if reference is None else reference)
+    settings = json.dumps(result.settings, indent=1, default=str)
     report.add("Settings", f"<pre>{html.escape(settings[:20000])}</pre>")
     return report
 
 
-def _snapshots(sim: Dataset, ref: Dataset) -> Any:
-    import matplotlib.pyplot as plt
+def _equation_section(report: Report, result: Result, symbols: Symbols) -> None:
+    text = "<br>".join(html.escape(e.text()) for e in result.equations)
+    report.add(
+        "Discovered equation",
+        image(equations_figure(result.equations, symbols), "the discovered equation")
+        + f"<pre>{text}</pre><p>method <b>{html.escape(result.method or '?')}</b>, status "
+        f"{html.escape(result.status)}, {result.iterations} iterations</p>",
+    )
 
+
+def _evidence_section(report: Report, result: Result) -> None:
+    """The training history where there is one, else the selection path."""
+    figures = history_figures(result.history, result.library)
+    if figures:
+        report.add("Training history", "".join(image(fig, title) for title, fig in figures))
+        return
+    evidence = result.evidence
+    selection = selection_figure(evidence) if isinstance(evidence, SelectionEvidence) else None
+    body = (
+        image(selection, "model selection path")
+        if selection is not None
+        else "<p class='note'>No training history: the method is not iterative.</p>"
+    )
+    report.add("Model selection", body)
+
+
+def _simulation_section(report: Report, simulation: Simulation, reference: Dataset) -> None:
+    error = simulation.relative_error(reference)
+    sim_grids = []
+    for name in reference.field_names:
+        ref = np.asarray(reference.fields[name])
+        sim = np.asarray(simulation.data.fields[name])
+        steps = min(len(sim), len(ref))
+        sim_grids += [(f"{name} simulated", sim[:steps]), (f"{name} data", ref[:steps])]
+        sim_grids.append((f"{name} simulated - data", sim[:steps] - ref[:steps]))
+    body = image(field_panels(sim_grids, reference), "simulation against the data")
+    if reference.n_space == 1:
+        body += image(_snapshots(simulation.data, reference), "snapshots")
+    boundary = ", ".join("periodic" if p else "data" for p in simulation.periodic) or "none (ODE)"
+    body += (
+        f"<p>Relative L2 error over the data's span: <b>{error:.4g}</b>; integrator status "
+        f"{html.escape(simulation.status)}; boundaries per axis: {boundary}; {simulation.seconds:.1f} s.</p>"
+    )
+    report.add("Simulation against the data", body)
+
+
+def _snapshots(sim: Dataset, ref: Dataset) -> Any:
     t = np.asarray(ref.coords[ref.coord_names[0]])
     x = np.asarray(ref.coords[ref.coord_names[1]])
     picks = sorted({0, len(t) // 3, 2 * len(t) // 3, len(t) - 1})
     names = list(ref.field_names)
-    fig, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 3.4), squeeze=False)
+    fig, axes = _subplots(1, len(names), figsize=(6 * len(names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         s, r = np.asarray(sim.fields[name]), np.asarray(ref.fields[name])
         for k, colour in zip(picks, ("C0", "C1", "C2", "C3"), strict=False):

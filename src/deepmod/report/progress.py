@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from deepmod.neural.training import Callback
+from deepmod.method import Callback
 
 
 class ProgressBar(Callback):

@@ -1,0 +1,185 @@
+"""Test functions for weak forms: separable ``(1 - s^2)^p`` bumps on a lattice of subdomains, their supports
+chosen from the data's spectrum, and the integrals of data against them.
+
+For a test function psi that vanishes with its derivatives on the boundary of its support,
+``int psi d^a f = (-1)^|a| int (d^a psi) f``: derivatives move from the data onto psi. Along each axis the
+bumps and their derivatives are one matrix ``(n_centres, n_points)`` (quadrature weights included), so an
+integral over all subdomains is one matrix product per axis. The support along each axis is chosen from the
+data: the bump's spectrum must keep the frequencies where the data's spectrum stands above its noise floor
+and cut those beyond (:func:`corner_wavenumber`; Messenger and Bortz, "Weak SINDy for partial differential
+equations", J. Comput. Phys. 443, 2021). Used by the weak method, DeepMoD's weak selection and the weak refit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from deepmod.errors import InputError
+
+
+def corner_wavenumber(u: np.ndarray, axis: int) -> int:
+    """Index of the wavenumber where the data's spectrum along ``axis`` meets its noise floor.
+
+    The cumulative sum of the mean amplitude spectrum rises steeply over the signal's wavenumbers and
+    linearly over a flat noise floor; the corner is where two straight lines fit it best (the changepoint
+    used by WSINDy). On noise-free data the "floor" is round-off or the resolution limit. The line through
+    the end values is taken out first, so a non-periodic record has no jump at the wrap to spread over all
+    wavenumbers.
+    """
+    moved = np.moveaxis(np.asarray(u, dtype=np.float64), axis, -1)
+    ramp = np.linspace(0.0, 1.0, moved.shape[-1])
+    detrended = moved - moved[..., :1] - (moved[..., -1:] - moved[..., :1]) * ramp  # no jump at the wrap
+    spectrum = np.abs(np.fft.rfft(detrended, axis=-1))
+    mean = spectrum.reshape(-1, spectrum.shape[-1]).mean(axis=0)
+    cum = np.cumsum(mean)
+    n = len(cum)
+    if n < 5:
+        return n - 1
+    k = np.arange(n, dtype=np.float64)
+    best, corner = np.inf, n - 1
+    for c in range(2, n - 2):
+        err = 0.0
+        for sl in (slice(0, c + 1), slice(c, n)):
+            a = np.polyfit(k[sl], cum[sl], 1)
+            err += float(np.sum((np.polyval(a, k[sl]) - cum[sl]) ** 2))
+        if err < best:
+            best, corner = err, c
+    return corner
+
+
+def bump_derivatives(half_width: int, degree: int, orders: int) -> np.ndarray:
+    """``(orders + 1, 2 m + 1)``: ``d^a/ds^a (1 - s^2)^degree`` at ``s = j / m``, ``j = -m..m``."""
+    poly = np.polynomial.Polynomial([1.0, 0.0, -1.0]) ** degree
+    s = np.arange(-half_width, half_width + 1) / half_width
+    return np.stack([poly.deriv(a)(s) if a else poly(s) for a in range(orders + 1)])
+
+
+def support_half_width(n: int, corner: int, degree: int, min_width: int, max_width: int) -> int:
+    """Half-width m (grid points) of the bump whose spectrum passes wavenumbers up to ``corner`` and no further.
+
+    ``(1 - s^2)^p`` is close to a Gaussian of standard deviation ``m / sqrt(2 p)`` points, whose spectrum has
+    standard deviation ``n / (2 pi sigma)`` wavenumbers; the corner is put at two of those.
+    """
+    sigma = 2.0 * n / (2.0 * math.pi * max(corner, 1))
+    m = round(sigma * math.sqrt(2.0 * degree))
+    return int(min(max(m, min_width), max_width))
+
+
+@dataclass
+class AxisTests:
+    """The test functions along one axis: ``values[a]`` is ``(n_centres, n_points)`` of the a-th derivative
+    (physical units), multiplied by the quadrature weights."""
+
+    values: np.ndarray
+    half_width: int
+    degree: int
+    centres: np.ndarray
+
+
+def axis_tests(coord: np.ndarray, half_width: int, degree: int, orders: int, stride: int) -> AxisTests:
+    """Bumps of ``half_width`` points centred every ``stride`` points, wholly inside the axis."""
+    n = len(coord)
+    h = np.diff(coord)
+    if not np.allclose(h, h[0], rtol=1e-6, atol=0):
+        raise InputError("the weak method needs a uniform grid along every coordinate")
+    m = half_width
+    centres = np.arange(m, n - m, stride)
+    if len(centres) == 0:
+        raise InputError(f"the grid has too few points ({n}) for test functions of half-width {m}")
+    shapes = bump_derivatives(m, degree, orders)
+    scale = m * h[0]  # s = (x - c) / scale
+    weights = h[0]
+    values = np.zeros((orders + 1, len(centres), n))
+    for i, c in enumerate(centres):
+        for a in range(orders + 1):
+            values[a, i, c - m : c + m + 1] = shapes[a] / scale**a * weights
+    return AxisTests(values, m, degree, centres)
+
+
+@dataclass(frozen=True)
+class Bumps:
+    """The test functions on a grid: one :class:`AxisTests` per axis, time first; a test function is the
+    product of one bump per axis, so there are ``n_rows`` of them."""
+
+    axes: tuple[AxisTests, ...]
+
+    @property
+    def n_rows(self) -> int:
+        return int(np.prod([len(a.centres) for a in self.axes]))
+
+    def integrate(self, values: np.ndarray, orders: Sequence[int]) -> np.ndarray:
+        """``(-1)^|a| int (d^a psi) values`` for every test function psi, flattened over the centres (time
+        centres slowest), for grid ``values`` of shape ``(n_t, n_x, ...)`` and ``orders`` a, one per axis."""
+        out = values
+        for axis, (a, order) in enumerate(zip(self.axes, orders, strict=True)):
+            out = np.moveaxis(np.tensordot(a.values[order], out, axes=([1], [axis])), 0, axis)
+        return (-1.0) ** sum(orders) * out.ravel()
+
+    def row_groups(self) -> np.ndarray:
+        """``(n_rows,)``: the time centre of each row, the blocks cross-validation must keep together
+        (neighbouring test functions overlap)."""
+        return np.repeat(np.arange(len(self.axes[0].centres)), self.n_rows // len(self.axes[0].centres))
+
+    def describe(self, names: Sequence[str]) -> list[dict[str, object]]:
+        """Support, degree and count per axis, for a result's settings."""
+        return [
+            {"axis": n, "half_width_points": a.half_width, "degree": a.degree, "count": len(a.centres)}
+            for n, a in zip(names, self.axes, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class BumpRule:
+    """How test functions are chosen for a grid (nothing is set by hand per data set).
+
+    Attributes:
+        smoothness: the bump's exponent p is the highest derivative order along its axis plus this. Each
+            derivative moved onto the bump must vanish at the support's ends (p above the order), and the
+            order of the zero it keeps there sets the quadrature error, about ``m^-(smoothness + 1)`` for a
+            support of m points (Euler-Maclaurin): 4 makes it negligible beside noise and the data's own
+            discretisation error.
+        min_width, max_width_fraction: bounds on the automatic half-width (points; fraction of the axis).
+        stride_fraction: centres every this fraction of the half-width.
+        rows_per_term: centres are brought closer together until there are at least this many test
+            functions per library term.
+    """
+
+    smoothness: int = 4
+    min_width: int = 4
+    max_width_fraction: float = 0.25
+    stride_fraction: float = 0.5
+    rows_per_term: int = 20
+
+    def build(self, fields: Sequence[np.ndarray], coords: Sequence[np.ndarray], diff_order: int, n_terms: int) -> Bumps:
+        """Test functions for grid ``fields`` over ``coords`` (time first), derivatives up to ``diff_order``
+        in space and 1 in time, for a library of ``n_terms``: supports from the data's spectra; centres every
+        half support, closer together where that gives fewer than ``rows_per_term`` rows per term."""
+        widths, degrees = [], []
+        for axis, coord in enumerate(coords):
+            n = len(coord)
+            degree = (1 if axis == 0 else diff_order) + self.smoothness
+            corner = min(corner_wavenumber(u, axis) for u in fields)
+            max_width = max(self.min_width, int(self.max_width_fraction * n))
+            widths.append(support_half_width(n, corner, degree, self.min_width, max_width))
+            degrees.append(degree)
+        strides = [max(1, round(self.stride_fraction * m)) for m in widths]
+
+        def count(axis: int) -> int:
+            return len(range(widths[axis], len(coords[axis]) - widths[axis], strides[axis]))
+
+        while np.prod([count(a) for a in range(len(coords))]) < self.rows_per_term * n_terms and max(strides) > 1:
+            a = int(np.argmax(strides))
+            strides[a] = max(1, int(strides[a] * 0.7))
+        return Bumps(
+            tuple(
+                axis_tests(coord, widths[a], degrees[a], 1 if a == 0 else diff_order, strides[a])
+                for a, coord in enumerate(coords)
+            )
+        )
+
+
+__all__ = ["AxisTests", "BumpRule", "Bumps", "axis_tests", "bump_derivatives", "corner_wavenumber"]

@@ -1,0 +1,125 @@
+"""The one regression problem every method produces, b = Theta xi with named columns, and the one step that
+turns such systems and a sparse regressor into equations.
+
+A method is a producer of :class:`RegressionSystem` s: DeepMoD from network jets (inside its training loss),
+the fd method from stencils, the weak method from test-function integrals, the universal ODE from its network
+term along the trajectory. Selection, coefficients in physical units and the equation's text are then the same
+code for all of them: :func:`fit_equations` and :meth:`RegressionSystem.equation`.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from deepmod.equation import Equation
+
+
+@dataclass(frozen=True, eq=False)
+class RegressionSystem:
+    """``target = theta @ xi`` for one left-hand side.
+
+    Attributes:
+        theta: ``(n_rows, n_columns)`` candidate columns.
+        target: ``(n_rows,)`` the left-hand side's values (u_t, its integrals, ...).
+        names: the columns' names, in the term-naming convention (``u*u_x``) or the producer's own
+            (``(u^2)_x`` for a weak column).
+        lhs: the left-hand side, ``u_t``.
+        groups: ``(n_rows,)`` labels of row blocks that cross-validation must keep together (rows of one time
+            or one test-function centre are correlated); ``None``: rows in order, cut into contiguous blocks.
+        expansions: per column, the ordinary terms it stands for with their factors (``(u^2)_x`` is
+            ``{"u*u_x": 2.0}``); ``None``: each column is the term of its name.
+        term_order: the order in which the equation lists expanded terms; ``None``: order of first appearance.
+    """
+
+    theta: np.ndarray
+    target: np.ndarray
+    names: tuple[str, ...]
+    lhs: str
+    groups: np.ndarray | None = None
+    expansions: tuple[Mapping[str, float], ...] | None = None
+    term_order: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.theta.ndim != 2 or self.target.shape != (self.theta.shape[0],):
+            raise ValueError(f"theta {self.theta.shape} and target {self.target.shape} do not form a system")
+        if len(self.names) != self.theta.shape[1]:
+            raise ValueError(f"{len(self.names)} names for {self.theta.shape[1]} columns")
+        if self.groups is not None and self.groups.shape != self.target.shape:
+            raise ValueError(f"groups {self.groups.shape} do not label the {len(self.target)} rows")
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.theta.shape[0])
+
+    def equation(self, coefficients: Sequence[float] | np.ndarray) -> Equation:
+        """The equation of one coefficient per column: expanded into ordinary terms, zeros left out."""
+        coef = np.asarray(coefficients, dtype=np.float64)
+        if self.expansions is None:
+            return Equation(self.lhs, {self.names[j]: float(coef[j]) for j in np.flatnonzero(coef)})
+        combined: dict[str, float] = {}
+        for c, expansion in zip(coef, self.expansions, strict=True):
+            if c == 0.0:
+                continue
+            for term, k in expansion.items():
+                combined[term] = combined.get(term, 0.0) + c * k
+        order = self.term_order if self.term_order is not None else tuple(combined)
+        return Equation(self.lhs, {t: float(combined[t]) for t in order if combined.get(t, 0.0) != 0.0})
+
+    def restricted(self, columns: Sequence[int]) -> RegressionSystem:
+        """The system on these columns only."""
+        idx = list(columns)
+        expansions = None if self.expansions is None else tuple(self.expansions[j] for j in idx)
+        return RegressionSystem(
+            self.theta[:, idx],
+            self.target,
+            tuple(self.names[j] for j in idx),
+            self.lhs,
+            self.groups,
+            expansions,
+            self.term_order,
+        )
+
+
+@dataclass(frozen=True)
+class FittedEquation:
+    """One system's outcome: the equation, the coefficient of every column (zeros where inactive) and the
+    regressor's account of its choice (``summary_``: the selection path, where it keeps one)."""
+
+    equation: Equation
+    coefficients: np.ndarray
+    path: Any = None
+
+
+def fit_equations(systems: Sequence[RegressionSystem], regressor: Any) -> list[FittedEquation]:
+    """Fit each system with a fresh copy of ``regressor`` (scikit-learn contract: ``fit(X, y)``, ``coef_``;
+    a regressor whose ``fit`` takes ``groups`` gets the system's row blocks) and read off its equation."""
+    out = []
+    for system in systems:
+        reg = copy.deepcopy(regressor)
+        if system.groups is not None and "groups" in inspect.signature(reg.fit).parameters:
+            reg.fit(system.theta, system.target, groups=system.groups)
+        else:
+            reg.fit(system.theta, system.target)
+        coef = np.asarray(reg.coef_, dtype=np.float64).ravel()
+        if coef.shape != (system.theta.shape[1],):
+            raise ValueError(f"the regressor's coef_ has shape {coef.shape}, expected ({system.theta.shape[1]},)")
+        out.append(FittedEquation(system.equation(coef), coef, getattr(reg, "summary_", None)))
+    return out
+
+
+class LeastSquaresFit:
+    """Ordinary least squares on every column (``numpy.linalg.lstsq``): the regressor of a refit, where the
+    terms are already chosen."""
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> LeastSquaresFit:
+        self.coef_ = np.linalg.lstsq(x, y, rcond=None)[0]
+        return self
+
+
+__all__ = ["FittedEquation", "LeastSquaresFit", "RegressionSystem", "fit_equations"]
