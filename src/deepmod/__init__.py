@@ -1,46 +1,100 @@
 """deepmod: find the differential equation behind measured data.
 
 Load or generate a :class:`Dataset`, call :func:`discover` with a method object (:class:`DeepMoD` by
-default), and read the :class:`Result`::
+default, :class:`WeakForm`, :class:`FiniteDifferences`, :class:`UDE`), and read the :class:`Result`; or use
+the scikit-learn style :class:`Model`::
 
     import deepmod
     system = deepmod.data.burgers_delta()
     result = deepmod.discover(deepmod.add_noise(system.data, 0.05))
     print(result)          # u_t = 0.1 u_xx - 1 u*u_x
+    result.save("result.json")
+    simulation = deepmod.Result.load("result.json").simulate(system.data)
+
+    model = deepmod.Model(method=deepmod.WeakForm()).fit(u, t=t, x=x)
 """
+
+from typing import TYPE_CHECKING
 
 from deepmod import data
 from deepmod._version import __version__
 from deepmod.api import discover, make_library
+from deepmod.classical import FiniteDifferences, WeakForm
 from deepmod.data import Dataset, add_noise, load, subsample
-from deepmod.equation import Equation
-from deepmod.library import CandidateLibrary, PolynomialLibrary
-from deepmod.method import Method
-from deepmod.neural import MLP, DeepMoD, LeastSquares, RegressorEstimator, Schedule, Siren
-from deepmod.regression import STLSQ, STRidge
-from deepmod.result import History, Result
+from deepmod.derivatives.bumps import BumpRule
+from deepmod.equation import Equation, parse_equation
+from deepmod.library import CandidateLibrary, PolynomialLibrary, TermEvaluator, symbols_for
+from deepmod.method import Callback, Method, RunControl
+from deepmod.neural import MLP, DeepMoD, LeastSquares, RegressorEstimator, Schedule, Siren, TimeWindows
+from deepmod.ode import UDE, HyperEuler, HyperHeun
+from deepmod.regression import (
+    STLSQ,
+    BackwardElimination,
+    CrossValidatedPath,
+    RegressionSystem,
+    STRidge,
+    fit_equations,
+)
+from deepmod.report.html import build_report
+from deepmod.result import CandidateEvidence, History, Result, SelectionEvidence
+from deepmod.simulate import Simulation, simulate
+
+if TYPE_CHECKING:
+    from deepmod.estimator import Model
 
 __all__ = [
     "MLP",
     "STLSQ",
+    "UDE",
+    "BackwardElimination",
+    "BumpRule",
+    "Callback",
+    "CandidateEvidence",
     "CandidateLibrary",
+    "CrossValidatedPath",
     "Dataset",
     "DeepMoD",
     "Equation",
+    "FiniteDifferences",
     "History",
+    "HyperEuler",
+    "HyperHeun",
     "LeastSquares",
     "Method",
+    "Model",
     "PolynomialLibrary",
+    "RegressionSystem",
     "RegressorEstimator",
     "Result",
+    "RunControl",
     "STRidge",
     "Schedule",
+    "SelectionEvidence",
+    "Simulation",
     "Siren",
+    "TermEvaluator",
+    "TimeWindows",
+    "WeakForm",
     "__version__",
     "add_noise",
+    "build_report",
     "data",
     "discover",
+    "fit_equations",
     "load",
     "make_library",
+    "parse_equation",
+    "simulate",
     "subsample",
+    "symbols_for",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``Model`` is imported on first use: scikit-learn's base module costs over a second at start-up, which
+    every command-line call would otherwise pay."""
+    if name == "Model":
+        from deepmod.estimator import Model
+
+        return Model
+    raise AttributeError(f"module 'deepmod' has no attribute {name!r}")

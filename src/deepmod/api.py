@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from deepmod.data.dataset import Dataset
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, PolynomialLibrary
-from deepmod.method import Method, RunControl, symbols_for
+from deepmod.method import Method, Problem, RunControl, symbols_for
 from deepmod.neural.deepmod import DeepMoD
 from deepmod.result import Result
 
@@ -52,4 +52,4 @@ def discover(
     method = DeepMoD() if method is None else method
     if library is None:
         library = method.default_library(data, poly_order, diff_order, extra_terms)
-    return method.run(data, library, seed=seed, device=device, control=control)
+    return method.run(Problem(data, library, seed, device, RunControl() if control is None else control))

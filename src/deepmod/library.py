@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from deepmod.data.dataset import Dataset
+from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.terms import Factor, Symbols, Term, default_terms, required_derivatives
 
@@ -200,3 +201,19 @@ def symbols_for(data: Dataset) -> Symbols:
         return Symbols(fields=fields, space=tuple(chosen[1:]), time=chosen[0])
     except ValueError as exc:
         raise InputError(f"{exc}; rename the array with alias=name, e.g. u=usol", options=("fields",)) from exc
+
+
+RightHandSide = tuple[TermEvaluator, list[float]]
+"""The terms of one field's right-hand side and their coefficients."""
+
+
+def right_hand_sides(equations: Sequence[Equation], symbols: Symbols, names: Sequence[str]) -> list[RightHandSide]:
+    """Per field of ``names``, its equation's terms and coefficients (no terms where it has no equation)."""
+    lhs = {symbols.lhs(i): i for i in range(len(names))}
+    out: list[RightHandSide] = [(TermEvaluator([]), []) for _ in names]
+    for eq in equations:
+        if eq.lhs not in lhs:
+            raise InputError(f"the equation for '{eq.lhs}' names no field of the data ({', '.join(names)})")
+        terms = [symbols.parse(n) for n in eq.coefficients]
+        out[lhs[eq.lhs]] = (TermEvaluator(terms), [float(c) for c in eq.coefficients.values()])
+    return out

@@ -8,7 +8,7 @@ import abc
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from deepmod.data.dataset import Dataset
@@ -51,6 +51,19 @@ class RunControl:
     resume: str | os.PathLike[str] | None = None
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One discovery task, everything a method's :meth:`Method.run` is given: the data, the candidate library,
+    the seed of every random choice, the device and the run control. A value, so a task can be sent to another
+    process as it is."""
+
+    data: Dataset
+    library: CandidateLibrary
+    seed: int = 0
+    device: str = "cpu"
+    control: RunControl = field(default_factory=RunControl)
+
+
 class Method(abc.ABC):
     """A discovery method. Contract: :meth:`run` returns a :class:`Result` with equations in the data's
     physical units, one per field, listing only active terms. Each method owns its defaults: ``poly_order``
@@ -62,15 +75,8 @@ class Method(abc.ABC):
     diff_order: ClassVar[int] = 3
 
     @abc.abstractmethod
-    def run(
-        self,
-        data: Dataset,
-        library: CandidateLibrary,
-        seed: int = 0,
-        device: str = "cpu",
-        control: RunControl | None = None,
-    ) -> Result:
-        """Discover the equations of ``data`` among the terms of ``library``."""
+    def run(self, problem: Problem) -> Result:
+        """Discover the equations of ``problem.data`` among the terms of ``problem.library``."""
 
     def default_library(
         self,
@@ -99,4 +105,4 @@ def check_library_size(n_points: int, n_terms: int) -> None:
         )
 
 
-__all__ = ["Callback", "Method", "RunControl", "check_library_size", "symbols_for"]
+__all__ = ["Callback", "Method", "Problem", "RunControl", "check_library_size", "symbols_for"]

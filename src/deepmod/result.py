@@ -177,9 +177,9 @@ class Result:
             int(d.get("iterations", 0)),
             history=History.from_dict(d.get("history") or {}),
             settings=dict(d.get("settings") or {}),
-            evidence=None if evidence is None else _EVIDENCE[evidence["kind"]](
-                **{k: v for k, v in evidence.items() if k != "kind"}
-            ),
+            evidence=None
+            if evidence is None
+            else _EVIDENCE[evidence["kind"]](**{k: v for k, v in evidence.items() if k != "kind"}),
             symbols=None
             if symbols is None
             else Symbols(tuple(symbols["fields"]), tuple(symbols["space"]), str(symbols["time"])),

@@ -24,7 +24,7 @@ from deepmod.derivatives.finite_difference import differentiate
 from deepmod.derivatives.smoothing import spectral_derivative
 from deepmod.equation import Equation
 from deepmod.errors import InputError
-from deepmod.library import TermEvaluator
+from deepmod.library import RightHandSide, right_hand_sides
 from deepmod.terms import Symbols
 
 BOUNDARIES = ("auto", "periodic", "data")
@@ -127,37 +127,26 @@ def simulate(
     from scipy.integrate import solve_ivp  # here, not at the top: scipy.integrate costs a second at start-up
 
     sol = solve_ivp(rhs, (t[0], t[-1]), u0.ravel(), t_eval=t, method=method, rtol=rtol, atol=atol, **options)
-    fields = sol.y.T.reshape(len(sol.t), len(names), *shape)
-    out = (
-        Dataset(
-            {data.coord_names[0]: sol.t, **{c: data.coords[c] for c in data.coord_names[1:]}},
-            {n: fields[:, i] for i, n in enumerate(names)},
-            grid=True,
-            source=f"simulation of {data.source or 'data'}",
-        )
-        if len(sol.t) >= 3
-        else data.with_fields({n: np.full_like(data.fields[n], np.nan) for n in names})
-    )
     status = "success" if sol.success and len(sol.t) == len(t) else str(sol.message)
-    return Simulation(out, periodic, status, time.perf_counter() - start)
+    return Simulation(_trajectory(sol.t, sol.y, data), periodic, status, time.perf_counter() - start)
+
+
+def _trajectory(times: np.ndarray, states: np.ndarray, data: Dataset) -> Dataset:
+    """The integrator's ``states`` ``(n_values, n_times)`` as fields on ``data``'s grid at ``times``; NaN
+    fields where it got fewer than three times (a grid axis needs three)."""
+    names = list(data.field_names)
+    if len(times) < 3:
+        return data.with_fields({n: np.full_like(data.fields[n], np.nan) for n in names})
+    fields = states.T.reshape(len(times), len(names), *data.shape[1:])
+    return Dataset(
+        {data.coord_names[0]: times, **{c: data.coords[c] for c in data.coord_names[1:]}},
+        {n: fields[:, i] for i, n in enumerate(names)},
+        grid=True,
+        source=f"simulation of {data.source or 'data'}",
+    )
 
 
 MAX_DENSE_JACOBIAN = 4096
-
-RightHandSide = tuple[TermEvaluator, list[float]]
-"""The terms of one field's right-hand side and their coefficients."""
-
-
-def right_hand_sides(equations: Sequence[Equation], symbols: Symbols, names: Sequence[str]) -> list[RightHandSide]:
-    """Per field of ``names``, its equation's terms and coefficients (no terms where it has no equation)."""
-    lhs = {symbols.lhs(i): i for i in range(len(names))}
-    out: list[RightHandSide] = [(TermEvaluator([]), []) for _ in names]
-    for eq in equations:
-        if eq.lhs not in lhs:
-            raise InputError(f"the equation for '{eq.lhs}' names no field of the data ({', '.join(names)})")
-        terms = [symbols.parse(n) for n in eq.coefficients]
-        out[lhs[eq.lhs]] = (TermEvaluator(terms), [float(c) for c in eq.coefficients.values()])
-    return out
 
 
 def state_series(time: str, times: Sequence[float] | np.ndarray, initial: Mapping[str, Any]) -> Dataset:

@@ -10,7 +10,9 @@ Points within a window of an edge are left out of the regression.
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -18,12 +20,14 @@ import numpy as np
 
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.smoothing import noise_cutoff, savgol_derivative, savgol_half_width
+from deepmod.equation import Equation
 from deepmod.errors import InputError
-from deepmod.library import CandidateLibrary
-from deepmod.method import Method, RunControl, check_library_size
+from deepmod.library import CandidateLibrary, right_hand_sides
+from deepmod.method import Method, Problem, check_library_size
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import RegressionSystem, fit_equations
 from deepmod.result import Result, SelectionEvidence
+from deepmod.terms import Symbols
 
 
 @dataclass
@@ -63,6 +67,54 @@ class SmoothingPlan:
 
 
 @dataclass(frozen=True)
+class Rates:
+    """The data's time derivatives and a model's right-hand sides at the interior points of a grid.
+
+    Attributes:
+        observed: per field, u_t from Savitzky-Golay derivatives whose windows follow the noise floor.
+        predicted: per field, the equation's right-hand side from the same derivatives (zeros without one).
+        interior: the data trimmed to those points.
+    """
+
+    observed: list[np.ndarray]
+    predicted: list[np.ndarray]
+    interior: Dataset
+
+    @property
+    def relative_residual(self) -> float:
+        """``||observed - predicted|| / ||observed||`` over all fields and points."""
+        residual = sum(float(np.sum((a - b) ** 2)) for a, b in zip(self.observed, self.predicted, strict=True))
+        total = sum(float(np.sum(a**2)) for a in self.observed)
+        return math.sqrt(residual / total) if total > 0 else math.nan
+
+
+def equation_rates(data: Dataset, equations: Sequence[Equation], symbols: Symbols) -> Rates:
+    """The time derivatives of grid ``data`` and the right-hand sides of ``equations`` on it (see
+    :class:`Rates`): how well a model explains the data's rates, with no simulation."""
+    if not data.grid:
+        raise InputError("rates of the data need a grid (one axis per coordinate)")
+    names = list(data.field_names)
+    fields = [np.asarray(data.fields[n], dtype=np.float64) for n in names]
+    coords = [np.asarray(data.coords[c], dtype=np.float64) for c in data.coord_names]
+    rhs_terms = right_hand_sides(equations, symbols, names)
+    needed = set().union(*(evaluator.required() for evaluator, _ in rhs_terms))
+    max_orders = [1] + [max((d[k] for _, d in needed), default=0) for k in range(data.n_space)]
+    plan = SmoothingPlan.fit(fields, coords, max_orders)
+    inner = plan.interior
+    values = {(f, d): plan.derivative(fields[f], (0, *d))[inner] for f, d in needed}
+    observed = [plan.derivative(u, (1,) + (0,) * data.n_space)[inner] for u in fields]
+    predicted = [
+        evaluator.combine(values, c, like=u_t) for (evaluator, c), u_t in zip(rhs_terms, observed, strict=True)
+    ]
+    interior = Dataset(
+        {c: coords[k][inner[k]] for k, c in enumerate(data.coord_names)},
+        {n: fields[k][inner] for k, n in enumerate(names)},
+        grid=True,
+    )
+    return Rates(observed, predicted, interior)
+
+
+@dataclass(frozen=True)
 class FiniteDifferences(Method):
     """Finite-difference (Savitzky-Golay) derivatives of the data plus :class:`CrossValidatedPath` selection.
 
@@ -77,15 +129,9 @@ class FiniteDifferences(Method):
     name: ClassVar[str] = "fd"
     diff_order: ClassVar[int] = 4
 
-    def run(
-        self,
-        data: Dataset,
-        library: CandidateLibrary,
-        seed: int = 0,
-        device: str = "cpu",
-        control: RunControl | None = None,
-    ) -> Result:
+    def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
+        data, library = problem.data, problem.library
         if not data.grid or data.n_space == 0:
             raise InputError("the fd method needs PDE data on a grid (t and at least one space coordinate)")
         plan, systems = self.systems(data, library)
@@ -131,6 +177,4 @@ class FiniteDifferences(Method):
         groups = np.repeat(np.arange(u_t[0].shape[0]), u_t[0][0].size)
         names = tuple(library.names)
         symbols = library.symbols
-        return plan, [
-            RegressionSystem(theta, u.ravel(), names, symbols.lhs(f), groups) for f, u in enumerate(u_t)
-        ]
+        return plan, [RegressionSystem(theta, u.ravel(), names, symbols.lhs(f), groups) for f, u in enumerate(u_t)]

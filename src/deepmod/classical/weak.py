@@ -29,7 +29,7 @@ from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, TermEvaluator
-from deepmod.method import Method, RunControl, check_library_size
+from deepmod.method import Method, Problem, check_library_size
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations
 from deepmod.result import Result, SelectionEvidence
@@ -170,15 +170,9 @@ class WeakForm(Method):
     name: ClassVar[str] = "weak"
     diff_order: ClassVar[int] = 4
 
-    def run(
-        self,
-        data: Dataset,
-        library: CandidateLibrary,
-        seed: int = 0,
-        device: str = "cpu",
-        control: RunControl | None = None,
-    ) -> Result:
+    def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
+        data, library = problem.data, problem.library
         if not data.grid:
             raise InputError(
                 "the weak method needs data on a grid; use the deepmod method for scattered samples",

@@ -25,12 +25,11 @@ class SyntheticSystem:
     description: str
 
 
-def burgers_delta(
-    viscosity: float = 0.1,
-    amplitude: float = 1.0,
-    x: np.ndarray | None = None,
-    t: np.ndarray | None = None,
-) -> SyntheticSystem:
+Axis = np.ndarray | None
+"""A grid axis, or ``None`` for the generator's default."""
+
+
+def burgers_delta(viscosity: float = 0.1, amplitude: float = 1.0, x: Axis = None, t: Axis = None) -> SyntheticSystem:
     """Burgers' equation u_t = nu u_xx - u u_x from a delta peak ``u(x, 0) = A delta(x)``, exact.
 
     The Cole-Hopf transform gives, with ``R = A / (2 nu)`` and ``z = x / sqrt(4 nu t)``,
@@ -53,12 +52,7 @@ def burgers_delta(
     return SyntheticSystem(data, truth, f"Burgers, nu={viscosity}, delta peak of amplitude {amplitude}")
 
 
-def kdv_two_soliton(
-    k1: float = 1.0,
-    k2: float = 1.6,
-    x: np.ndarray | None = None,
-    t: np.ndarray | None = None,
-) -> SyntheticSystem:
+def kdv_two_soliton(k1: float = 1.0, k2: float = 1.6, x: Axis = None, t: Axis = None) -> SyntheticSystem:
     """Two interacting KdV solitons, u_t = -6 u u_x - u_xxx, exact.
 
     Hirota's form ``u = 2 (log F)_xx`` with ``F = 1 + e^{eta1} + e^{eta2} + A e^{eta1 + eta2}``,

@@ -28,7 +28,7 @@ from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
-from deepmod.method import Method, RunControl, check_library_size
+from deepmod.method import Method, Problem, check_library_size
 from deepmod.neural.approximators import MLP, Approximator, TimeWindows, oscillations
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.schedule import Normalisation, Schedule
@@ -119,18 +119,11 @@ class DeepMoD(Method):
     weak_refit: bool = True
 
     name: ClassVar[str] = "deepmod"
-    diff_order: ClassVar[int] = 3
 
-    def run(
-        self,
-        data: Dataset,
-        library: CandidateLibrary,
-        seed: int = 0,
-        device: str = "cpu",
-        control: RunControl | None = None,
-    ) -> Result:
+    def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
-        control = RunControl() if control is None else control
+        data, library = problem.data, problem.library
+        seed, device, control = problem.seed, problem.device, problem.control
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise InputError("device cuda was asked for but no CUDA GPU is available: use cpu", options=("device",))
         x, u = _samples(data, self.max_samples, seed)

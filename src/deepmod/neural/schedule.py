@@ -114,7 +114,6 @@ class SelectionTracker:
         self.mask_applied = bool(state["mask_applied"])
 
 
-
 def plateaued(validation: list[float], schedule: Schedule) -> bool:
     """Whether the validation loss improved by less than ``plateau`` (relative) over the last 3 checks."""
     if schedule.plateau <= 0:

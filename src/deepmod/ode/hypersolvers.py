@@ -25,36 +25,31 @@ from deepmod.ode.fields import tanh_mlp
 from deepmod.ode.training import lbfgs
 
 
-class Correction(nn.Module):
-    """``g(u, f(u))``: a tanh MLP on the state and the vector field, both normalised.
+@dataclass(frozen=True)
+class CorrectionScales:
+    """The correction's normalisation, each ``(n_states,)``: centre and spread of the states, typical size of
+    the vector field, and of the output (in units of the local error over ``h^{p+1}``, see
+    :meth:`HyperSolver.fit`)."""
 
-    Args:
-        n_states: state dimension.
-        center, scale: ``(n_states,)`` normalisation of the states; ``rate_scale`` of f(u) and of the output
-            (which is in units of the local error over ``h^{p+1}``, see :meth:`HyperSolver.fit`).
-    """
+    center: Sequence[float]
+    scale: Sequence[float]
+    rate_scale: Sequence[float]
+    output_scale: Sequence[float]
+
+
+class Correction(nn.Module):
+    """``g(u, f(u))``: a tanh MLP on the state and the vector field, both normalised (:class:`CorrectionScales`)."""
 
     center: torch.Tensor
     scale: torch.Tensor
     rate_scale: torch.Tensor
     output_scale: torch.Tensor
 
-    def __init__(
-        self,
-        n_states: int,
-        center: Sequence[float],
-        scale: Sequence[float],
-        rate_scale: Sequence[float],
-        output_scale: Sequence[float],
-        width: int = 64,
-        depth: int = 2,
-    ) -> None:
+    def __init__(self, n_states: int, scales: CorrectionScales, width: int = 64, depth: int = 2) -> None:
         super().__init__()
         self.net = tanh_mlp(2 * n_states, n_states, width, depth, dtype=torch.float64)
-        self.register_buffer("center", torch.as_tensor(center, dtype=torch.float64))
-        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float64))
-        self.register_buffer("rate_scale", torch.as_tensor(rate_scale, dtype=torch.float64))
-        self.register_buffer("output_scale", torch.as_tensor(output_scale, dtype=torch.float64))
+        for name in ("center", "scale", "rate_scale", "output_scale"):
+            self.register_buffer(name, torch.as_tensor(getattr(scales, name), dtype=torch.float64))
 
     def forward(self, u: torch.Tensor, du: torch.Tensor) -> torch.Tensor:
         z = torch.cat([(u - self.center) / self.scale, du / self.rate_scale], dim=-1)
@@ -149,14 +144,13 @@ class HyperSolver(nn.Module, abc.ABC):
             target = (exact - states - h * self.increment(states, du, h)) / h ** (self.order + 1)
         spread = target.std(dim=0).clamp_min(1e-12)
         with torch_seeded(seed):  # the correction's initial weights
-            self.correction = Correction(
-                states.shape[1],
+            scales = CorrectionScales(
                 states.mean(dim=0).tolist(),
                 states.std(dim=0).clamp_min(1e-12).tolist(),
                 du.std(dim=0).clamp_min(1e-12).tolist(),
                 spread.tolist(),
-                width=width,
             )
+            self.correction = Correction(states.shape[1], scales, width=width)
         adam = torch.optim.Adam(self.correction.parameters(), lr=learning_rate)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(adam, iterations)
         history = []

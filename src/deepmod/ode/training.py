@@ -113,16 +113,7 @@ def fit_trajectories(
         return (misfit + continuity * jumps) / (n * obs.shape[-1])
 
     params = [p for p in func.parameters() if p.requires_grad] + [starts]
-    history: list[float] = []
-    adam = torch.optim.Adam(params, lr=learning_rate)
-    for i in range(adam_iterations):
-        adam.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        adam.step()
-        history.append(float(loss.detach()))
-        if on_step is not None:
-            on_step(i, history[-1])
+    history = adam_steps(params, loss_fn, adam_iterations, learning_rate, on_step)
     if lbfgs_iterations:
         lbfgs(params, loss_fn, lbfgs_iterations, history, on_step)
     return TrajectoryFit(
@@ -131,6 +122,27 @@ def fit_trajectories(
         iterations=len(history),
         seconds=time.perf_counter() - start,
     )
+
+
+def adam_steps(
+    params: Sequence[torch.Tensor],
+    loss_fn: Callable[[], torch.Tensor],
+    iterations: int,
+    learning_rate: float,
+    on_step: Callable[[int, float], None] | None = None,
+) -> list[float]:
+    """``iterations`` full-batch Adam steps on ``loss_fn``; returns the loss before each step."""
+    history: list[float] = []
+    adam = torch.optim.Adam(params, lr=learning_rate)
+    for i in range(iterations):
+        adam.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        adam.step()
+        history.append(float(loss.detach()))
+        if on_step is not None:
+            on_step(i, history[-1])
+    return history
 
 
 def lbfgs(

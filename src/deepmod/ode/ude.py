@@ -21,8 +21,7 @@ from deepmod._random import torch_seeded
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
-from deepmod.library import CandidateLibrary
-from deepmod.method import Method, RunControl, symbols_for
+from deepmod.method import Method, Problem, symbols_for
 from deepmod.ode.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
 from deepmod.ode.recovery import candidate_supports, choose_by_data, network_systems
 from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_rates, fit_trajectories, smoothed_rates
@@ -62,15 +61,9 @@ class UDE(Method):
     name: ClassVar[str] = "ude"
     diff_order: ClassVar[int] = 0
 
-    def run(
-        self,
-        data: Dataset,
-        library: CandidateLibrary,
-        seed: int = 0,
-        device: str = "cpu",
-        control: RunControl | None = None,
-    ) -> Result:
+    def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
+        data, library = problem.data, problem.library
         if data.n_space != 0:
             raise InputError("the universal ODE method needs data with time as the only coordinate")
         if not data.grid:
@@ -79,7 +72,7 @@ class UDE(Method):
         t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
         obs = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
         known = self._known_equations(symbols, data)
-        network, fit, path = self._train(known, symbols, t, obs, seed)
+        network, fit, path = self._train(known, symbols, t, obs, problem.seed)
         systems = network_systems(network, path, library.terms, symbols)
         per_state = candidate_supports(systems, self.max_terms)
         bar = self._bar(int(np.prod([len(c) for c in per_state])), "refitting candidate models")
@@ -98,7 +91,7 @@ class UDE(Method):
         )
         settings = {
             "known": [e.text() for e in known if e.coefficients],
-            "seed": seed,
+            "seed": problem.seed,
             "width": self.width,
             "depth": self.depth,
             "adam_iterations": self.adam_iterations,

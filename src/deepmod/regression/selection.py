@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from deepmod.regression.base import SparseRegressor, lstsq_on, normalise_problem
 from deepmod.regression.stlsq import STLSQ
 
 
+@dataclass(repr=False)
 class BackwardElimination(SparseRegressor):
     """Thresholding, then greedy backward elimination with a variance tolerance.
 
@@ -64,23 +66,13 @@ class BackwardElimination(SparseRegressor):
     keeps; the data cannot tell them apart at the resolution of ``tolerance``, so the simpler one is taken.
     """
 
-    def __init__(
-        self,
-        tolerance: float = 0.01,
-        threshold: float = 0.1,
-        ratio: float | None = None,
-        min_coefficient: float = 0.02,
-        exhaustive: int = 0,
-        add_back: float | None = None,
-        simpler: Sequence[Sequence[int]] | None = None,
-    ) -> None:
-        self.simpler = simpler
-        self.add_back = add_back
-        self.tolerance = tolerance
-        self.exhaustive = exhaustive
-        self.ratio = ratio
-        self.threshold = threshold
-        self.min_coefficient = min_coefficient
+    tolerance: float = 0.01
+    threshold: float = 0.1
+    ratio: float | None = None
+    min_coefficient: float = 0.02
+    exhaustive: int = 0
+    add_back: float | None = None
+    simpler: Sequence[Sequence[int]] | None = None
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> BackwardElimination:
         xn, yn, norms, ys = normalise_problem(x, y)
@@ -132,6 +124,7 @@ class BackwardElimination(SparseRegressor):
             chosen[j] = True
 
 
+@dataclass(repr=False)
 class CrossValidatedPath(SparseRegressor):
     """Model selection along the sparsity path by blocked cross-validation: no threshold to set.
 
@@ -153,10 +146,9 @@ class CrossValidatedPath(SparseRegressor):
     appear); without groups the rows are cut into contiguous blocks in their order.
     """
 
-    def __init__(self, folds: int = 5, exhaustive: int = 12, min_gain: float = 1e-4) -> None:
-        self.folds = folds
-        self.exhaustive = exhaustive
-        self.min_gain = min_gain
+    folds: int = 5
+    exhaustive: int = 12
+    min_gain: float = 1e-4
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> CrossValidatedPath:
         xn, yn, norms, ys = normalise_problem(x, y)

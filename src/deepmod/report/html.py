@@ -11,7 +11,6 @@ import base64
 import html
 import io
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ from matplotlib.figure import Figure
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.result import History, Result, SelectionEvidence
-from deepmod.simulate import Simulation, right_hand_sides
+from deepmod.simulate import Simulation
 from deepmod.terms import Symbols, Term
 
 
@@ -62,9 +61,7 @@ def image(fig: Any, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
 
 
-def _subplots(
-    rows: int = 1, cols: int = 1, *, figsize: tuple[float, float], squeeze: bool = True
-) -> tuple[Any, Any]:
+def _subplots(rows: int = 1, cols: int = 1, *, figsize: tuple[float, float], squeeze: bool = True) -> tuple[Any, Any]:
     """A figure and its axes through matplotlib's object API: no pyplot state, no backend switched (a bare
     :class:`~matplotlib.figure.Figure` renders PNG with Agg)."""
     fig = Figure(figsize=figsize)
@@ -196,45 +193,18 @@ def selection_figure(evidence: SelectionEvidence) -> Any | None:
 def time_derivative_fit(
     data: Dataset, equations: Sequence[Equation], symbols: Symbols
 ) -> tuple[list[tuple[str, np.ndarray]], Dataset, float] | None:
-    """Per field: the data's time derivative, the equation's right-hand side and their difference, from
-    Savitzky-Golay derivatives whose windows follow the noise floor (interior of the grid), with the
-    relative L2 size of the residual. ``None`` for scattered data."""
-    from deepmod.classical.finite_differences import SmoothingPlan
+    """Per field: the data's time derivative, the equation's right-hand side and their difference
+    (:func:`~deepmod.classical.finite_differences.equation_rates`, interior of the grid), with the relative L2
+    size of the residual. ``None`` for scattered data."""
+    from deepmod.classical.finite_differences import equation_rates
 
     if not data.grid:
         return None
-    names = list(data.field_names)
-    fields = [np.asarray(data.fields[n], dtype=np.float64) for n in names]
-    coords = [np.asarray(data.coords[c], dtype=np.float64) for c in data.coord_names]
-    rhs_terms = right_hand_sides(equations, symbols, names)
-    n_space = data.n_space
-    needed = set().union(*(evaluator.required() for evaluator, _ in rhs_terms))
-    max_orders = [1] + [max((d[k] for _, d in needed), default=0) for k in range(n_space)]
-    plan = SmoothingPlan.fit(fields, coords, max_orders)
-    inner = plan.interior
-    cache: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}
-
-    def value(field_index: int, orders: tuple[int, ...]) -> np.ndarray:
-        key = (field_index, orders)
-        if key not in cache:
-            cache[key] = plan.derivative(fields[field_index], orders)[inner]
-        return cache[key]
-
-    values = {(f, d): value(f, (0, *d)) for f, d in needed}
-    panels, residuals, totals = [], 0.0, 0.0
-    for i, (evaluator, coefficients) in enumerate(rhs_terms):
-        lhs = symbols.lhs(i)
-        u_t = value(i, (1,) + (0,) * n_space)
-        rhs = evaluator.combine(values, coefficients, like=u_t)
-        panels += [(f"{lhs} from the data", u_t), ("right-hand side", rhs), ("residual", u_t - rhs)]
-        residuals += float(np.sum((u_t - rhs) ** 2))
-        totals += float(np.sum(u_t**2))
-    trimmed = Dataset(
-        {c: coords[k][inner[k]] for k, c in enumerate(data.coord_names)},
-        {n: fields[k][inner] for k, n in enumerate(names)},
-        grid=True,
-    )
-    return panels, trimmed, math.sqrt(residuals / totals) if totals > 0 else math.nan
+    rates = equation_rates(data, equations, symbols)
+    panels: list[tuple[str, np.ndarray]] = []
+    for i, (u_t, rhs) in enumerate(zip(rates.observed, rates.predicted, strict=True)):
+        panels += [(f"{symbols.lhs(i)} from the data", u_t), ("right-hand side", rhs), ("residual", u_t - rhs)]
+    return panels, rates.interior, rates.relative_residual
 
 
 def build_report(

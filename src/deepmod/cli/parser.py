@@ -1,0 +1,163 @@
+"""The ``deepmod`` command line's arguments: names, types, defaults and help (no behaviour)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from deepmod._version import __version__
+
+EXIT_USAGE = 2
+METHODS = ("deepmod", "weak", "fd")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"deepmod: error: {message} (see deepmod {self.prog.split()[-1]} --help)\n")
+
+
+def _csv(text: str) -> list[str]:
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    return items
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _order(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from exc
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``deepmod`` parser with its subcommands."""
+    parser = _Parser(prog="deepmod", description="Find the differential equation behind measured data.")
+    parser.add_argument("--version", action="version", version=f"deepmod {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _discover_arguments(sub.add_parser("discover", help="discover the equation behind a data file"))
+    _ude_arguments(
+        sub.add_parser(
+            "ude", help="universal ODE: known terms plus a network, then symbolic recovery of the network's part"
+        )
+    )
+    m = sub.add_parser("simulate", help="simulate a discovered model and compare it with the data")
+    _simulation_arguments(m)
+    m.add_argument("--output", help="write the simulated fields as .npz")
+    _report_arguments(
+        sub.add_parser("report", help="an HTML report: equation, data, fit, history, simulation against data")
+    )
+    _example_arguments(sub.add_parser("example", help="write a built-in synthetic data set"))
+    return parser
+
+
+def _discover_arguments(d: argparse.ArgumentParser) -> None:
+    d.add_argument("data", help="data file: .npz, .mat, .nc/.h5 (netCDF/HDF5) or .csv")
+    d.add_argument(
+        "--coords",
+        type=_csv,
+        required=True,
+        help="coordinate arrays, time first: t,x[,y]; ALIAS=NAME renames",
+    )
+    d.add_argument("--fields", type=_csv, required=True, help="field arrays: u[,v]; ALIAS=NAME renames (u=usol)")
+    d.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous: t,x")
+    d.add_argument("--poly-order", type=_order(0, 6), default=2, help="highest power of the fields (default 2)")
+    d.add_argument(
+        "--diff-order",
+        type=_order(0, 5),
+        default=None,
+        help="highest spatial derivative order (default: 3 for deepmod, 4 for weak and fd)",
+    )
+    d.add_argument("--term", action="append", default=[], help="add a candidate term by name, e.g. u_x^2 (repeatable)")
+    d.add_argument("--samples", type=_positive, help="train on N random points (default: up to 2000)")
+    d.add_argument("--method", default="deepmod", help="discovery method: " + ", ".join(METHODS))
+    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    d.add_argument("--device", default="cpu", help="cpu or cuda")
+    d.add_argument("--threads", type=_positive, help="CPU threads for PyTorch (default: PyTorch's choice)")
+    d.add_argument(
+        "--no-fuse",
+        action="store_true",
+        help="do not compile the network's derivative work (no compile time; each step slower; also DEEPMOD_FUSE=0)",
+    )
+    d.add_argument("--max-iterations", type=_positive, default=None, help="cap on training iterations")
+    d.add_argument("--output", help="write the result as JSON to this file")
+    d.add_argument(
+        "--checkpoint",
+        help="where Ctrl-C or SIGTERM writes the training state (default: OUTPUT.ckpt, or deepmod.ckpt)",
+    )
+    d.add_argument("--resume", help="continue training from a checkpoint (same data and options)")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.add_argument("--tensorboard", metavar="DIR", help="log losses and coefficients for TensorBoard to DIR")
+
+
+def _ude_arguments(u: argparse.ArgumentParser) -> None:
+    u.add_argument("data", help="a time series: .npz, .mat, .nc/.h5 or .csv with t as the only coordinate")
+    u.add_argument("--coords", type=_csv, required=True, help="the time array: t; ALIAS=NAME renames")
+    u.add_argument("--fields", type=_csv, required=True, help="state arrays: x,y; ALIAS=NAME renames")
+    u.add_argument(
+        "--known",
+        action="append",
+        default=[],
+        help='a known part, e.g. "x_t = 1.3*x" (repeatable; none: a neural ODE)',
+    )
+    u.add_argument("--poly-order", type=_order(1, 5), default=2, help="highest power in recovered terms (default 2)")
+    u.add_argument("--segments", type=_positive, default=1, help="multiple-shooting pieces (default 1)")
+    u.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    u.add_argument("--output", help="write the result as JSON to this file")
+    u.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _report_arguments(r: argparse.ArgumentParser) -> None:
+    _simulation_arguments(r)
+    r.add_argument("--output", required=True, help="the HTML file to write (self-contained)")
+    r.add_argument("--no-simulation", action="store_true", help="leave the simulation out")
+    r.add_argument(
+        "--reference",
+        help="simulate from and compare with this file instead of DATA (same arrays and grid: a clean or "
+        "smoothed copy of noisy data)",
+    )
+
+
+def _example_arguments(e: argparse.ArgumentParser) -> None:
+    e.add_argument("name", help="one of: " + ", ".join(_examples()))
+    e.add_argument("--output", required=True, help="output .npz file")
+    e.add_argument("--noise", type=float, default=0.0, help="relative Gaussian noise level (0.05 = 5%%)")
+    e.add_argument("--samples", type=_positive, help="keep N random points, as scattered data")
+    e.add_argument("--seed", type=int, default=0, help="seed of noise and sampling")
+    e.add_argument("--quiet", action="store_true", help="print nothing")
+
+
+def _simulation_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("result", help="a result JSON written by deepmod discover or deepmod ude")
+    p.add_argument("data", help="grid data whose first time gives the initial state and whose times the span")
+    p.add_argument("--coords", type=_csv, required=True, help="coordinate arrays, time first")
+    p.add_argument("--fields", type=_csv, required=True, help="field arrays; ALIAS=NAME renames")
+    p.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous")
+    p.add_argument(
+        "--boundary",
+        default="auto",
+        help="periodic, data (outer points follow the data) or auto (periodic where the data are; default)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _examples() -> list[str]:
+    from deepmod.data.synthetic import EXAMPLES
+
+    return list(EXAMPLES)
