@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint typecheck check clean
+.PHONY: install demo test test-slow lint duplicates typecheck check clean
 
 install: $(STAMP)
 
@@ -27,10 +27,17 @@ lint: install
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/ruff format --check src tests examples benchmarks
 
+# Repeated code in src/ (the workplace's `duplicates` tool, where it is installed): any pair found fails.
+duplicates:
+	@if command -v duplicates >/dev/null 2>&1; then \
+		out=$$(duplicates --repo src); echo "$$out"; \
+		case "$$out" in "no duplicates"*) ;; *) exit 1 ;; esac; \
+	else echo "duplicates: tool not installed, check skipped"; fi
+
 typecheck: install
 	$(BIN)/mypy
 
-check: lint typecheck test
+check: lint duplicates typecheck test
 
 clean:
 	rm -rf $(VENV) demo-data.npz

@@ -1,28 +1,30 @@
-"""Discovery accuracy on the acceptance cases, through the CLI with default settings.
+"""Discovery accuracy on the acceptance cases, with the default method and its own defaults.
 
-Each case writes a data file (noise: Gaussian, std = level x std(field), seeded), runs
-``deepmod discover FILE --coords ... --fields ... --seed 0 --output result.json`` in-process and compares the
-result with the true equation: "correct" means exactly the true terms and every coefficient within 10 %
-(5 % for DeePyMoD's Burgers case).
+Each case makes its data (noise: Gaussian, std = level x std(field), seeded), runs
+``deepmod.discover(data, deepmod.DeepMoD(), seed=0)`` (what ``deepmod discover FILE --coords ... --fields ...``
+runs: the method owns its defaults, ``tests/test_system.py`` checks that both give the same equation) and
+compares the result with the true equation: "correct" means exactly the true terms and every coefficient
+within 10 % (5 % for DeePyMoD's Burgers case). ``--json FILE`` writes every result in full precision.
 
-Usage:  python benchmarks/discovery.py [CASE_SUBSTRING ...]
+Usage:  python benchmarks/discovery.py [--json FILE] [CASE_SUBSTRING ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from deepmod.cli import main
-from deepmod.data import Dataset, add_noise, load, save_npz, subsample
+import deepmod
+from deepmod.data import Dataset, add_noise, load, subsample
 from deepmod.data.synthetic import advection_diffusion_2d, burgers_delta, lorenz, reaction_diffusion
+from deepmod.method import RunControl
+from deepmod.report.progress import ProgressBar
+from deepmod.result import Result
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -74,47 +76,47 @@ def score(found: Truth, truth: Truth) -> tuple[bool, float]:
     return exact, max(errors)
 
 
-def run(case: Case, workdir: Path) -> dict[str, object]:
+def run(case: Case) -> tuple[dict[str, object], Result]:
     data, truth = case.make()
     data = add_noise(data, case.noise, seed=0) if case.noise else data
     if case.samples:
         data = subsample(data, case.samples, seed=0)
-    path = workdir / "data.npz"
-    save_npz(data, path)
-    out = workdir / "result.json"
-    argv = ["discover", str(path), "--coords", ",".join(data.coord_names), "--fields", ",".join(data.field_names)]
-    argv += ["--seed", "0", "--output", str(out)]  # training progress bar on a terminal only
+    control = RunControl([ProgressBar()])  # a training progress bar on a terminal only
     start = time.perf_counter()
-    code = main(argv)
+    result = deepmod.discover(data, deepmod.DeepMoD(), seed=0, control=control)
     seconds = time.perf_counter() - start
-    if code != 0:
-        return {"case": case.name, "correct": False, "error": np.inf, "seconds": seconds, "found": f"exit {code}"}
-    result = json.loads(out.read_text())
-    exact, error = score(result["equations"], truth)
-    return {
+    exact, error = score(result.coefficients, truth)
+    row = {
         "case": case.name,
-        "samples": result["settings"]["samples"],
+        "samples": result.settings["samples"],
         "correct": exact and error <= case.tolerance,
         "error": error,
         "seconds": seconds,
-        "iterations": result["iterations"],
-        "found": " ; ".join(result["text"]),
+        "iterations": result.iterations,
+        "found": str(result).replace("\n", " ; "),
     }
+    return row, result
 
 
-def main_(filters: list[str]) -> int:
-    cases = [c for c in CASES if not filters or any(f in c.name for f in filters)]
+def main_(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="*", help="run the cases whose names contain one of these")
+    parser.add_argument("--json", help="write every case's result (full precision) to this file")
+    args = parser.parse_args(argv)
+    cases = [c for c in CASES if not args.cases or any(f in c.name for f in args.cases)]
     print(f"{'case':32} {'samples':>7} {'correct':>7} {'max err':>8} {'iters':>6} {'seconds':>8}  found")
-    failures = 0
+    failures, saved = 0, {}
     for case in cases:
-        with tempfile.TemporaryDirectory() as tmp:
-            r = run(case, Path(tmp))
+        r, result = run(case)
+        saved[case.name] = result.to_dict()
         failures += not r["correct"]
         print(
             f"{r['case']:32} {r.get('samples', '-')!s:>7} {'yes' if r['correct'] else 'NO':>7} "
             f"{r['error']:8.2%} {r.get('iterations', '-')!s:>6} {r['seconds']:8.1f}  {r['found']}",
             flush=True,
         )
+    if args.json:
+        Path(args.json).write_text(json.dumps(saved, indent=1))
     return 1 if failures else 0
 
 

@@ -3,7 +3,8 @@
 For each of ``../shared/data`` Burgers, KdV and Kuramoto-Sivashinsky and each noise level (Gaussian, std =
 level x std(u), seed 0) the noisy copy is written once and given to:
 
-- ``deepmod discover --method weak`` and ``--method fd`` (CLI, default settings);
+- deepmod's weak and fd methods with their own defaults (``deepmod.discover(data, deepmod.WeakForm())``, the
+  same as ``deepmod discover --method weak``);
 - PySINDy 2 PDE-FIND (``PDELibrary``, finite differences) and its weak form (``WeakPDELibrary``, 100
   subdomains), with polynomials of degree 2 times derivatives up to the true equation's highest order (3 for
   Burgers and KdV, 4 for KS: a smaller library than deepmod's, which always goes to 4), constant included,
@@ -145,18 +146,12 @@ def _ensure_pysindy() -> Path:
 # --------------------------------------------------------------------------- deepmod side
 
 
-def _deepmod(path: Path, method: str, coords: list[str]) -> tuple[dict[str, float], float]:
-    from deepmod.cli import main
+def _deepmod(data: Any, method: str) -> tuple[dict[str, float], float]:
+    import deepmod
 
-    out = path.with_suffix(f".{method}.json")
     start = time.process_time()
-    code = main(
-        ["discover", str(path), "--coords", ",".join(coords), "--fields", "u", "--method", method, "--output", str(out)]
-    )
-    seconds = time.process_time() - start
-    if code != 0:
-        return {}, seconds
-    return json.loads(out.read_text())["equations"]["u_t"], seconds
+    result = deepmod.discover(data, deepmod.WeakForm() if method == "weak" else deepmod.FiniteDifferences())
+    return result.coefficients["u_t"], time.process_time() - start
 
 
 def main_(argv: list[str]) -> int:
@@ -169,9 +164,6 @@ def main_(argv: list[str]) -> int:
     if args.worker:
         _pysindy_worker(args.worker)
         return 0
-
-    import io
-    from contextlib import redirect_stdout
 
     import numpy as np
 
@@ -195,8 +187,7 @@ def main_(argv: list[str]) -> int:
                 t, x = data.coords[data.coord_names[0]], data.coords[data.coord_names[1]]
                 np.savez(path, t=t, x=x, u=data.fields["u"])
                 for method in ("weak", "fd"):
-                    with redirect_stdout(io.StringIO()):
-                        found, seconds = _deepmod(path, method, ["t", "x"])
+                    found, seconds = _deepmod(data, method)
                     rows.append(
                         {"set": name, "noise": level, "method": f"deepmod {method}", "found": found, "s": seconds}
                     )

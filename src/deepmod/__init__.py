@@ -38,6 +38,7 @@ from deepmod.regression import (
 from deepmod.report.html import build_report
 from deepmod.result import CandidateEvidence, History, Result, SelectionEvidence
 from deepmod.simulate import Simulation, simulate
+from deepmod.terms import Symbols
 
 if TYPE_CHECKING:
     from deepmod.estimator import Model
@@ -72,6 +73,7 @@ __all__ = [
     "SelectionEvidence",
     "Simulation",
     "Siren",
+    "Symbols",
     "TermEvaluator",
     "TimeWindows",
     "WeakForm",

@@ -1,6 +1,6 @@
-"""Discover Burgers' equation from 2,000 noisy scattered samples with the Python API.
+"""Discover Burgers' equation from 2,000 noisy scattered samples with DeepMoD (the Python API).
 
-Run:  python examples/quickstart.py [--max-iterations N]
+Run:  python examples/scattered_samples.py [--max-iterations N]
 """
 
 from __future__ import annotations
