@@ -83,10 +83,10 @@ BENCH = _benchmark()
     ],
     ids=[c.name for c in BENCH.CASES],
 )
-def test_acceptance_case(case, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("DEEPMOD_FUSE", "1")  # the product's defaults
+def test_acceptance_case(case, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """The benchmark's case with the product's defaults (DeepMoD() fuses its kernels)."""
     if "mat" in case.name and not BENCH.SHARED.exists():
         pytest.skip("reference data not present")
-    row = BENCH.run(case, tmp_path)
+    row, _ = BENCH.run(case)
     capsys.readouterr()
     assert row["correct"], row
