@@ -99,7 +99,7 @@ def test_result_simulates_and_reports_from_python(results: dict, tmp_path: Path)
     and times alone; ``result.report`` writes the report."""
     data, result = results["weak"]
     sim = result.simulate(data)
-    assert sim.status == "success" and sim.data.shape == data.shape
+    assert sim.status == "success" and sim.shape == data.shape and isinstance(sim, deepmod.Dataset)
     result.report(data, tmp_path / "r.html")
     assert "Model selection" in (tmp_path / "r.html").read_text()
     ode_data, ode = results["ude"]
@@ -107,7 +107,7 @@ def test_result_simulates_and_reports_from_python(results: dict, tmp_path: Path)
     times = np.asarray(ode_data.coords["t"])
     alone = ode.simulate(initial=first, times=times)
     on_data = ode.simulate(ode_data)
-    np.testing.assert_allclose(alone.data.fields["x"], on_data.data.fields["x"], rtol=1e-12)
+    np.testing.assert_allclose(alone.fields["x"], on_data.fields["x"], rtol=1e-12)
 
 
 def test_a_result_refuses_data_with_other_fields(results: dict) -> None:  # type: ignore[type-arg]

@@ -232,8 +232,9 @@ class Result:
         boundary: str = "auto",
         progress: Callable[[float], None] | None = None,
     ) -> Simulation:
-        """Integrate the equations (:func:`deepmod.simulate.simulate`); the simulated fields are the returned
-        :class:`~deepmod.simulate.Simulation`'s ``data``, a :class:`~deepmod.data.Dataset`.
+        """Integrate the equations (:func:`deepmod.simulate.simulate`): the trajectory as a
+        :class:`~deepmod.simulate.Simulation`, a :class:`~deepmod.data.Dataset` that also says how the
+        integration went (``status``).
 
         Args:
             data: grid data: its grid, times, initial state (the first snapshot) and boundary values. For an

@@ -30,26 +30,25 @@ from deepmod.terms import Symbols
 BOUNDARIES = ("auto", "periodic", "data")
 
 
-@dataclass
-class Simulation:
-    """A simulated trajectory on the data's grid.
+@dataclass(frozen=True)
+class Simulation(Dataset):
+    """A simulated trajectory: a :class:`~deepmod.data.Dataset` with the data's coordinates (times up to where
+    the integration got) and the simulated fields, plus how the integration went.
 
     Attributes:
-        data: the simulated fields with the data's coordinates (times up to where the integration got).
         periodic: per spatial axis, whether it was treated as periodic.
         status: ``"success"`` or the integrator's message when it stopped early.
         seconds: wall time.
     """
 
-    data: Dataset
-    periodic: tuple[bool, ...]
-    status: str
-    seconds: float
+    periodic: tuple[bool, ...] = ()
+    status: str = "success"
+    seconds: float = 0.0
 
     def relative_error(self, reference: Dataset) -> float:
         """Relative L2 error ``||sim - ref|| / ||ref||`` over all fields, times and points; ``inf`` when the
         integration stopped before the end of ``reference``'s time span."""
-        _, sim = self.data.points()
+        _, sim = self.points()
         _, ref = reference.points()
         if sim.shape != ref.shape:
             return math.inf
@@ -107,46 +106,56 @@ def simulate(
     names = list(data.field_names)
     rhs_terms = right_hand_sides(equations, symbols, names)
     shape = data.shape[1:]
-    u0 = np.stack([np.asarray((initial or {}).get(n, data.fields[n][0]), dtype=np.float64) for n in names])
-    if u0.shape != (len(names), *shape):
-        raise InputError(f"the initial state has shape {u0.shape[1:]}, the grid {shape}")
+    u0 = _initial_state(data, initial)
     axes = [np.asarray(data.coords[c], dtype=np.float64) for c in data.coord_names[1:]]
     periodic = tuple(
         boundary == "periodic" or (boundary == "auto" and is_periodic(data, k + 1)) for k in range(len(axes))
     )
     rhs, jac = _method_of_lines(rhs_terms, axes, periodic, data, t)
-    if progress is not None:
-        inner, report = rhs, progress
-
-        def rhs(time_: float, y: np.ndarray) -> np.ndarray:
-            report(time_)
-            return inner(time_, y)
-
+    rhs = rhs if progress is None else _reporting(rhs, progress)
     method = "Radau" if axes else "DOP853"
     options = {"jac": jac} if axes and jac is not None else {}
     from scipy.integrate import solve_ivp  # here, not at the top: scipy.integrate costs a second at start-up
 
     sol = solve_ivp(rhs, (t[0], t[-1]), u0.ravel(), t_eval=t, method=method, rtol=rtol, atol=atol, **options)
     status = "success" if sol.success and len(sol.t) == len(t) else str(sol.message)
-    return Simulation(_trajectory(sol.t, sol.y, data), periodic, status, time.perf_counter() - start)
-
-
-def _trajectory(times: np.ndarray, states: np.ndarray, data: Dataset) -> Dataset:
-    """The integrator's ``states`` ``(n_values, n_times)`` as fields on ``data``'s grid at ``times``; NaN
-    fields where it got fewer than three times (a grid axis needs three)."""
-    names = list(data.field_names)
-    if len(times) < 3:
-        return data.with_fields({n: np.full_like(data.fields[n], np.nan) for n in names})
-    fields = states.T.reshape(len(times), len(names), *data.shape[1:])
-    return Dataset(
-        {data.coord_names[0]: times, **{c: data.coords[c] for c in data.coord_names[1:]}},
+    if len(sol.t) < 3:
+        raise InputError(f"the integration stopped at t = {sol.t[-1]:.4g} ({sol.message}): the model blows up there")
+    fields = sol.y.T.reshape(len(sol.t), len(names), *shape)
+    return Simulation(
+        {data.coord_names[0]: sol.t, **{c: data.coords[c] for c in data.coord_names[1:]}},
         {n: fields[:, i] for i, n in enumerate(names)},
         grid=True,
         source=f"simulation of {data.source or 'data'}",
+        periodic=periodic,
+        status=status,
+        seconds=time.perf_counter() - start,
     )
 
 
 MAX_DENSE_JACOBIAN = 4096
+
+
+def _reporting(
+    rhs: Callable[[float, np.ndarray], np.ndarray], progress: Callable[[float], None]
+) -> Callable[[float, np.ndarray], np.ndarray]:
+    """``rhs`` that first tells ``progress`` the integrator's time."""
+
+    def reported(time_: float, y: np.ndarray) -> np.ndarray:
+        progress(time_)
+        return rhs(time_, y)
+
+    return reported
+
+
+def _initial_state(data: Dataset, initial: Mapping[str, np.ndarray] | None) -> np.ndarray:
+    """``(n_fields, *grid)``: ``initial``'s values where given, else the data's first snapshot."""
+    shape = data.shape[1:]
+    names = data.field_names
+    u0 = np.stack([np.asarray((initial or {}).get(n, data.fields[n][0]), dtype=np.float64) for n in names])
+    if u0.shape != (len(names), *shape):
+        raise InputError(f"the initial state has shape {u0.shape[1:]}, the grid {shape}")
+    return u0
 
 
 def state_series(time: str, times: Sequence[float] | np.ndarray, initial: Mapping[str, Any]) -> Dataset:

@@ -189,7 +189,7 @@ def _simulate(args: argparse.Namespace) -> int:
     data = load(args.data, args.coords, args.fields, dims=args.dims)
     sim = _run_simulation(args, result, data)
     if args.output:
-        save_npz(sim.data, args.output)
+        save_npz(sim, args.output)
     if sim.status != "success":
         print(f"deepmod: the integration stopped early: {sim.status}", file=sys.stderr)
     print(f"relative L2 error: {sim.relative_error(data):.4g}")

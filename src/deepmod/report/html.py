@@ -278,13 +278,13 @@ def _simulation_section(report: Report, simulation: Simulation, reference: Datas
     sim_grids = []
     for name in reference.field_names:
         ref = np.asarray(reference.fields[name])
-        sim = np.asarray(simulation.data.fields[name])
+        sim = np.asarray(simulation.fields[name])
         steps = min(len(sim), len(ref))
         sim_grids += [(f"{name} simulated", sim[:steps]), (f"{name} data", ref[:steps])]
         sim_grids.append((f"{name} simulated - data", sim[:steps] - ref[:steps]))
     body = image(field_panels(sim_grids, reference), "simulation against the data")
     if reference.n_space == 1:
-        body += image(_snapshots(simulation.data, reference), "snapshots")
+        body += image(_snapshots(simulation, reference), "snapshots")
     boundary = ", ".join("periodic" if p else "data" for p in simulation.periodic) or "none (ODE)"
     body += (
         f"<p>Relative L2 error over the data's span: <b>{error:.4g}</b>; integrator status "
