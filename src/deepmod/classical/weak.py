@@ -236,15 +236,15 @@ def refit(
     terms = weak_terms(len(data.field_names), data.n_space, library.poly_order, library.diff_order)
     expansions = [w.expansion() for w in terms]
     fields, coords = _grid_arrays(data)
-    bumps = (BumpRule() if rule is None else rule).build(fields, coords, library.diff_order, len(terms))
+    rule = BumpRule() if rule is None else rule
+    bumps = rule.build(fields, coords, library.diff_order, len(terms))
     systems = weak_systems(data, library, terms, bumps)
     out: list[dict[str, float] | None] = []
     for f, mask in enumerate(masks):
         active = [library.terms[j] for j in np.flatnonzero(mask)]
         chosen = [k for k, e in enumerate(expansions) if set(e) <= set(active)]
         spread = np.array([[expansions[k].get(t, 0.0) for t in active] for k in chosen]).reshape(len(chosen), -1)
-        rule_rows = (BumpRule() if rule is None else rule).rows_per_term
-        if not active or np.linalg.matrix_rank(spread) < len(active) or bumps.n_rows < rule_rows * len(chosen):
+        if not active or np.linalg.matrix_rank(spread) < len(active) or bumps.n_rows < rule.rows_per_term * len(chosen):
             out.append(None)
             continue
         names = tuple(library.symbols.name(t) for t in active)
