@@ -151,3 +151,30 @@ def test_trainer_rolls_back_a_blown_up_fit_and_halves_its_step() -> None:
             torch.testing.assert_close(trainer.optimiser.state[p]["exp_avg"], m, rtol=0, atol=0)
         assert trainer.optimiser.param_groups[0]["lr"] == model.learning_rate / 2 ** (blow_up + 1)
     assert [lr for _, lr in trainer.rollbacks] == [model.learning_rate / 2, model.learning_rate / 4]
+
+
+class _Values(torch.nn.Module):
+    """A stand-in network that returns given values at the grid's points (float64)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        super().__init__()
+        self.values = torch.nn.Parameter(torch.as_tensor(values))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.values.detach()
+
+
+def test_grid_weak_selection_chooses_library_terms_from_weak_terms() -> None:
+    """On the exact Burgers field the weak system (derivatives on the test functions, no derivative of the
+    network) chooses (u^2)_x and u_xx, i.e. the library terms u*u_x and u_xx; every column is a weak term whose
+    expansion uses library terms only."""
+    from deepmod.neural.weak import GridWeakSelection
+
+    data = burgers_delta(x=np.linspace(-3, 4, 128), t=np.linspace(0.5, 5, 60)).data
+    library = deepmod.make_library(data)
+    x, _ = data.points()
+    lo, hi = x.min(0), x.max(0)
+    selection = GridWeakSelection.for_grid(data, (lo + hi) / 2, (hi - lo) / 2, library)
+    assert all(set(t.expansion()) <= set(library.terms) for t in selection.terms)
+    (mask,) = selection.masks(_Values(data.fields["u"].reshape(-1, 1)), library, default_estimator(data, library))
+    assert {library.names[j] for j in np.flatnonzero(mask)} == {"u_xx", "u*u_x"}

@@ -135,7 +135,7 @@ def weak_systems(
     per test function, grouped by time centre; each column carries the expansion of its weak term."""
     symbols = library.symbols
     fields, _ = _grid_arrays(data)
-    columns = np.stack([bumps.integrate(_monomial(t.monomial, fields), (0, *t.alpha)) for t in terms], 1)
+    columns = np.stack([bumps.integrate(monomial_values(t.monomial, fields), (0, *t.alpha)) for t in terms], 1)
     expansions = tuple({symbols.name(k): c for k, c in t.expansion().items()} for t in terms)
     every = {k for t in terms for k in t.expansion()}
     order = tuple(symbols.name(t) for t in sorted(every, key=lambda t: (t.degree, symbols.name(t))))
@@ -214,7 +214,7 @@ class WeakForm(Method):
         )
 
 
-def _monomial(term: Term, fields: list[np.ndarray]) -> np.ndarray:
+def monomial_values(term: Term, fields: list[np.ndarray]) -> np.ndarray:
     """The values of an underived monomial of the fields on the grid."""
     keys = {(f.field, f.derivative) for f in term.factors}
     return TermEvaluator([term]).columns({k: fields[k[0]] for k in keys}, like=fields[0])[0]

@@ -34,7 +34,7 @@ from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.schedule import Normalisation, Schedule
 from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
 from deepmod.neural.training import Components, Trainer, TrainingData, TrainingOutcome
-from deepmod.neural.weak import WeakSelection
+from deepmod.neural.weak import GridWeakSelection, WeakSelection
 from deepmod.regression.selection import BackwardElimination
 from deepmod.result import Result
 from deepmod.terms import simpler_relatives
@@ -97,7 +97,10 @@ class DeepMoD(Method):
             results to round-off). A network from ``network`` carries its own ``fuse``.
         weak_selection: on ODE data, choose terms on the weak form of the network's fit (integrals against
             test functions, :mod:`deepmod.neural.weak`) rather than on its pointwise derivatives; the
-            coefficients are still solved pointwise in the loss. PDE data always select pointwise.
+            coefficients are still solved pointwise in the loss.
+        grid_weak_selection: on PDE data on a grid, choose terms on the weak form of the network's fit with the
+            derivatives on the test functions (:class:`~deepmod.neural.weak.GridWeakSelection`); off by default
+            (pointwise selection), an option under evaluation.
         weak_refit: on PDE data on a grid, once the terms are chosen, their coefficients are estimated again
             by least squares on the weak form of all the data (:func:`deepmod.classical.weak.refit`:
             integrals of the data against test functions, no derivative of the data or of the network):
@@ -116,6 +119,7 @@ class DeepMoD(Method):
     validation_fraction: float = 0.2
     fuse: bool = True
     weak_selection: bool = True
+    grid_weak_selection: bool = False
     weak_refit: bool = True
 
     name: ClassVar[str] = "deepmod"
@@ -135,7 +139,7 @@ class DeepMoD(Method):
             model = make(x.shape[1], u.shape[1]).to(device)
         estimator = default_estimator(data, library) if self.estimator is None else self.estimator
         parts = Components(model, library, self.constraint, estimator)
-        selection = self._selection(data, split, library)
+        selection = self._selection(data, split, library, norm)
         trainer = Trainer(
             parts, split, self.schedule, learning_rate=self.learning_rate, control=control, selection=selection
         )
@@ -168,12 +172,18 @@ class DeepMoD(Method):
         )
         return TrainingData(xt[n_val:], ut[n_val:], xt[:n_val], ut[:n_val])
 
-    def _selection(self, data: Dataset, split: TrainingData, library: CandidateLibrary) -> WeakSelection | None:
-        """For ODE data, with ``weak_selection``, the weak system on which terms are chosen."""
-        if data.n_space != 0 or not self.weak_selection:
-            return None
-        t, u = (torch.cat(pair).cpu().double().numpy() for pair in ((split.x, split.x_val), (split.u, split.u_val)))
-        return WeakSelection.for_samples(t[:, 0], u, len(library.terms))
+    def _selection(
+        self, data: Dataset, split: TrainingData, library: CandidateLibrary, norm: Normalisation
+    ) -> WeakSelection | GridWeakSelection | None:
+        """The weak system on which terms are chosen: for ODE data with ``weak_selection``, for grid PDE data
+        with ``grid_weak_selection``; ``None``: pointwise."""
+        if data.n_space == 0 and self.weak_selection:
+            pairs = ((split.x, split.x_val), (split.u, split.u_val))
+            t, u = (torch.cat(pair).cpu().double().numpy() for pair in pairs)
+            return WeakSelection.for_samples(t[:, 0], u, len(library.terms))
+        if data.n_space > 0 and data.grid and self.grid_weak_selection:
+            return GridWeakSelection.for_grid(data, norm.centre, norm.half_width, library)
+        return None
 
     def _result(
         self,

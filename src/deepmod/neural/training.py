@@ -39,7 +39,7 @@ from deepmod.neural.approximators import Approximator
 from deepmod.neural.constraint import Constraint
 from deepmod.neural.schedule import Schedule, SelectionTracker, plateaued
 from deepmod.neural.sparsity import SparsityEstimator
-from deepmod.neural.weak import WeakSelection
+from deepmod.neural.weak import GridWeakSelection, WeakSelection
 from deepmod.regression.system import RegressionSystem
 from deepmod.result import History
 
@@ -154,7 +154,7 @@ class Trainer:
         *,
         learning_rate: float | None = None,
         control: RunControl | None = None,
-        selection: WeakSelection | None = None,
+        selection: WeakSelection | GridWeakSelection | None = None,
     ) -> None:
         control = RunControl() if control is None else control
         self.model, self.library = parts.model, parts.library
@@ -224,12 +224,12 @@ class Trainer:
         if it < schedule.min_iterations or not plateaued(self.history.validation_loss, schedule):
             return False
         if self.selection is not None:
-            theta_np, ut_np = self.selection.system(self.model, self.library)
+            selection = self.selection.masks(self.model, self.library, self.estimator)
         else:
             theta_np, ut_np = step.theta.detach().cpu().double().numpy(), step.u_t.detach().cpu().double().numpy()
-        names, symbols = tuple(self.library.names), self.library.symbols
-        systems = [RegressionSystem(theta_np, ut_np[:, f], names, symbols.lhs(f)) for f in range(ut_np.shape[1])]
-        selection = [self.estimator.select(system) for system in systems]
+            names, symbols = tuple(self.library.names), self.library.symbols
+            systems = [RegressionSystem(theta_np, ut_np[:, f], names, symbols.lhs(f)) for f in range(ut_np.shape[1])]
+            selection = [self.estimator.select(system) for system in systems]
         applied, done = self.tracker.update(selection, self.masks, current)
         if applied is not None:
             self.masks = applied

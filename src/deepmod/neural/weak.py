@@ -20,9 +20,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from deepmod.derivatives.bumps import AxisTests, BumpRule
+from deepmod.classical.weak import WeakTerm, monomial_values, weak_terms
+from deepmod.data.dataset import Dataset
+from deepmod.derivatives.bumps import AxisTests, BumpRule, Bumps
 from deepmod.library import CandidateLibrary
 from deepmod.neural.approximators import Approximator
+from deepmod.neural.sparsity import SparsityEstimator
+from deepmod.regression.system import RegressionSystem
 
 
 class WeakSelection:
@@ -52,6 +56,15 @@ class WeakSelection:
         bumps = (BumpRule() if rule is None else rule).build(sampled, [grid], 0, n_terms)
         return WeakSelection(grid, bumps.axes[0])
 
+    def masks(self, model: Approximator, library: CandidateLibrary, estimator: SparsityEstimator) -> list[np.ndarray]:
+        """The estimator's choice of library terms, per field, on the weak system of the network's fit."""
+        theta, targets = self.system(model, library)
+        names, symbols = tuple(library.names), library.symbols
+        return [
+            estimator.select(RegressionSystem(theta, targets[:, f], names, symbols.lhs(f)))
+            for f in range(targets.shape[1])
+        ]
+
     def system(self, model: Approximator, library: CandidateLibrary) -> tuple[np.ndarray, np.ndarray]:
         """``(G, b)``: ``G`` ``(n_tests, n_terms)`` and ``b`` ``(n_tests, n_fields)``, in normalised units."""
         param = next(model.parameters())
@@ -66,3 +79,81 @@ class WeakSelection:
         """The test functions, for a result's settings."""
         t = self.tests
         return {"weak": {"half_width_points": t.half_width, "degree": t.degree, "count": len(t.centres)}}
+
+
+class GridWeakSelection:
+    """The weak system of a network fitted to grid PDE data (opt-in: ``DeepMoD(grid_weak_selection=True)``).
+
+    The network's values on the data's grid are integrated against the weak method's test functions, with
+    every derivative moved onto the test functions, so no derivative of the network enters the choice: the
+    columns are the weak library's terms ``d^a (monomial)`` whose expansions use library terms only, the
+    target is ``-int psi_t u``. A chosen weak term selects the library terms of its expansion
+    (``(u^2)_x`` selects ``u*u_x``); the loss keeps the pointwise system on those.
+
+    Args:
+        points: the grid's points in normalised coordinates ``(n_points, n_inputs)``, time slowest.
+        shape: the grid's shape ``(n_t, n_x, ...)``.
+        bumps: the test functions on that grid.
+        terms: the weak terms (columns).
+        spread: ``(n_weak_terms, n_library_terms)`` expansion coefficients of each weak term in library terms.
+    """
+
+    def __init__(
+        self, points: np.ndarray, shape: tuple[int, ...], bumps: Bumps, terms: list[WeakTerm], spread: np.ndarray
+    ) -> None:
+        self.points, self.shape, self.bumps, self.terms, self.spread = points, shape, bumps, terms, spread
+
+    @staticmethod
+    def for_grid(
+        data: Dataset,
+        centre: np.ndarray,
+        half_width: np.ndarray,
+        library: CandidateLibrary,
+        rule: BumpRule | None = None,
+    ) -> GridWeakSelection:
+        """The selection for grid ``data`` in the network's coordinates ``(x - centre) / half_width``; supports
+        chosen from the data's spectra by ``rule`` (the weak method's by default)."""
+        coords = [
+            (np.asarray(data.coords[c], dtype=np.float64) - centre[k]) / half_width[k]
+            for k, c in enumerate(data.coord_names)
+        ]
+        fields = [np.asarray(data.fields[n], dtype=np.float64) for n in data.field_names]
+        index = {t: j for j, t in enumerate(library.terms)}
+        terms, rows = [], []
+        for weak in weak_terms(len(fields), data.n_space, library.poly_order, library.diff_order):
+            expansion = weak.expansion()
+            if set(expansion) <= set(index):
+                terms.append(weak)
+                row = np.zeros(len(index))
+                for term, c in expansion.items():
+                    row[index[term]] = c
+                rows.append(row)
+        bumps = (BumpRule() if rule is None else rule).build(fields, coords, library.diff_order, len(terms))
+        mesh = np.meshgrid(*coords, indexing="ij")
+        points = np.stack([m.ravel() for m in mesh], axis=1)
+        return GridWeakSelection(points, data.shape, bumps, terms, np.array(rows))
+
+    def masks(self, model: Approximator, library: CandidateLibrary, estimator: SparsityEstimator) -> list[np.ndarray]:
+        """Per field, the library terms of the weak terms the estimator chooses on the network's weak system."""
+        param = next(model.parameters())
+        with torch.no_grad():
+            values = model(torch.as_tensor(self.points, dtype=param.dtype, device=param.device)).double()
+        fields = [values[:, f].cpu().numpy().reshape(self.shape) for f in range(values.shape[1])]
+        columns = np.stack(
+            [self.bumps.integrate(monomial_values(t.monomial, fields), (0, *t.alpha)) for t in self.terms], axis=1
+        )
+        names = tuple(t.name(library.symbols) for t in self.terms)
+        lhs_orders = (1,) + (0,) * (len(self.shape) - 1)
+        out = []
+        for f, u in enumerate(fields):
+            system = RegressionSystem(columns, self.bumps.integrate(u, lhs_orders), names, library.symbols.lhs(f))
+            chosen = estimator.select(system)
+            out.append(np.abs(self.spread[chosen]).sum(axis=0) > 0)
+        return out
+
+    def describe(self) -> dict[str, object]:
+        """The test functions, for a result's settings."""
+        axes = [
+            {"half_width_points": a.half_width, "degree": a.degree, "count": len(a.centres)} for a in self.bumps.axes
+        ]
+        return {"weak_grid": axes, "weak_terms": len(self.terms)}
