@@ -22,6 +22,7 @@ from deepmod.terms import Symbols
 
 if TYPE_CHECKING:
     from deepmod.data.dataset import Dataset
+    from deepmod.regression.system import FittedEquation, RegressionSystem
     from deepmod.simulate import Simulation
 
 
@@ -47,7 +48,7 @@ class History:
         """The inverse of ``asdict`` after a JSON round trip (``null`` back to NaN, mask records to tuples)."""
 
         def floats(key: str) -> list[float]:
-            return [math.nan if v is None else float(v) for v in d.get(key) or []]
+            return _floats(d.get(key) or [])
 
         return History(
             iterations=[int(i) for i in d.get("iterations") or []],
@@ -55,10 +56,7 @@ class History:
             data_loss=floats("data_loss"),
             regression_loss=floats("regression_loss"),
             validation_loss=floats("validation_loss"),
-            coefficients=[
-                {str(k): [math.nan if v is None else float(v) for v in vs] for k, vs in c.items()}
-                for c in d.get("coefficients") or []
-            ],
+            coefficients=[{str(k): _floats(vs) for k, vs in c.items()} for c in d.get("coefficients") or []],
             masks=[(int(it), {str(k): [str(n) for n in v] for k, v in m.items()}) for it, m in d.get("masks") or []],
         )
 
@@ -77,6 +75,13 @@ class SelectionEvidence:
     columns: dict[str, list[str]]
     paths: dict[str, list[dict[str, Any]] | None]
     kind: ClassVar[str] = "selection"
+
+    @staticmethod
+    def of(systems: Sequence[RegressionSystem], fits: Sequence[FittedEquation]) -> SelectionEvidence:
+        """The evidence of :func:`~deepmod.regression.fit_equations` on these systems."""
+        return SelectionEvidence(
+            {s.lhs: list(s.names) for s in systems}, {s.lhs: f.path for s, f in zip(systems, fits, strict=True)}
+        )
 
 
 @dataclass(frozen=True)
@@ -245,15 +250,13 @@ class Result:
             boundary: ``"periodic"``, ``"data"`` or ``"auto"`` (PDEs).
             progress: called with the integrator's time at every right-hand-side evaluation.
         """
-        from deepmod.simulate import simulate, state_series
+        from deepmod.simulate import simulate, state_series, with_times
 
         if data is None:
             if initial is None or times is None or self.symbols is None or self.symbols.space:
                 raise InputError("give grid data, or for an ODE result an initial state and times")
             data = state_series(self.coords[0] if self.coords else self.symbols.time, times, initial)
         elif times is not None:
-            from deepmod.simulate import with_times
-
             data = with_times(data, times)
         return simulate(
             self.equations, data, self.symbols_for(data), initial=initial, boundary=boundary, progress=progress
@@ -275,6 +278,11 @@ class Result:
         reference = data if reference is None else reference
         sim = self.simulate(reference, boundary=boundary) if simulation and reference.grid else None
         atomic_write_text(path, build_report(self, data, sim, reference=reference).html())
+
+
+def _floats(values: Sequence[Any]) -> list[float]:
+    """JSON numbers back to floats, ``null`` (a non-finite value when saved) to NaN."""
+    return [math.nan if v is None else float(v) for v in values]
 
 
 def _finite(obj: Any) -> Any:

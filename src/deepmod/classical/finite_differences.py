@@ -142,9 +142,7 @@ class FiniteDifferences(Method):
             "rows": systems[0].n_rows,
             "regressor": repr(self.regressor),
         }
-        evidence = SelectionEvidence(
-            {s.lhs: list(s.names) for s in systems}, {s.lhs: f.path for s, f in zip(systems, fits, strict=True)}
-        )
+        evidence = SelectionEvidence.of(systems, fits)
         return Result(
             [f.equation for f in fits],
             self.name,

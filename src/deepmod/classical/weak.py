@@ -188,9 +188,7 @@ class WeakForm(Method):
         check_library_size(bumps.n_rows, len(terms))
         systems = weak_systems(data, library, terms, bumps)
         fits = fit_equations(systems, self.regressor)
-        evidence = SelectionEvidence(
-            {s.lhs: list(s.names) for s in systems}, {s.lhs: f.path for s, f in zip(systems, fits, strict=True)}
-        )
+        evidence = SelectionEvidence.of(systems, fits)
         settings = {
             "test_functions": bumps.describe(data.coord_names),
             "rows": bumps.n_rows,
@@ -234,7 +232,6 @@ def refit(
     if not data.grid or data.n_space == 0:
         return [None] * len(masks)
     terms = weak_terms(len(data.field_names), data.n_space, library.poly_order, library.diff_order)
-    expansions = [w.expansion() for w in terms]
     fields, coords = _grid_arrays(data)
     rule = BumpRule() if rule is None else rule
     bumps = rule.build(fields, coords, library.diff_order, len(terms))
@@ -242,8 +239,7 @@ def refit(
     out: list[dict[str, float] | None] = []
     for f, mask in enumerate(masks):
         active = [library.terms[j] for j in np.flatnonzero(mask)]
-        chosen = [k for k, e in enumerate(expansions) if set(e) <= set(active)]
-        spread = np.array([[expansions[k].get(t, 0.0) for t in active] for k in chosen]).reshape(len(chosen), -1)
+        chosen, spread = spanned(terms, active)
         if not active or np.linalg.matrix_rank(spread) < len(active) or bumps.n_rows < rule.rows_per_term * len(chosen):
             out.append(None)
             continue
@@ -252,6 +248,15 @@ def refit(
         fitted = fit_equations([system], LeastSquaresFit())[0].coefficients
         out.append(dict(zip(names, (fitted @ spread).tolist(), strict=True)))
     return out
+
+
+def spanned(weak: Sequence[WeakTerm], terms: Sequence[Term]) -> tuple[list[int], np.ndarray]:
+    """The weak terms whose expansions use only ``terms``: their indices in ``weak`` and their expansion
+    coefficients over ``terms``, ``(n_chosen, len(terms))``."""
+    expansions = [w.expansion() for w in weak]
+    chosen = [k for k, e in enumerate(expansions) if set(e) <= set(terms)]
+    rows = [[expansions[k].get(t, 0.0) for t in terms] for k in chosen]
+    return chosen, np.array(rows, dtype=np.float64).reshape(len(chosen), len(terms))
 
 
 def _grid_arrays(data: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -268,6 +273,7 @@ __all__ = [
     "corner_wavenumber",
     "expand_derivative",
     "refit",
+    "spanned",
     "weak_library",
     "weak_systems",
     "weak_terms",

@@ -79,6 +79,10 @@ class AxisTests:
     degree: int
     centres: np.ndarray
 
+    def describe(self) -> dict[str, object]:
+        """Support, degree and count, for a result's settings."""
+        return {"half_width_points": self.half_width, "degree": self.degree, "count": len(self.centres)}
+
 
 def axis_tests(coord: np.ndarray, half_width: int, degree: int, orders: int, stride: int) -> AxisTests:
     """Bumps of ``half_width`` points centred every ``stride`` points, wholly inside the axis."""
@@ -126,10 +130,7 @@ class Bumps:
 
     def describe(self, names: Sequence[str]) -> list[dict[str, object]]:
         """Support, degree and count per axis, for a result's settings."""
-        return [
-            {"axis": n, "half_width_points": a.half_width, "degree": a.degree, "count": len(a.centres)}
-            for n, a in zip(names, self.axes, strict=True)
-        ]
+        return [{"axis": n, **a.describe()} for n, a in zip(names, self.axes, strict=True)]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from deepmod.classical.weak import WeakTerm, monomial_values, weak_terms
+from deepmod.classical.weak import WeakTerm, monomial_values, spanned, weak_terms
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import AxisTests, BumpRule, Bumps
 from deepmod.library import CandidateLibrary
@@ -77,8 +77,7 @@ class WeakSelection:
 
     def describe(self) -> dict[str, object]:
         """The test functions, for a result's settings."""
-        t = self.tests
-        return {"weak": {"half_width_points": t.half_width, "degree": t.degree, "count": len(t.centres)}}
+        return {"weak": self.tests.describe()}
 
 
 class GridWeakSelection:
@@ -118,20 +117,13 @@ class GridWeakSelection:
             for k, c in enumerate(data.coord_names)
         ]
         fields = [np.asarray(data.fields[n], dtype=np.float64) for n in data.field_names]
-        index = {t: j for j, t in enumerate(library.terms)}
-        terms, rows = [], []
-        for weak in weak_terms(len(fields), data.n_space, library.poly_order, library.diff_order):
-            expansion = weak.expansion()
-            if set(expansion) <= set(index):
-                terms.append(weak)
-                row = np.zeros(len(index))
-                for term, c in expansion.items():
-                    row[index[term]] = c
-                rows.append(row)
+        weak = weak_terms(len(fields), data.n_space, library.poly_order, library.diff_order)
+        chosen, spread = spanned(weak, library.terms)
+        terms = [weak[k] for k in chosen]
         bumps = (BumpRule() if rule is None else rule).build(fields, coords, library.diff_order, len(terms))
         mesh = np.meshgrid(*coords, indexing="ij")
         points = np.stack([m.ravel() for m in mesh], axis=1)
-        return GridWeakSelection(points, data.shape, bumps, terms, np.array(rows))
+        return GridWeakSelection(points, data.shape, bumps, terms, spread)
 
     def masks(self, model: Approximator, library: CandidateLibrary, estimator: SparsityEstimator) -> list[np.ndarray]:
         """Per field, the library terms of the weak terms the estimator chooses on the network's weak system."""
@@ -153,7 +145,4 @@ class GridWeakSelection:
 
     def describe(self) -> dict[str, object]:
         """The test functions, for a result's settings."""
-        axes = [
-            {"half_width_points": a.half_width, "degree": a.degree, "count": len(a.centres)} for a in self.bumps.axes
-        ]
-        return {"weak_grid": axes, "weak_terms": len(self.terms)}
+        return {"weak_grid": [a.describe() for a in self.bumps.axes], "weak_terms": len(self.terms)}
