@@ -161,3 +161,42 @@ def test_backward_elimination_prefers_the_simpler_of_two_terms_the_data_cannot_t
     assert np.flatnonzero(BackwardElimination().fit(x, y).coef_).tolist() == [1]
     swapped = BackwardElimination(simpler=[[], [0]]).fit(x, y).coef_
     assert np.flatnonzero(swapped).tolist() == [kept]
+
+
+def _weak_ode_system(system, level: float):  # type: ignore[no-untyped-def]
+    """The weak system of noisy ODE data (normalised as DeepMoD normalises them) and its library."""
+    from deepmod import DeepMoD, add_noise
+    from deepmod.neural.weak import WeakSelection
+
+    data = add_noise(system.data, level, seed=0)
+    library = DeepMoD().default_library(data)
+    x, u = data.points()
+    t = (x[:, 0] - x[:, 0].mean()) / np.ptp(x[:, 0])
+    weak = WeakSelection.for_samples(t, u / np.abs(u).max(axis=0), len(library.terms))
+    assert weak.samples is not None
+    g, b = weak.integrate(torch.as_tensor(weak.samples), library)
+    return g, b, list(library.names)
+
+
+def test_small_terms_keeps_lorenz_small_exact_term_by_the_residual_rule_not_its_size() -> None:
+    from deepmod.data.synthetic import lorenz
+    from deepmod.regression import SmallTerms
+
+    g, b, names = _weak_ode_system(lorenz(), 0.01)
+    true_y = np.isin(names, ["x", "y", "x*z"])
+    every = SmallTerms(share=1.0)  # every term is judged, whatever its size
+    np.testing.assert_array_equal(every.prune(g, b[:, 1], true_y), true_y)
+    spurious = true_y | np.isin(names, ["y^2"])
+    np.testing.assert_array_equal(every.prune(g, b[:, 1], spurious), true_y)
+
+
+def test_small_terms_drops_a_tiny_term_the_data_do_not_need() -> None:
+    from deepmod.data.synthetic import lotka_volterra
+    from deepmod.regression import SmallTerms
+
+    system = lotka_volterra(t=np.linspace(0.0, 12.0, 61))
+    g, b, names = _weak_ode_system(system, 0.05)
+    true_x = np.isin(names, ["x", "x*y"])
+    with_y = true_x | np.isin(names, ["y"])
+    np.testing.assert_array_equal(SmallTerms().prune(g, b[:, 0], with_y), true_x)
+    np.testing.assert_array_equal(SmallTerms().prune(g, b[:, 0], true_x), true_x)

@@ -26,19 +26,33 @@ from deepmod.derivatives.bumps import AxisTests, BumpRule, Bumps
 from deepmod.library import CandidateLibrary
 from deepmod.neural.approximators import Approximator
 from deepmod.neural.sparsity import SparsityEstimator
+from deepmod.regression.selection import SmallTerms
 from deepmod.regression.system import RegressionSystem
 
 
 class WeakSelection:
     """The weak system of a network fitted to ODE data, on a uniform grid of normalised time.
 
+    Small terms: a chosen term of tiny contribution is judged once more on the weak system of the data
+    themselves (``samples``, which the network cannot bend towards its mask) by ``small``
+    (:class:`~deepmod.regression.SmallTerms`, with the estimator's own residual rule): it goes unless removing
+    it breaks the data's fit by that rule.
+
     Args:
         grid: uniform normalised times ``(n,)`` at which the network is evaluated.
         tests: the test functions on that grid (quadrature weights included), with their first derivatives.
+        samples: the data interpolated to ``grid`` ``(n, n_fields)``, normalised; ``None``: no second look.
+        small: the rule for small terms; ``None``: :meth:`SmallTerms.like` the estimator's regressor.
     """
 
-    def __init__(self, grid: np.ndarray, tests: AxisTests) -> None:
-        self.grid, self.tests = grid, tests
+    def __init__(
+        self,
+        grid: np.ndarray,
+        tests: AxisTests,
+        samples: np.ndarray | None = None,
+        small: SmallTerms | None = None,
+    ) -> None:
+        self.grid, self.tests, self.samples, self.small = grid, tests, samples, small
 
     @staticmethod
     def for_samples(t: np.ndarray, u: np.ndarray, n_terms: int, rule: BumpRule | None = None) -> WeakSelection:
@@ -54,30 +68,44 @@ class WeakSelection:
         grid = np.linspace(ts[0], ts[-1], len(ts))
         sampled = [np.interp(grid, ts, us[:, f]) for f in range(us.shape[1])]
         bumps = (BumpRule() if rule is None else rule).build(sampled, [grid], 0, n_terms)
-        return WeakSelection(grid, bumps.axes[0])
+        return WeakSelection(grid, bumps.axes[0], np.stack(sampled, axis=1))
 
     def masks(self, model: Approximator, library: CandidateLibrary, estimator: SparsityEstimator) -> list[np.ndarray]:
         """The estimator's choice of library terms, per field, on the weak system of the network's fit."""
         theta, targets = self.system(model, library)
         names, symbols = tuple(library.names), library.symbols
-        return [
+        masks = [
             estimator.select(RegressionSystem(theta, targets[:, f], names, symbols.lhs(f)))
             for f in range(targets.shape[1])
         ]
+        if self.samples is None:
+            return masks
+        small = self.small or SmallTerms.like(getattr(estimator, "regressor", None))
+        g, b = self.integrate(torch.as_tensor(self.samples), library)
+        return [small.prune(g, b[:, f], m) for f, m in enumerate(masks)]
 
     def system(self, model: Approximator, library: CandidateLibrary) -> tuple[np.ndarray, np.ndarray]:
         """``(G, b)``: ``G`` ``(n_tests, n_terms)`` and ``b`` ``(n_tests, n_fields)``, in normalised units."""
         param = next(model.parameters())
         x = torch.as_tensor(self.grid, dtype=param.dtype, device=param.device).unsqueeze(1)
         with torch.no_grad():
-            values = model(x).double()
+            values = model(x)
+        return self.integrate(values, library)
+
+    def integrate(self, values: torch.Tensor, library: CandidateLibrary) -> tuple[np.ndarray, np.ndarray]:
+        """The weak system ``(G, b)`` of field values ``(n, n_fields)`` on :attr:`grid`."""
+        with torch.no_grad():
+            values = values.double()
             theta = library.evaluate({key: values[:, key[0]] for key in library.required()})
         v, th = values.cpu().numpy(), theta.cpu().numpy()
         return self.tests.values[0] @ th, -(self.tests.values[1] @ v)
 
     def describe(self) -> dict[str, object]:
         """The test functions, for a result's settings."""
-        return {"weak": self.tests.describe()}
+        out: dict[str, object] = {"weak": self.tests.describe()}
+        if self.samples is not None:
+            out["small_terms"] = "judged on the data's weak system" if self.small is None else repr(self.small)
+        return out
 
 
 class GridWeakSelection:

@@ -1,7 +1,7 @@
 """Sparse regression shared by all methods, with the scikit-learn contract."""
 
 from deepmod.regression.base import SparseRegressor, lstsq_on, normalise_columns, normalise_problem
-from deepmod.regression.selection import BackwardElimination, CrossValidatedPath
+from deepmod.regression.selection import BackwardElimination, CrossValidatedPath, SmallTerms
 from deepmod.regression.stlsq import STLSQ, STRidge
 from deepmod.regression.system import FittedEquation, LeastSquaresFit, RegressionSystem, fit_equations
 
@@ -13,6 +13,7 @@ __all__ = [
     "LeastSquaresFit",
     "RegressionSystem",
     "STRidge",
+    "SmallTerms",
     "SparseRegressor",
     "fit_equations",
     "lstsq_on",
