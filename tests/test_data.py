@@ -98,6 +98,20 @@ def test_ambiguous_layout_asks_for_dims(tmp_path: Path) -> None:
     np.testing.assert_array_equal(ds.fields["u"], u)
 
 
+def test_equal_space_axes_follow_the_coordinates_order_with_a_warning(tmp_path: Path) -> None:
+    from deepmod.errors import DeepmodWarning
+
+    t, x, y = np.linspace(0, 1, 7), np.linspace(0, 1, 9), np.linspace(0, 3, 9)
+    u = np.add.outer(np.add.outer(t, 2 * x), 5 * y)
+    np.savez(tmp_path / "a.npz", t=t, x=x, y=y, u=u)
+    with pytest.warns(DeepmodWarning, match="x and y have equal lengths") as caught:
+        ds = load(tmp_path / "a.npz", ["t", "x", "y"], ["u"])
+    assert caught[0].message.options == ("dims",)  # type: ignore[union-attr]
+    np.testing.assert_array_equal(ds.fields["u"], u)
+    swapped = load(tmp_path / "a.npz", ["t", "x", "y"], ["u"], dims=["t", "y", "x"])
+    np.testing.assert_array_equal(swapped.fields["u"], u.transpose(0, 2, 1))
+
+
 @pytest.mark.parametrize(
     ("file", "coords", "fields", "shape"),
     [

@@ -23,6 +23,18 @@ class InputError(DeepmodError, ValueError):
         self.options = options
 
 
+class DeepmodWarning(UserWarning):
+    """Something the user should know about a result or an input that deepmod used anyway.
+
+    ``options`` names the settings that would change it, as :class:`InputError`'s do; the CLI prints the
+    message on one line of stderr with their flags.
+    """
+
+    def __init__(self, message: str, *, options: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.options = options
+
+
 class MissingDependencyError(DeepmodError, ImportError):
     """An optional dependency is needed for this feature; the message names the extra to install."""
 

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,22 @@ def _with_flags(exc: Exception) -> str:
     return f"{exc} ({', '.join(flags)})" if flags else str(exc)
 
 
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, *rest: Any, **kw: Any
+) -> None:
+    """deepmod's own warnings as one line on stderr, ``deepmod: warning: ...`` with the flags they name;
+    other packages' in Python's usual form."""
+    from deepmod.errors import DeepmodWarning
+
+    if isinstance(message, DeepmodWarning):
+        print(f"deepmod: warning: {_with_flags(message)}", file=sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, *rest, **kw)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deepmod`` command; returns the exit status."""
     parser = build_parser()
@@ -270,7 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handlers = {"discover": _discover, "ude": _ude, "simulate": _simulate, "report": _report, "example": _example}
     try:
-        return handlers[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return handlers[args.command](args)
     except DeepmodError as exc:
         print(f"deepmod: error: {_with_flags(exc)}", file=sys.stderr)
         return EXIT_USAGE

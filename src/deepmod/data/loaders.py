@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from deepmod.data.dataset import Dataset
-from deepmod.errors import InputError, require
+from deepmod.errors import DeepmodWarning, InputError, require
 
 NameSpec = Sequence[str] | Mapping[str, str]
 
@@ -230,12 +231,27 @@ def _to_grid_layout(
             options=("coords",),
         )
     if len(perms) > 1:
-        raise InputError(
-            f"the axis order of field '{name}' {squeezed.shape} is ambiguous because coordinates have equal "
-            f"lengths: give the axis order, e.g. {','.join(names)}",
-            options=("dims",),
+        identity = tuple(range(len(names)))
+        if identity not in perms or _time_is_ambiguous(perms):
+            raise InputError(
+                f"the axis order of field '{name}' {squeezed.shape} is ambiguous because coordinates have equal "
+                f"lengths: give the axis order, e.g. {','.join(names)}",
+                options=("dims",),
+            )
+        equal = [names[i] for i in range(len(names)) if any(p[i] != i for p in perms)]
+        message = (
+            f"field '{name}': {' and '.join(equal)} have equal lengths, so the axis order cannot be read from the "
+            f"shape; taken as the coordinates' order {','.join(names)}: give the axis order if the file's differs"
         )
+        warnings.warn(DeepmodWarning(message, options=("dims",)), stacklevel=3)
+        return squeezed
     return np.transpose(squeezed, perms[0])
+
+
+def _time_is_ambiguous(perms: list[tuple[int, ...]]) -> bool:
+    """Whether time's axis is in doubt: a space axis as long as time. Swapping time and space changes the
+    equation's meaning, so it is never guessed; equal space axes are taken in the coordinates' order."""
+    return len({p[0] for p in perms}) > 1
 
 
 def load(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import inspect
 from typing import Any
 
 import numpy as np
@@ -38,8 +39,11 @@ class RegressorEstimator(SparsityEstimator):
     def select(self, system: RegressionSystem) -> np.ndarray:
         theta = system.theta
         x, y, _, _ = normalise_problem(theta, system.target)
-        reg = copy.deepcopy(self.regressor)
-        reg.fit(x, y)
+        reg: Any = copy.deepcopy(self.regressor)
+        if system.groups is not None and "groups" in inspect.signature(reg.fit).parameters:
+            reg.fit(x, y, groups=system.groups)
+        else:
+            reg.fit(x, y)
         coef = np.asarray(reg.coef_, dtype=np.float64).ravel()
         if coef.shape != (theta.shape[1],):
             raise ValueError(f"the regressor's coef_ has shape {coef.shape}, expected ({theta.shape[1]},)")

@@ -33,16 +33,15 @@ from deepmod.regression.system import RegressionSystem
 class WeakSelection:
     """The weak system of a network fitted to ODE data, on a uniform grid of normalised time.
 
-    Small terms: a chosen term of tiny contribution is judged once more on the weak system of the data
+    Small terms: a chosen term of small contribution is judged once more on the weak system of the data
     themselves (``samples``, which the network cannot bend towards its mask) by ``small``
-    (:class:`~deepmod.regression.SmallTerms`, with the estimator's own residual rule): it goes unless removing
-    it breaks the data's fit by that rule.
+    (:class:`~deepmod.regression.SmallTerms`): it goes unless the data's held-out rows need it.
 
     Args:
         grid: uniform normalised times ``(n,)`` at which the network is evaluated.
         tests: the test functions on that grid (quadrature weights included), with their first derivatives.
         samples: the data interpolated to ``grid`` ``(n, n_fields)``, normalised; ``None``: no second look.
-        small: the rule for small terms; ``None``: :meth:`SmallTerms.like` the estimator's regressor.
+        small: the rule for small terms; ``None``: :class:`~deepmod.regression.SmallTerms`'s defaults.
     """
 
     def __init__(
@@ -80,7 +79,7 @@ class WeakSelection:
         ]
         if self.samples is None:
             return masks
-        small = self.small or SmallTerms.like(getattr(estimator, "regressor", None))
+        small = self.small or SmallTerms()
         g, b = self.integrate(torch.as_tensor(self.samples), library)
         return [small.prune(g, b[:, f], m) for f, m in enumerate(masks)]
 
@@ -126,9 +125,18 @@ class GridWeakSelection:
     """
 
     def __init__(
-        self, points: np.ndarray, shape: tuple[int, ...], bumps: Bumps, terms: list[WeakTerm], spread: np.ndarray
+        self,
+        points: np.ndarray,
+        shape: tuple[int, ...],
+        bumps: Bumps,
+        terms: list[WeakTerm],
+        spread: np.ndarray,
+        fields: list[np.ndarray] | None = None,
+        small: SmallTerms | None = None,
     ) -> None:
         self.points, self.shape, self.bumps, self.terms, self.spread = points, shape, bumps, terms, spread
+        self.small = small
+        self.data_system = None if fields is None else self._system(fields)
 
     @staticmethod
     def for_grid(
@@ -151,7 +159,7 @@ class GridWeakSelection:
         bumps = (BumpRule() if rule is None else rule).build(fields, coords, library.diff_order, len(terms))
         mesh = np.meshgrid(*coords, indexing="ij")
         points = np.stack([m.ravel() for m in mesh], axis=1)
-        return GridWeakSelection(points, data.shape, bumps, terms, spread)
+        return GridWeakSelection(points, data.shape, bumps, terms, spread, fields)
 
     def masks(self, model: Approximator, library: CandidateLibrary, estimator: SparsityEstimator) -> list[np.ndarray]:
         """Per field, the library terms of the weak terms the estimator chooses on the network's weak system."""
@@ -159,17 +167,26 @@ class GridWeakSelection:
         with torch.no_grad():
             values = model(torch.as_tensor(self.points, dtype=param.dtype, device=param.device)).double()
         fields = [values[:, f].cpu().numpy().reshape(self.shape) for f in range(values.shape[1])]
+        columns, targets = self._system(fields)
+        names = tuple(t.name(library.symbols) for t in self.terms)
+        small = self.small or SmallTerms()
+        out = []
+        for f in range(len(fields)):
+            lhs = library.symbols.lhs(f)
+            chosen = estimator.select(RegressionSystem(columns, targets[:, f], names, lhs, self.bumps.row_groups()))
+            if self.data_system is not None:
+                g, b = self.data_system
+                chosen = small.prune(g, b[:, f], chosen, self.bumps.row_groups())
+            out.append(np.abs(self.spread[chosen]).sum(axis=0) > 0)
+        return out
+
+    def _system(self, fields: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The weak columns ``(n_tests, n_weak_terms)`` and targets ``(n_tests, n_fields)`` of grid fields."""
         columns = np.stack(
             [self.bumps.integrate(monomial_values(t.monomial, fields), (0, *t.alpha)) for t in self.terms], axis=1
         )
-        names = tuple(t.name(library.symbols) for t in self.terms)
         lhs_orders = (1,) + (0,) * (len(self.shape) - 1)
-        out = []
-        for f, u in enumerate(fields):
-            system = RegressionSystem(columns, self.bumps.integrate(u, lhs_orders), names, library.symbols.lhs(f))
-            chosen = estimator.select(system)
-            out.append(np.abs(self.spread[chosen]).sum(axis=0) > 0)
-        return out
+        return columns, np.stack([self.bumps.integrate(u, lhs_orders) for u in fields], axis=1)
 
     def describe(self) -> dict[str, object]:
         """The test functions, for a result's settings."""
