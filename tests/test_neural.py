@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import deepmod
@@ -178,3 +179,29 @@ def test_grid_weak_selection_chooses_library_terms_from_weak_terms() -> None:
     assert all(set(t.expansion()) <= set(library.terms) for t in selection.terms)
     (mask,) = selection.masks(_Values(data.fields["u"].reshape(-1, 1)), library, default_estimator(data, library))
     assert {library.names[j] for j in np.flatnonzero(mask)} == {"u_xx", "u*u_x"}
+
+
+def test_fit_warnings_flag_a_fit_far_above_the_noise_only() -> None:
+    from deepmod.neural.deepmod import fit_warnings
+    from deepmod.neural.training import TrainingOutcome
+    from deepmod.result import History
+
+    done = TrainingOutcome([], [], 100, "converged", 1.0, History(), [])
+    capped = TrainingOutcome([], [], 100, "max_iterations", 1.0, History(), [])
+    at_noise = {"u": {"rms_misfit": 0.0181, "noise": 0.018, "std": 0.18}}
+    clean = {"u": {"rms_misfit": 8e-4, "noise": 1e-6, "std": 0.18}}  # far above a tiny noise, yet a fine fit
+    unresolved = {"u": {"rms_misfit": 1.5, "noise": 0.15, "std": 1.5}}
+    assert fit_warnings(at_noise, done, Schedule()) == fit_warnings(clean, done, Schedule()) == []
+    (warning,) = fit_warnings(unresolved, done, Schedule())
+    assert "10.0 times the data's noise level" in warning and "weak method" in warning
+    assert "iteration cap (10000)" in fit_warnings(at_noise, capped, Schedule())[0]
+
+
+def test_noise_std_reads_white_noise_off_the_spectrum() -> None:
+    from deepmod.derivatives.smoothing import noise_std
+
+    rng = np.random.default_rng(3)
+    t, x = np.linspace(0, 1, 81)[:, None], np.linspace(0, 2 * np.pi, 200, endpoint=False)[None]
+    u = np.sin(x - 2 * t) + 0.3 * np.cos(3 * x + t)
+    for level in (0.01, 0.05, 0.2):
+        assert noise_std(u + level * rng.standard_normal(u.shape)) == pytest.approx(level, rel=0.1)

@@ -47,3 +47,40 @@ def test_the_generator_is_seeded() -> None:
     for name in GENERATORS:
         assert again[name].truth == SYSTEMS[name].truth
         assert other[name].truth != SYSTEMS[name].truth
+
+
+def _discover(name: str, seed: int, **settings: object) -> deepmod.Result:
+    system = unseen_systems(seed)[name]
+    noisy = deepmod.add_noise(system.data, 0.10 if system.data.n_space else 0.05, seed=seed)
+    return deepmod.discover(noisy, deepmod.DeepMoD(**settings), seed=seed)  # type: ignore[arg-type]
+
+
+def _correct(found: dict[str, dict[str, float]], truth: dict[str, dict[str, float]]) -> bool:
+    same = all(set(found.get(k, {})) == set(v) for k, v in truth.items())
+    return same and all(abs(found[k][t] / c - 1) <= 0.10 for k, v in truth.items() for t, c in v.items())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("name", ["short predator-prey", "drift-diffusion"])
+def test_defaults_on_unseen_systems(name: str, seed: int) -> None:
+    """DeepMoD's defaults on two of issue 19's six kinds, at 10 % noise (PDE) and 5 % (ODE). The other four
+    are measured by ``benchmarks/unseen.py``, not yet right with the defaults (see the issue's notes)."""
+    result = _discover(name, seed)
+    assert _correct(result.coefficients, unseen_systems(seed)[name].truth), str(result)
+    assert not [w for w in result.warnings if "noise level" in w]
+
+
+@pytest.mark.slow
+def test_a_field_one_network_cannot_resolve_is_reported() -> None:
+    """The Kuramoto-Sivashinsky-type record (many cells in space and time): after a short training the
+    network's misfit is far above the noise, and the result says so and names the weak method."""
+    from deepmod.neural import Schedule
+
+    system = unseen_systems(0)["fourth-order (KS type)"]
+    noisy = deepmod.add_noise(system.data, 0.10, seed=0)
+    method = deepmod.DeepMoD(fuse=False, schedule=Schedule(max_iterations=300))
+    result = deepmod.discover(noisy, method, seed=0, diff_order=4)
+    fit = result.settings["fit"]["u"]
+    assert fit["noise"] == pytest.approx(0.10 * np.std(system.data.fields["u"]), rel=0.1)
+    assert any("noise level" in w and "weak method" in w for w in result.warnings)

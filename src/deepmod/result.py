@@ -113,6 +113,8 @@ class Result:
         evidence: how the terms were chosen, where the method keeps a record beside ``history``.
         symbols: the symbols the equations are written in (fields, space and time letters).
         coords: the data's coordinate names, time first.
+        warnings: what the user should know before trusting the equations (a fit far above the data's noise,
+            training stopped by its iteration cap), one sentence each.
     """
 
     equations: list[Equation]
@@ -126,6 +128,7 @@ class Result:
     evidence: Evidence | None = None
     symbols: Symbols | None = None
     coords: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return "\n".join(e.text() for e in self.equations)
@@ -158,6 +161,7 @@ class Result:
             "history": _finite(asdict(self.history)),
             "deepmod_version": __version__,
             "coords": list(self.coords),
+            "warnings": list(self.warnings),
         }
         if self.symbols is not None:
             s = self.symbols
@@ -189,6 +193,7 @@ class Result:
             if symbols is None
             else Symbols(tuple(symbols["fields"]), tuple(symbols["space"]), str(symbols["time"])),
             coords=tuple(str(c) for c in d.get("coords") or ()),
+            warnings=[str(w) for w in d.get("warnings") or []],
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -124,6 +124,8 @@ def _discover(args: argparse.Namespace) -> int:
     if args.output:
         result.save(args.output)
     print(result)
+    for warning in result.warnings:
+        print(f"deepmod: warning: {warning}", file=sys.stderr)
     if result.status == "interrupted":
         saved = f"; the result so far is in {args.output}" if args.output else ""
         checkpoint = _checkpoint_path(args)

@@ -62,10 +62,29 @@ def noise_cutoff(u: np.ndarray, axis: int) -> int:
     a smooth signal has long decayed); the cutoff is the first wavenumber whose amplitude is below twice
     that floor. Noise-free data give a cutoff near the Nyquist wavenumber.
     """
+    mean, floor = _spectrum_floor(u, axis)
+    below = np.flatnonzero(mean[1:] < 2.0 * floor)
+    return int(below[0]) + 1 if len(below) else len(mean) - 1
+
+
+def noise_std(u: np.ndarray) -> float:
+    """An estimate of the standard deviation of white noise on grid values ``u``, from the spectral floor.
+
+    Along each axis the floor (see :func:`noise_cutoff`) is the mean amplitude of white noise of variance
+    ``s^2`` over ``n`` points, ``s sqrt(pi n) / 2`` (a Rayleigh mean); the signal only adds to it, so the
+    smallest estimate over the axes is taken. Clean data give a value at the level of their discretisation.
+    """
+    estimates = []
+    for axis in range(np.ndim(u)):
+        n = np.shape(u)[axis]
+        if n >= 8:
+            estimates.append(2.0 * _spectrum_floor(u, axis)[1] / np.sqrt(np.pi * n))
+    return float(min(estimates)) if estimates else float("nan")
+
+
+def _spectrum_floor(u: np.ndarray, axis: int) -> tuple[np.ndarray, float]:
+    """The mean amplitude spectrum along ``axis`` and the median of its highest quarter of wavenumbers."""
     moved = np.moveaxis(np.asarray(u, dtype=np.float64), axis, -1)
     spectrum = np.abs(np.fft.rfft(moved - moved.mean(axis=-1, keepdims=True), axis=-1))
     mean = spectrum.reshape(-1, spectrum.shape[-1]).mean(axis=0)
-    n = len(mean)
-    floor = float(np.median(mean[3 * n // 4 :]))
-    below = np.flatnonzero(mean[1:] < 2.0 * floor)
-    return int(below[0]) + 1 if len(below) else n - 1
+    return mean, float(np.median(mean[3 * len(mean) // 4 :]))

@@ -25,6 +25,7 @@ from deepmod._io import atomic_write
 from deepmod._random import torch_seeded
 from deepmod.classical.weak import refit
 from deepmod.data.dataset import Dataset
+from deepmod.derivatives.smoothing import noise_std
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
@@ -161,7 +162,12 @@ class DeepMoD(Method):
             "selection": "pointwise" if trainer.selection is None else trainer.selection.describe(),
             "step_halvings": [{"iteration": it, "learning_rate": step} for it, step in trainer.rollbacks],
         }
-        return self._result(data, library, norm, outcome, settings, time.perf_counter() - start)
+        fit = fit_against_noise(data, model, split, norm)
+        if fit:
+            settings["fit"] = fit
+        result = self._result(data, library, norm, outcome, settings, time.perf_counter() - start)
+        result.warnings.extend(fit_warnings(fit, outcome, self.schedule))
+        return result
 
     def _split(self, x: np.ndarray, u: np.ndarray, norm: Normalisation, device: str) -> TrainingData:
         """Normalised tensors, the first ``validation_fraction`` of the (shuffled) samples for validation."""
@@ -226,6 +232,48 @@ class DeepMoD(Method):
             coords=data.coord_names,
         )
 
+
+def fit_against_noise(
+    data: Dataset, model: Approximator, split: TrainingData, norm: Normalisation
+) -> dict[str, dict[str, float]]:
+    """Per field, the network's RMS misfit on the validation samples beside the data's noise level
+    (:func:`~deepmod.derivatives.smoothing.noise_std`) and standard deviation, physical units; grid data
+    only (scattered samples have no spectrum to read the noise from)."""
+    if not data.grid:
+        return {}
+    with torch.no_grad():
+        misfit = torch.mean((model(split.x_val) - split.u_val) ** 2, dim=0).double().cpu().numpy()
+    out = {}
+    for f, name in enumerate(data.field_names):
+        u = np.asarray(data.fields[name], dtype=np.float64)
+        rms = float(np.sqrt(misfit[f]) * norm.field_scale[f])
+        out[name] = {"rms_misfit": rms, "noise": noise_std(u), "std": float(np.std(u))}
+    return out
+
+
+def fit_warnings(fit: dict[str, dict[str, float]], outcome: TrainingOutcome, schedule: Schedule) -> list[str]:
+    """What to tell the user: a field fitted far above the noise (RMS misfit over twice the noise level, and
+    more than 10 % of the field's standard deviation beyond it), training stopped by its iteration cap."""
+    out = []
+    for name, f in fit.items():
+        rms, noise, std = f["rms_misfit"], f["noise"], f["std"]
+        beyond = np.sqrt(max(rms**2 - noise**2, 0.0))
+        if rms > FAR * noise and beyond > UNRESOLVED * std:
+            out.append(
+                f"the network fits {name} with an RMS misfit of {rms:.3g}, {rms / max(noise, 1e-300):.1f} times the "
+                f"data's noise level ({noise:.3g}): it does not resolve the field (chaotic, or many cells in space "
+                "and time, say), so the terms chosen on its derivatives are not to be trusted; the weak method, "
+                "which integrates the data directly, suits such data"
+            )
+    if outcome.status == "max_iterations":
+        out.append(
+            f"training stopped at its iteration cap ({schedule.max_iterations}) before the selection settled: "
+            "the equation may not be final"
+        )
+    return out
+
+
+FAR, UNRESOLVED = 2.0, 0.1
 
 CHECKPOINT_FORMAT = "deepmod-checkpoint-1"
 
