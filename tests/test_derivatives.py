@@ -8,7 +8,7 @@ import torch
 
 from deepmod.derivatives import differentiate, fornberg_weights
 from deepmod.derivatives.taylor import JetSpec
-from deepmod.neural.approximators import MLP, Siren, TimeWindows
+from deepmod.neural.approximators import MLP, Siren, Subdomains, TimeWindows
 
 
 def test_fornberg_weights_match_known_tables() -> None:
@@ -51,6 +51,7 @@ NETWORKS = {
     "mlp": lambda: MLP(3, 2, (16, 16)),
     "siren": lambda: Siren(3, 2, (16, 16), omega_0=2.0),
     "time-windows": lambda: TimeWindows(3, 2, 3, (16, 16)),
+    "subdomains": lambda: Subdomains(3, 2, (2, 3, 2), (16, 16)),
 }
 
 
