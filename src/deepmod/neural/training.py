@@ -39,7 +39,7 @@ from deepmod.neural.approximators import Approximator
 from deepmod.neural.constraint import Constraint
 from deepmod.neural.schedule import Schedule, SelectionTracker, plateaued
 from deepmod.neural.sparsity import SparsityEstimator
-from deepmod.neural.weak import GridWeakSelection, WeakSelection
+from deepmod.neural.weak import DataWeakCheck, GridWeakSelection, WeakSelection
 from deepmod.regression.system import RegressionSystem
 from deepmod.result import History
 
@@ -142,6 +142,8 @@ class Trainer:
             :meth:`state_dict` can be saved.
         selection: where given, terms are selected on this weak-form system of the network's values instead
             of the pointwise one (:mod:`deepmod.neural.weak`); the loss keeps the pointwise system.
+        check: where given (and ``selection`` is not), the pointwise choice is refined on the data's weak form
+            (:class:`~deepmod.neural.weak.DataWeakCheck`).
 
     Whether the Taylor-mode element-wise work is compiled is the network's setting (``model.fuse``).
     """
@@ -155,11 +157,12 @@ class Trainer:
         learning_rate: float | None = None,
         control: RunControl | None = None,
         selection: WeakSelection | GridWeakSelection | None = None,
+        check: DataWeakCheck | None = None,
     ) -> None:
         control = RunControl() if control is None else control
         self.model, self.library = parts.model, parts.library
         self.constraint, self.estimator = parts.constraint, parts.estimator
-        self.data, self.schedule, self.selection = data, schedule, selection
+        self.data, self.schedule, self.selection, self.check = data, schedule, selection, check
         self.callbacks = control.callbacks
         self.stop = control.stop if control.stop is not None else threading.Event()
         self.spec = jet_spec_for(self.library, data.x.shape[1], self.model.fuse)
@@ -230,6 +233,8 @@ class Trainer:
             names, symbols = tuple(self.library.names), self.library.symbols
             systems = [RegressionSystem(theta_np, ut_np[:, f], names, symbols.lhs(f)) for f in range(ut_np.shape[1])]
             selection = [self.estimator.select(system) for system in systems]
+            if self.check is not None:
+                selection = self.check.refine(selection)
         applied, done = self.tracker.update(selection, self.masks, current)
         if applied is not None:
             self.masks = applied

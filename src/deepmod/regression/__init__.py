@@ -1,7 +1,7 @@
 """Sparse regression shared by all methods, with the scikit-learn contract."""
 
 from deepmod.regression.base import SparseRegressor, lstsq_on, normalise_columns, normalise_problem
-from deepmod.regression.selection import BackwardElimination, CrossValidatedPath, SmallTerms
+from deepmod.regression.selection import BackwardElimination, CrossValidatedPath, SmallTerms, Stepwise
 from deepmod.regression.stlsq import STLSQ, STRidge
 from deepmod.regression.system import FittedEquation, LeastSquaresFit, RegressionSystem, fit_equations
 
@@ -15,6 +15,7 @@ __all__ = [
     "STRidge",
     "SmallTerms",
     "SparseRegressor",
+    "Stepwise",
     "fit_equations",
     "lstsq_on",
     "normalise_columns",

@@ -248,6 +248,68 @@ class SmallTerms:
         return chosen
 
 
+@dataclass(frozen=True)
+class Stepwise:
+    """Refine a proposed set of terms by single removals and additions judged on held-out rows.
+
+    From ``chosen``, each step first removes the term whose removal raises the held-out error least, if the
+    model without it predicts held-out blocks as well within one standard error (or ``min_gain``); else it
+    adds the term that lowers the held-out error most, if it lowers it by more than one standard error (and
+    ``min_gain``); it stops when neither applies. The criterion is :class:`CrossValidatedPath`'s; what
+    differs is the search: a path from the whole library can take a wrong greedy step among noisy
+    collinear columns (the weak method's spurious ``u*v`` in a damped wave at 10 % noise), while a local
+    search from a good proposal (a network's selection) only has to confirm it. On the weak form of the
+    data of all six unseen kinds at seeds 0 and 1 (10 % noise), with Burgers and KdV, no single term
+    is added to the true model and every true term is needed by 2.4 to 200 standard errors.
+
+    Args:
+        folds: blocks of rows for the cross-validation (runs of whole ``groups``).
+        min_gain: as :class:`CrossValidatedPath`'s.
+        max_steps: at most this many changes.
+    """
+
+    folds: int = 5
+    min_gain: float = 1e-4
+    max_steps: int = 50
+
+    def refine(self, x: np.ndarray, y: np.ndarray, chosen: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+        """``chosen`` after the steps, on the system ``x`` ``(n, p)``, ``y`` ``(n,)``."""
+        xn, yn, _, _ = normalise_problem(x, y)
+        chosen = np.asarray(chosen, dtype=bool).copy()
+        if len(yn) < 2 * self.folds:
+            return chosen
+        blocks = _folds(len(yn), self.folds, groups)
+        for _ in range(self.max_steps):
+            (current,), (se,) = held_out_errors(xn, yn, [chosen], blocks)
+            margin = max(float(se), self.min_gain)
+            step = self._best(xn, yn, blocks, chosen, np.flatnonzero(chosen))
+            if step is not None and step[0] <= current + margin:
+                chosen[step[1]] = False
+                continue
+            step = self._best(xn, yn, blocks, chosen, np.flatnonzero(~chosen))
+            if step is not None and step[0] < current - margin:
+                chosen[step[1]] = True
+                continue
+            break
+        return chosen
+
+    @staticmethod
+    def _best(
+        xn: np.ndarray, yn: np.ndarray, blocks: list[np.ndarray], chosen: np.ndarray, toggles: np.ndarray
+    ) -> tuple[float, int] | None:
+        """The lowest held-out error among ``chosen`` with one of ``toggles`` flipped, and that term."""
+        if len(toggles) == 0:
+            return None
+        supports = []
+        for j in toggles:
+            s = chosen.copy()
+            s[j] = not s[j]
+            supports.append(s)
+        mean, _ = held_out_errors(xn, yn, supports, blocks)
+        best = int(np.argmin(mean))
+        return float(mean[best]), int(toggles[best])
+
+
 def _folds(n: int, folds: int, groups: np.ndarray | None) -> list[np.ndarray]:
     """Row indices of each fold: contiguous blocks of rows, or runs of whole groups where there are enough."""
     if groups is None:
