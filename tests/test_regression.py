@@ -200,3 +200,15 @@ def test_small_terms_drops_a_tiny_term_the_data_do_not_need() -> None:
     with_y = true_x | np.isin(names, ["y"])
     np.testing.assert_array_equal(SmallTerms().prune(g, b[:, 0], with_y), true_x)
     np.testing.assert_array_equal(SmallTerms().prune(g, b[:, 0], true_x), true_x)
+
+
+def test_stepwise_adds_a_needed_small_term_and_drops_a_spurious_one(rng: np.random.Generator) -> None:
+    from deepmod.regression import Stepwise
+
+    x = rng.standard_normal((400, 6))
+    y = x @ np.array([1.0, -0.8, 0.08, 0.0, 0.0, 0.0]) + 0.02 * rng.standard_normal(400)
+    truth = np.array([True, True, True, False, False, False])
+    rule = Stepwise()
+    np.testing.assert_array_equal(rule.refine(x, y, truth & [True, True, False, False, False, False]), truth)
+    np.testing.assert_array_equal(rule.refine(x, y, truth | [False, False, False, True, False, False]), truth)
+    np.testing.assert_array_equal(rule.refine(x, y, np.zeros(6, dtype=bool)), truth)

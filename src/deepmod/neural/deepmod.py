@@ -180,7 +180,8 @@ class DeepMoD(Method):
         if fit:
             settings["fit"] = fit
         result = self._result(data, library, norm, outcome, settings, time.perf_counter() - start)
-        result.warnings.extend(fit_warnings(fit, outcome, self.schedule))
+        checked = check is not None or isinstance(selection, GridWeakSelection)
+        result.warnings.extend(fit_warnings(fit, outcome, self.schedule, checked=checked))
         return result
 
     def _split(self, x: np.ndarray, u: np.ndarray, norm: Normalisation, device: str) -> TrainingData:
@@ -265,19 +266,26 @@ def fit_against_noise(
     return out
 
 
-def fit_warnings(fit: dict[str, dict[str, float]], outcome: TrainingOutcome, schedule: Schedule) -> list[str]:
+def fit_warnings(
+    fit: dict[str, dict[str, float]], outcome: TrainingOutcome, schedule: Schedule, *, checked: bool = False
+) -> list[str]:
     """What to tell the user: a field fitted far above the noise (RMS misfit over twice the noise level, and
-    more than 10 % of the field's standard deviation beyond it), training stopped by its iteration cap."""
+    more than 10 % of the field's standard deviation beyond it), training stopped by its iteration cap.
+    ``checked``: the terms were confirmed on the data's weak form (:class:`~deepmod.neural.weak.DataWeakCheck`)."""
     out = []
     for name, f in fit.items():
         rms, noise, std = f["rms_misfit"], f["noise"], f["std"]
         beyond = np.sqrt(max(rms**2 - noise**2, 0.0))
         if rms > FAR * noise and beyond > UNRESOLVED * std:
+            trust = (
+                "the terms rest on the data's weak form, which confirmed them, not on the network"
+                if checked
+                else "so the terms chosen on its derivatives are not to be trusted"
+            )
             out.append(
                 f"the network fits {name} with an RMS misfit of {rms:.3g}, {rms / max(noise, 1e-300):.1f} times the "
                 f"data's noise level ({noise:.3g}): it does not resolve the field (chaotic, or many cells in space "
-                "and time, say), so the terms chosen on its derivatives are not to be trusted; the weak method, "
-                "which integrates the data directly, suits such data"
+                f"and time, say); {trust}; the weak method, which integrates the data directly, suits such data"
             )
     if outcome.status == "max_iterations":
         out.append(
