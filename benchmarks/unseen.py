@@ -20,27 +20,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import deepmod
-from deepmod.data.synthetic import SyntheticSystem
 from deepmod.method import RunControl
 from deepmod.report.progress import ProgressBar
-from unseen_systems import unseen_systems
+from unseen_systems import library_orders, unseen_systems
 
 
 def score(found: dict[str, dict[str, float]], truth: dict[str, dict[str, float]]) -> tuple[bool, float]:
     exact = all(set(found.get(k, {})) == set(v) for k, v in truth.items())
     errors = [abs(found.get(k, {}).get(t, 0.0) - c) / abs(c) for k, v in truth.items() for t, c in v.items()]
     return exact and max(errors) <= 0.10, max(errors)
-
-
-def orders(system: SyntheticSystem) -> dict[str, int]:
-    """The library orders the truth needs beyond the defaults."""
-    terms = [t for v in system.truth.values() for t in v]
-    out = {}
-    if any("^3" in t for t in terms):
-        out["poly_order"] = 3
-    if any("xxxx" in t for t in terms):
-        out["diff_order"] = 4
-    return out
 
 
 def main(argv: list[str]) -> int:
@@ -63,7 +51,7 @@ def main(argv: list[str]) -> int:
                 method = deepmod.DeepMoD() if label == "deepmod" else deepmod.WeakForm()
                 start = time.perf_counter()
                 result = deepmod.discover(
-                    noisy, method, seed=seed, control=RunControl([ProgressBar()]), **orders(system)
+                    noisy, method, seed=seed, control=RunControl([ProgressBar()]), **library_orders(system)
                 )
                 seconds = time.perf_counter() - start
                 ok, err = score(result.coefficients, system.truth)

@@ -169,15 +169,15 @@ def test_grid_weak_selection_chooses_library_terms_from_weak_terms() -> None:
     """On the exact Burgers field the weak system (derivatives on the test functions, no derivative of the
     network) chooses (u^2)_x and u_xx, i.e. the library terms u*u_x and u_xx; every column is a weak term whose
     expansion uses library terms only."""
-    from deepmod.neural.weak import GridWeakSelection
+    from deepmod.neural.weak import DataWeakCheck, GridWeakSelection
 
     data = burgers_delta(x=np.linspace(-3, 4, 128), t=np.linspace(0.5, 5, 60)).data
     library = deepmod.make_library(data)
     x, _ = data.points()
     lo, hi = x.min(0), x.max(0)
-    selection = GridWeakSelection.for_grid(data, (lo + hi) / 2, (hi - lo) / 2, library)
-    assert all(set(t.expansion()) <= set(library.terms) for t in selection.terms)
-    (mask,) = selection.masks(_Values(data.fields["u"].reshape(-1, 1)), library, default_estimator(data, library))
+    selection = GridWeakSelection(DataWeakCheck.for_grid(data, (lo + hi) / 2, (hi - lo) / 2, library))
+    assert all(set(t.expansion()) <= set(library.terms) for t in selection.check.terms)
+    (mask,) = selection.masks(_Values(data.fields["u"].reshape(-1, 1)), library, default_estimator(data))
     assert {library.names[j] for j in np.flatnonzero(mask)} == {"u_xx", "u*u_x"}
 
 

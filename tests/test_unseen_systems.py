@@ -10,7 +10,7 @@ import pytest
 from scipy.interpolate import CubicSpline
 
 import deepmod
-from unseen_systems import GENERATORS, unseen_systems
+from unseen_systems import GENERATORS, library_orders, unseen_systems
 
 SYSTEMS = unseen_systems(0)
 
@@ -52,7 +52,8 @@ def test_the_generator_is_seeded() -> None:
 def _discover(name: str, seed: int, **settings: object) -> deepmod.Result:
     system = unseen_systems(seed)[name]
     noisy = deepmod.add_noise(system.data, 0.10 if system.data.n_space else 0.05, seed=seed)
-    return deepmod.discover(noisy, deepmod.DeepMoD(**settings), seed=seed)  # type: ignore[arg-type]
+    method = deepmod.DeepMoD(**settings)  # type: ignore[arg-type]
+    return deepmod.discover(noisy, method, seed=seed, **library_orders(system))
 
 
 def _correct(found: dict[str, dict[str, float]], truth: dict[str, dict[str, float]]) -> bool:

@@ -180,6 +180,17 @@ def drift_diffusion(rng: np.random.Generator) -> SyntheticSystem:
     return SyntheticSystem(data, truth, "diffusion with drift, non-periodic, exact")
 
 
+def library_orders(system: SyntheticSystem) -> dict[str, int]:
+    """The library orders the truth needs beyond the defaults: cubic powers, fourth derivatives."""
+    terms = [t for v in system.truth.values() for t in v]
+    out = {}
+    if any("^3" in t for t in terms):
+        out["poly_order"] = 3
+    if any("xxxx" in t for t in terms):
+        out["diff_order"] = 4
+    return out
+
+
 GENERATORS: dict[str, Callable[[np.random.Generator], SyntheticSystem]] = {
     "anisotropic advection-diffusion 2-D": anisotropic_advection_diffusion,
     "cubic reaction-diffusion": cubic_reaction_diffusion,

@@ -100,12 +100,14 @@ class DeepMoD(Method):
             test functions, :mod:`deepmod.neural.weak`) rather than on its pointwise derivatives; the
             coefficients are still solved pointwise in the loss.
         grid_weak_selection: on PDE data on a grid, choose terms on the weak form of the network's fit with the
-            derivatives on the test functions (:class:`~deepmod.neural.weak.GridWeakSelection`); off by default
-            (pointwise selection), an option under evaluation.
-        data_check: on PDE data on a grid, the network's pointwise choice of terms is refined on the weak form
-            of the data (:class:`~deepmod.neural.weak.DataWeakCheck`: one term in or out at a time while
-            held-out blocks of test functions are predicted better by more than a standard error): the data's
-            integrals see small terms that the network's fit to a couple of thousand samples misses.
+            derivatives on the test functions (:class:`~deepmod.neural.weak.GridWeakSelection`), then refine the
+            choice on the weak form of the data (:class:`~deepmod.neural.weak.DataWeakCheck`). The candidates
+            are then the library terms that derivatives of monomials span (``u*u_xx`` alone is not one);
+            ``False``: pointwise selection on the network's derivatives.
+        data_check: with pointwise selection on grid data, the network's choice is refined on the weak form of
+            the data as well (one term in or out at a time while held-out blocks of test functions are
+            predicted better by more than a standard error): the data's integrals see small terms that the
+            network's fit to a couple of thousand samples misses.
         weak_refit: on PDE data on a grid, once the terms are chosen, their coefficients are estimated again
             by least squares on the weak form of all the data (:func:`deepmod.classical.weak.refit`:
             integrals of the data against test functions, no derivative of the data or of the network):
@@ -124,7 +126,7 @@ class DeepMoD(Method):
     validation_fraction: float = 0.2
     fuse: bool = True
     weak_selection: bool = True
-    grid_weak_selection: bool = False
+    grid_weak_selection: bool = True
     data_check: bool = True
     weak_refit: bool = True
 
@@ -143,9 +145,12 @@ class DeepMoD(Method):
         with torch_seeded(seed):
             make = partial(default_network, data, fuse=self.fuse) if self.network is None else self.network
             model = make(x.shape[1], u.shape[1]).to(device)
-        estimator = default_estimator(data, library) if self.estimator is None else self.estimator
-        parts = Components(model, library, self.constraint, estimator)
         selection = self._selection(data, split, library, norm)
+        if self.estimator is not None:
+            estimator = self.estimator
+        else:  # simpler relatives are library columns; a grid weak selection's columns are weak terms
+            estimator = default_estimator(data, None if isinstance(selection, GridWeakSelection) else library)
+        parts = Components(model, library, self.constraint, estimator)
         check = None
         if selection is None and self.data_check and data.grid and data.n_space > 0:
             check = DataWeakCheck.for_grid(data, norm.centre, norm.half_width, library)
@@ -203,7 +208,7 @@ class DeepMoD(Method):
             t, u = (torch.cat(pair).cpu().double().numpy() for pair in pairs)
             return WeakSelection.for_samples(t[:, 0], u, len(library.terms))
         if data.n_space > 0 and data.grid and self.grid_weak_selection:
-            return GridWeakSelection.for_grid(data, norm.centre, norm.half_width, library)
+            return GridWeakSelection(DataWeakCheck.for_grid(data, norm.centre, norm.half_width, library))
         return None
 
     def _result(

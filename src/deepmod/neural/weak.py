@@ -26,7 +26,7 @@ from deepmod.derivatives.bumps import AxisTests, BumpRule, Bumps
 from deepmod.library import CandidateLibrary
 from deepmod.neural.approximators import Approximator
 from deepmod.neural.sparsity import SparsityEstimator
-from deepmod.regression.selection import SmallTerms, Stepwise
+from deepmod.regression.held_out import SmallTerms, Stepwise
 from deepmod.regression.system import RegressionSystem
 
 
@@ -108,8 +108,8 @@ class WeakSelection:
 
 
 class DataWeakCheck:
-    """The weak form of grid PDE data, on which a proposed choice of terms is refined (DeepMoD's default on
-    grids, :class:`~deepmod.regression.Stepwise`).
+    """The weak form of grid PDE data, on which a proposed choice of terms is refined
+    (:class:`~deepmod.regression.Stepwise`).
 
     A network proposes terms: pointwise, from its derivatives, or on the weak form of its fit
     (:class:`GridWeakSelection`). The data, integrated against the weak method's test functions with every
@@ -128,6 +128,7 @@ class DataWeakCheck:
         spread: ``(n_weak_terms, n_library_terms)`` expansion coefficients of each weak term.
         shape: the grid's shape ``(n_t, n_x, ...)``.
         fields: the data's fields on the grid.
+        coords: the grid's coordinates, in the units the test functions were built in.
         rule: the refinement; ``None``: :class:`~deepmod.regression.Stepwise`'s defaults.
     """
 
@@ -138,10 +139,11 @@ class DataWeakCheck:
         spread: np.ndarray,
         shape: tuple[int, ...],
         fields: list[np.ndarray],
+        coords: list[np.ndarray],
         rule: Stepwise | None = None,
     ) -> None:
         self.bumps, self.terms, self.spread, self.shape = bumps, terms, spread, shape
-        self.rule = Stepwise() if rule is None else rule
+        self.coords, self.rule = coords, Stepwise() if rule is None else rule
         self.columns, self.targets = self.system(fields)
 
     @staticmethod
@@ -160,7 +162,7 @@ class DataWeakCheck:
         chosen, spread = spanned(weak, library.terms)
         terms = [weak[k] for k in chosen]
         bumps = (BumpRule() if rule is None else rule).build(fields, coords, library.diff_order, len(terms))
-        return DataWeakCheck(bumps, terms, spread, data.shape, fields)
+        return DataWeakCheck(bumps, terms, spread, data.shape, fields, coords)
 
     def system(self, fields: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """The weak columns ``(n_tests, n_weak_terms)`` and targets ``(n_tests, n_fields)`` of grid fields."""
@@ -196,7 +198,7 @@ class DataWeakCheck:
 
 
 class GridWeakSelection:
-    """The weak system of a network fitted to grid PDE data (opt-in: ``DeepMoD(grid_weak_selection=True)``).
+    """The weak system of a network fitted to grid PDE data (DeepMoD's default on grids).
 
     The network's values on the data's grid are integrated against the weak method's test functions, with
     every derivative moved onto the test functions, so no derivative of the network enters the choice: the
@@ -206,26 +208,13 @@ class GridWeakSelection:
     on the data's own weak form (``check``, :class:`DataWeakCheck`).
 
     Args:
-        points: the grid's points in normalised coordinates ``(n_points, n_inputs)``, time slowest.
-        check: the data's weak form on the same grid, test functions and weak terms.
+        check: the data's weak form on the grid, in the network's coordinates: the same grid, test functions
+            and weak terms serve the network's values.
     """
 
-    def __init__(self, points: np.ndarray, check: DataWeakCheck) -> None:
-        self.points, self.check = points, check
-
-    @staticmethod
-    def for_grid(
-        data: Dataset,
-        centre: np.ndarray,
-        half_width: np.ndarray,
-        library: CandidateLibrary,
-        rule: BumpRule | None = None,
-    ) -> GridWeakSelection:
-        """The selection for grid ``data`` in the network's coordinates ``(x - centre) / half_width``."""
-        coords = _normalised_coords(data, centre, half_width)
-        mesh = np.meshgrid(*coords, indexing="ij")
-        points = np.stack([m.ravel() for m in mesh], axis=1)
-        return GridWeakSelection(points, DataWeakCheck.for_grid(data, centre, half_width, library, rule))
+    def __init__(self, check: DataWeakCheck) -> None:
+        mesh = np.meshgrid(*check.coords, indexing="ij")
+        self.points, self.check = np.stack([m.ravel() for m in mesh], axis=1), check
 
     def masks(self, model: Approximator, library: CandidateLibrary, estimator: SparsityEstimator) -> list[np.ndarray]:
         """Per field, the library terms of the weak terms the estimator chooses on the network's weak system,
