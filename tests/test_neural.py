@@ -195,6 +195,9 @@ def test_fit_warnings_flag_a_fit_far_above_the_noise_only() -> None:
     (warning,) = fit_warnings(unresolved, done, Schedule())
     assert "10.0 times the data's noise level" in warning and "weak method" in warning
     assert "iteration cap (10000)" in fit_warnings(at_noise, capped, Schedule())[0]
+    noise_free = {"u": {"rms_misfit": 1.08, "noise": 2.3e-16, "std": 1.3}}
+    (warning,) = fit_warnings(noise_free, done, Schedule(), checked=True)
+    assert "look noise-free" in warning and "confirmed on the data's weak form" in warning
 
 
 def test_noise_std_reads_white_noise_off_the_spectrum() -> None:

@@ -283,14 +283,20 @@ def fit_warnings(
         beyond = np.sqrt(max(rms**2 - noise**2, 0.0))
         if rms > FAR * noise and beyond > UNRESOLVED * std:
             trust = (
-                "the terms rest on the data's weak form, which confirmed them, not on the network"
+                "the terms were confirmed on the data's weak form, but proposals from a network this far off can "
+                "miss terms"
                 if checked
                 else "so the terms chosen on its derivatives are not to be trusted"
             )
+            level = (
+                f"{rms / noise:.1f} times the data's noise level ({noise:.3g})"
+                if noise > NOISE_FREE * std
+                else f"while the data look noise-free (noise level {noise:.3g})"
+            )
             out.append(
-                f"the network fits {name} with an RMS misfit of {rms:.3g}, {rms / max(noise, 1e-300):.1f} times the "
-                f"data's noise level ({noise:.3g}): it does not resolve the field (chaotic, or many cells in space "
-                f"and time, say); {trust}; the weak method, which integrates the data directly, suits such data"
+                f"the network fits {name} with an RMS misfit of {rms:.3g}, {level}: it does not resolve the field "
+                f"(chaotic, or many cells in space and time, say); {trust}; the weak method, which integrates the "
+                "data directly, suits such data"
             )
     if outcome.status == "max_iterations":
         out.append(
@@ -300,7 +306,7 @@ def fit_warnings(
     return out
 
 
-FAR, UNRESOLVED = 2.0, 0.1
+FAR, UNRESOLVED, NOISE_FREE = 2.0, 0.1, 1e-6
 
 
 def _describe_selection(trainer: Trainer) -> object:
