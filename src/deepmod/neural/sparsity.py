@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import abc
-import copy
-import inspect
 from typing import Any
 
 import numpy as np
 
 from deepmod.regression.base import normalise_problem
 from deepmod.regression.selection import BackwardElimination
-from deepmod.regression.system import RegressionSystem
+from deepmod.regression.system import RegressionSystem, fit_copy
 
 
 class SparsityEstimator(abc.ABC):
@@ -37,14 +35,6 @@ class RegressorEstimator(SparsityEstimator):
         self.regressor = BackwardElimination() if regressor is None else regressor
 
     def select(self, system: RegressionSystem) -> np.ndarray:
-        theta = system.theta
-        x, y, _, _ = normalise_problem(theta, system.target)
-        reg: Any = copy.deepcopy(self.regressor)
-        if system.groups is not None and "groups" in inspect.signature(reg.fit).parameters:
-            reg.fit(x, y, groups=system.groups)
-        else:
-            reg.fit(x, y)
-        coef = np.asarray(reg.coef_, dtype=np.float64).ravel()
-        if coef.shape != (theta.shape[1],):
-            raise ValueError(f"the regressor's coef_ has shape {coef.shape}, expected ({theta.shape[1]},)")
+        x, y, _, _ = normalise_problem(system.theta, system.target)
+        _, coef = fit_copy(self.regressor, x, y, system.groups)
         return coef != 0

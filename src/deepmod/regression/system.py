@@ -101,16 +101,23 @@ def fit_equations(systems: Sequence[RegressionSystem], regressor: Any) -> list[F
     a regressor whose ``fit`` takes ``groups`` gets the system's row blocks) and read off its equation."""
     out = []
     for system in systems:
-        reg = copy.deepcopy(regressor)
-        if system.groups is not None and "groups" in inspect.signature(reg.fit).parameters:
-            reg.fit(system.theta, system.target, groups=system.groups)
-        else:
-            reg.fit(system.theta, system.target)
-        coef = np.asarray(reg.coef_, dtype=np.float64).ravel()
-        if coef.shape != (system.theta.shape[1],):
-            raise ValueError(f"the regressor's coef_ has shape {coef.shape}, expected ({system.theta.shape[1]},)")
+        reg, coef = fit_copy(regressor, system.theta, system.target, system.groups)
         out.append(FittedEquation(system.equation(coef), coef, getattr(reg, "summary_", None)))
     return out
+
+
+def fit_copy(regressor: Any, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
+    """A fresh copy of ``regressor`` fitted to ``x``, ``y`` (with ``groups`` where its ``fit`` takes them), and
+    its coefficients as a float vector, checked to have one per column."""
+    reg = copy.deepcopy(regressor)
+    if groups is not None and "groups" in inspect.signature(reg.fit).parameters:
+        reg.fit(x, y, groups=groups)
+    else:
+        reg.fit(x, y)
+    coef = np.asarray(reg.coef_, dtype=np.float64).ravel()
+    if coef.shape != (x.shape[1],):
+        raise ValueError(f"the regressor's coef_ has shape {coef.shape}, expected ({x.shape[1]},)")
+    return reg, coef
 
 
 class LeastSquaresFit:
