@@ -52,6 +52,7 @@ class WeakSelection:
         small: SmallTerms | None = None,
     ) -> None:
         self.grid, self.tests, self.samples, self.small = grid, tests, samples, small
+        self._data_system: tuple[CandidateLibrary, np.ndarray, np.ndarray] | None = None  # made once per library
 
     @staticmethod
     def for_samples(t: np.ndarray, u: np.ndarray, n_terms: int, rule: BumpRule | None = None) -> WeakSelection:
@@ -80,7 +81,9 @@ class WeakSelection:
         if self.samples is None:
             return masks
         small = self.small or SmallTerms()
-        g, b = self.integrate(torch.as_tensor(self.samples), library)
+        if self._data_system is None or self._data_system[0] is not library:  # the data do not change
+            self._data_system = (library, *self.integrate(torch.as_tensor(self.samples), library))
+        _, g, b = self._data_system
         return [small.prune(g, b[:, f], m) for f, m in enumerate(masks)]
 
     def system(self, model: Approximator, library: CandidateLibrary) -> tuple[np.ndarray, np.ndarray]:
@@ -145,6 +148,8 @@ class DataWeakCheck:
         self.bumps, self.terms, self.spread, self.shape = bumps, terms, spread, shape
         self.coords, self.rule = coords, Stepwise() if rule is None else rule
         self.columns, self.targets = self.system(fields)
+        self.groups = bumps.row_groups()
+        self._used = np.abs(spread) > 0  # (weak term, library term): the library term is in its expansion
 
     @staticmethod
     def for_grid(
@@ -174,16 +179,16 @@ class DataWeakCheck:
 
     def refine_weak(self, field: int, chosen: np.ndarray) -> np.ndarray:
         """A choice of weak terms for ``field``, refined on the data."""
-        return self.rule.refine(self.columns, self.targets[:, field], chosen, self.bumps.row_groups())
+        return self.rule.refine(self.columns, self.targets[:, field], chosen, self.groups)
 
     def library_terms(self, chosen: np.ndarray) -> np.ndarray:
         """The library terms of the chosen weak terms' expansions."""
-        return np.abs(self.spread[chosen]).sum(axis=0) > 0
+        return self._used[chosen].any(axis=0)
 
     def refine(self, masks: list[np.ndarray]) -> list[np.ndarray]:
         """Per field, a choice of library terms refined on the data: the weak terms spanned by the chosen
         library terms are refined, and map back to library terms; unspanned chosen terms stay."""
-        used = np.abs(self.spread) > 0
+        used = self._used
         covered = used.any(axis=0)
         out = []
         for f, mask in enumerate(masks):
@@ -228,7 +233,7 @@ class GridWeakSelection:
         names = tuple(t.name(library.symbols) for t in check.terms)
         out = []
         for f in range(len(fields)):
-            system = RegressionSystem(columns, targets[:, f], names, library.symbols.lhs(f), check.bumps.row_groups())
+            system = RegressionSystem(columns, targets[:, f], names, library.symbols.lhs(f), check.groups)
             out.append(check.library_terms(check.refine_weak(f, estimator.select(system))))
         return out
 
