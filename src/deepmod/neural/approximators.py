@@ -199,6 +199,9 @@ class Subdomains(Approximator):
             self.biases.append(nn.Parameter(torch.zeros(n_boxes, 1, fan_out)))
         for i, c in enumerate(cells):
             self.register_buffer(_edges_name(i), torch.linspace(-1.0, 1.0, c + 1))
+        # each box's window along each axis, boxes in ravelled order (time slowest); derived, so not saved
+        windows = torch.tensor(list(np.ndindex(*cells)), dtype=torch.long).reshape(n_boxes, n_inputs)
+        self.register_buffer("box_windows", windows, persistent=False)
 
     @property
     def n_boxes(self) -> int:
@@ -206,13 +209,14 @@ class Subdomains(Approximator):
 
     def jets(self, x: torch.Tensor, spec: JetSpec) -> torch.Tensor:
         box = torch.zeros(len(x), dtype=torch.long, device=x.device)
-        centres, halves = [], []
+        centres, halves, along = [], [], []
         for i, c in enumerate(self.cells):
             edges = self.get_buffer(_edges_name(i)).to(x.dtype)
-            box = box * c + torch.bucketize(x[:, i].contiguous(), edges[1:-1])
+            along.append(torch.bucketize(x[:, i].contiguous(), edges[1:-1]))
+            box = box * c + along[-1]
             centres.append((edges[:-1] + edges[1:]) / 2)
             halves.append((edges[1:] - edges[:-1]) / 2)
-        windows = torch.stack(torch.unravel_index(box, self.cells), dim=1) if len(self.cells) > 1 else box[:, None]
+        windows = torch.stack(along, dim=1)
         order = torch.argsort(box, stable=True)
         counts = torch.bincount(box, minlength=self.n_boxes)
         starts = torch.cumsum(counts, 0) - counts
@@ -233,10 +237,7 @@ class Subdomains(Approximator):
                 continue  # a whole axis: scale 1, left out so that time windows alone stay as they were
             power = torch.tensor([g[i] for g in spec.indices], dtype=x.dtype, device=x.device)
             per_window = halves[i].pow(-power.view(-1, 1))  # (len(spec), c)
-            index = torch.tensor(
-                [int(np.unravel_index(k, self.cells)[i]) for k in range(self.n_boxes)], device=x.device
-            )
-            scale = scale * per_window[:, index]
+            scale = scale * per_window[:, self.get_buffer("box_windows")[:, i]]
         return (z * scale.view(len(spec), self.n_boxes, 1, 1))[:, b_sorted[back], slot[back]]
 
 
@@ -292,16 +293,3 @@ def oscillations(t: np.ndarray, u: np.ndarray) -> float:
         freqs = np.fft.rfftfreq(n, d=(grid[-1] - grid[0]) / (n - 1))
         best = max(best, float(freqs[1:][np.argmax(power[1:])]) * float(grid[-1] - grid[0]))
     return best
-
-
-def grid_oscillations(coords: Sequence[np.ndarray], field: np.ndarray) -> list[float]:
-    """Per axis of a grid field, the oscillations along it: the dominant wavenumber of the spectrum (Hann
-    window, mean line removed, power averaged over the other axes), in cycles over the axis' extent."""
-    out = []
-    for axis in range(len(coords)):
-        lines = np.moveaxis(np.asarray(field, dtype=np.float64), axis, -1)
-        lines = lines - lines.mean(axis=-1, keepdims=True)
-        n = lines.shape[-1]
-        power = (np.abs(np.fft.rfft(lines * np.hanning(n), axis=-1)) ** 2).reshape(-1, n // 2 + 1).mean(axis=0)
-        out.append(float(np.argmax(power[1:]) + 1) if len(power) > 1 else 0.0)
-    return out
