@@ -27,6 +27,7 @@ from deepmod.library import CandidateLibrary
 from deepmod.neural.approximators import Approximator
 from deepmod.neural.sparsity import SparsityEstimator
 from deepmod.regression.held_out import SmallTerms, Stepwise
+from deepmod.regression.selection import subset_path
 from deepmod.regression.system import RegressionSystem
 
 
@@ -117,7 +118,9 @@ class DataWeakCheck:
     A network proposes terms: pointwise, from its derivatives, or on the weak form of its fit
     (:class:`GridWeakSelection`). The data, integrated against the weak method's test functions with every
     derivative on the test functions, then confirm the proposal by held-out rows, one term in or out at a
-    time. Why the data and not the network's fit: the network sees a couple of thousand noisy samples, the
+    time, after the data's own best subset of no more terms has had the chance to replace a proposal it
+    predicts clearly better (:class:`~deepmod.regression.Stepwise`'s exchange). Why the data and not the
+    network's fit: the network sees a couple of thousand noisy samples, the
     integrals all of the grid. In an anisotropic 2-D advection-diffusion at 10 % noise (diffusivities 0.05
     and 0.32), removing the weak u_xx raises the data's weak residual 2.2-fold, clearly needed over 343 rows,
     but the network's fit from 2,000 samples only 1.3-fold, so every selection on the network (pointwise or
@@ -150,6 +153,7 @@ class DataWeakCheck:
         self.columns, self.targets = self.system(fields)
         self.groups = bumps.row_groups()
         self._used = np.abs(spread) > 0  # (weak term, library term): the library term is in its expansion
+        self._subsets: dict[int, list[np.ndarray]] = {}  # per field: the data do not change
 
     @staticmethod
     def for_grid(
@@ -178,8 +182,11 @@ class DataWeakCheck:
         return columns, np.stack([self.bumps.integrate(u, lhs_orders) for u in fields], axis=1)
 
     def refine_weak(self, field: int, chosen: np.ndarray) -> np.ndarray:
-        """A choice of weak terms for ``field``, refined on the data."""
-        return self.rule.refine(self.columns, self.targets[:, field], chosen, self.groups)
+        """A choice of weak terms for ``field``, refined on the data; the data's best subsets of each size
+        (:func:`~deepmod.regression.selection.subset_path`, made once per field) are its alternatives."""
+        if field not in self._subsets:
+            self._subsets[field] = subset_path(self.columns, self.targets[:, field])
+        return self.rule.refine(self.columns, self.targets[:, field], chosen, self.groups, self._subsets[field])
 
     def library_terms(self, chosen: np.ndarray) -> np.ndarray:
         """The library terms of the chosen weak terms' expansions."""

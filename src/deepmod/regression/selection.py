@@ -156,9 +156,7 @@ class CrossValidatedPath(SparseRegressor):
         n = len(yn)
         if n < 2 * self.folds:
             raise ValueError(f"{n} rows are too few for {self.folds}-fold cross-validation")
-        gram, rhs, total = xn.T @ xn / n, xn.T @ yn / n, float(yn @ yn / n)
-        full = np.ones(xn.shape[1], dtype=bool)
-        path = _best_subsets(_elimination_path(full, gram, rhs, total), gram, rhs, total, self.exhaustive)
+        path = _normalised_path(xn, yn, self.exhaustive)
         mean, se = held_out_errors(xn, yn, [s for s, _ in path], folds(n, self.folds, groups))
         best = int(np.argmin(mean))
         sizes = [int(s.sum()) for s, _ in path]
@@ -171,6 +169,21 @@ class CrossValidatedPath(SparseRegressor):
             for c, (s, _) in enumerate(path)
         ]
         return self
+
+
+def subset_path(x: np.ndarray, y: np.ndarray, exhaustive: int = 12) -> list[np.ndarray]:
+    """The candidates of :class:`CrossValidatedPath` on ``x`` ``(n, p)``, ``y`` ``(n,)``: one boolean
+    support per size, greedy backward elimination from all terms, the best subset of each size once the
+    path is down to ``exhaustive`` terms."""
+    xn, yn, _, _ = normalise_problem(x, y)
+    return [support for support, _ in _normalised_path(xn, yn, exhaustive)]
+
+
+def _normalised_path(xn: np.ndarray, yn: np.ndarray, exhaustive: int) -> list[tuple[np.ndarray, float]]:
+    n = len(yn)
+    gram, rhs, total = xn.T @ xn / n, xn.T @ yn / n, float(yn @ yn / n)
+    full = np.ones(xn.shape[1], dtype=bool)
+    return _best_subsets(_elimination_path(full, gram, rhs, total), gram, rhs, total, exhaustive)
 
 
 DISTINCT = 0.1
