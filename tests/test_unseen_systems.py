@@ -61,22 +61,8 @@ def _correct(found: dict[str, dict[str, float]], truth: dict[str, dict[str, floa
     return same and all(abs(found[k][t] / c - 1) <= 0.10 for k, v in truth.items() for t, c in v.items())
 
 
-THREAD_DEPENDENT = pytest.mark.xfail(
-    reason="with two threads the network proposes {u, v, u^2 v, u v^2} for u_t and the data's one-standard-error "
-    "refinement cannot leave it (correct with one thread); see issue 19's closing note",
-    strict=False,
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("name", "seed"),
-    [
-        pytest.param(n, s, marks=THREAD_DEPENDENT) if (n.startswith("cubic") and s == 0) else (n, s)
-        for n in GENERATORS
-        for s in (0, 1)
-    ],
-)
+@pytest.mark.parametrize(("name", "seed"), [(n, s) for n in GENERATORS for s in (0, 1)])
 def test_defaults_on_unseen_systems(name: str, seed: int) -> None:
     """DeepMoD's defaults on issue 19's six kinds, at 10 % noise (PDE) and 5 % (ODE), exact terms and every
     coefficient within 10 %; the library is the default one but for cubic powers and fourth derivatives where
