@@ -110,6 +110,7 @@ def test_bad_files_exit_2_with_one_line(case: str, tmp_path: Path, capsys: pytes
         (["--output", "/no/such/folder/r.json"], "does not exist"),
         (["--checkpoint", "/no/such/folder/r.ckpt"], "does not exist"),
         (["--resume", "/no/such/run.ckpt"], "does not exist"),
+        (["--coords", "x,t"], "time comes first"),
     ],
 )
 def test_bad_options_exit_2(args: list[str], message: str, good: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -119,6 +120,25 @@ def test_bad_options_exit_2(args: list[str], message: str, good: Path, capsys: p
     argv = ["discover", str(good)] + [a for kv in base.items() for a in kv] + ["--max-iterations", "1"]
     code, _, err = _run(argv, capsys)
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_fd_on_uneven_times_and_usage_errors_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t = np.cumsum(np.linspace(1.0, 2.0, 40)) / 20
+    np.savez(tmp_path / "ode.npz", t=t, x=np.sin(t), y=np.cos(t))
+    code, _, err = _run(
+        ["discover", str(tmp_path / "ode.npz"), "--coords", "t", "--fields", "x,y", "--method", "fd"], capsys
+    )
+    assert code == 2 and "evenly spaced" in err and err.count("\n") == 1 and "Traceback" not in err
+    code, _, err = _run(
+        ["discover", str(tmp_path / "ode.npz"), "--coords", "t", "--fields", "x,y", "--poly-order", "0"], capsys
+    )
+    assert code == 2 and "poly_order 0" in err and err.count("\n") == 1
+    code, _, err = _run(["--bogus"], capsys)
+    assert code == 2 and err.endswith("(see deepmod --help)\n")  # the command is named once
+    code, _, err = _run(["discover"], capsys)
+    assert code == 2 and err.endswith("(see deepmod discover --help)\n")
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

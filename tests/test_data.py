@@ -86,6 +86,28 @@ def test_scattered_npz(tmp_path: Path) -> None:
     _same(sc, load(tmp_path / "s.npz", ["t", "x"], ["u"]))
 
 
+def test_csv_with_comment_lines_and_spaces_after_the_separators(tmp_path: Path) -> None:
+    """A published record's layout: ``#`` lines before the header, ``Year, Lynx, Hare`` with spaces."""
+    text = "# Hudson's Bay Company pelts (thousands)\n# source: a textbook\nYear, Lynx, Hare\n"
+    years = np.arange(1900, 1921)
+    lynx, hare = 10 + np.sin(years / 3.0), 30 + np.cos(years / 3.0)
+    text += "".join(f"{y}, {a:.6f},  {b:.6f}\n" for y, a, b in zip(years, lynx, hare, strict=True))
+    (tmp_path / "pelts.csv").write_text(text)
+    ds = load(tmp_path / "pelts.csv", ["t=Year"], ["x=Hare", "y=Lynx"])
+    assert ds.grid and ds.n_space == 0 and ds.field_names == ("x", "y")
+    np.testing.assert_array_equal(ds.coords["t"], years)
+    np.testing.assert_allclose(ds.fields["y"], lynx, atol=1e-6)
+
+
+@pytest.mark.parametrize("coords", [["x", "t"], ["x", "time=t"], ["x", "s=T"]])
+def test_time_must_be_the_first_coordinate(coords: list[str], tmp_path: Path) -> None:
+    t, x = np.linspace(0, 1, 6), np.linspace(0, 1, 9)
+    np.savez(tmp_path / "a.npz", t=t, T=t, x=x, u=np.add.outer(t, x))
+    with pytest.raises(InputError, match="time comes first") as raised:
+        load(tmp_path / "a.npz", coords, ["u"])
+    assert raised.value.options == ("coords",)
+
+
 def test_ambiguous_layout_asks_for_dims(tmp_path: Path) -> None:
     t = np.linspace(0, 1, 6)
     x = np.linspace(0, 1, 6)

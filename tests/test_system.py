@@ -178,9 +178,8 @@ def test_estimator_takes_xarray_and_odes_as_columns() -> None:
     assert from_xarray.equations_ == from_numpy.equations_
     lv = _lotka_volterra()
     states = np.stack([lv.fields["x"], lv.fields["y"]], axis=1)
-    model = deepmod.Model(method=deepmod.WeakForm())
-    with pytest.raises(InputError, match="PDE data"):
-        model.fit(states, t=lv.coords["t"])  # two columns become the states x0, x1; weak needs space
+    model = deepmod.Model(method=deepmod.WeakForm()).fit(states, t=lv.coords["t"])  # two columns: states x0, x1
+    assert [e.lhs for e in model.equations_] == ["x0_t", "x1_t"]
 
 
 def test_a_run_leaves_the_callers_random_generators_alone() -> None:

@@ -151,6 +151,9 @@ class CandidateLibrary(abc.ABC):
 class PolynomialLibrary(CandidateLibrary):
     """Products of field powers (up to ``poly_order``) with one spatial derivative (up to ``diff_order``).
 
+    ``poly_order=0`` gives the constant and the derivatives alone (``1, u_x, u_xx``), DeePyMoD's
+    convention; for ODE data that would leave the constant only and is refused.
+
     With several fields the monomials include cross terms (``u*v``); in 2-D the derivatives include mixed
     ones (``u_xy``). For ODE data (no spatial coordinate) the terms are the monomials of the states.
     ``extra_terms`` adds user terms by name (``"u_x^2"``, ``"u*u_xxx"``); duplicates are dropped.
@@ -161,6 +164,11 @@ class PolynomialLibrary(CandidateLibrary):
     ) -> None:
         if poly_order < 0 or poly_order > 6:
             raise ValueError(f"poly_order must be between 0 and 6, got {poly_order}")
+        if poly_order == 0 and not symbols.space and not extra_terms:
+            raise ValueError(
+                "poly_order 0 leaves ODE data only the constant (for PDE data it means the derivatives alone, "
+                "DeePyMoD's convention): use poly_order 1 or more"
+            )
         if symbols.space and not 0 <= diff_order <= 5:
             raise ValueError(f"diff_order must be between 0 and 5, got {diff_order}")
         self.symbols = symbols

@@ -95,6 +95,15 @@ class Method(abc.ABC):
             raise InputError(str(exc), options=("poly_order", "diff_order", "terms")) from exc
 
 
+def require_grid(data: Dataset, method: str) -> None:
+    """Refuse scattered data for a method that works on grids (the weak and fd methods)."""
+    if not data.grid:
+        raise InputError(
+            f"the {method} method needs data on a grid; use the deepmod method for scattered samples",
+            options=("method",),
+        )
+
+
 def check_library_size(n_points: int, n_terms: int) -> None:
     """Refuse libraries with more terms than data points."""
     if n_terms >= n_points:
@@ -105,4 +114,4 @@ def check_library_size(n_points: int, n_terms: int) -> None:
         )
 
 
-__all__ = ["Callback", "Method", "Problem", "RunControl", "check_library_size", "symbols_for"]
+__all__ = ["Callback", "Method", "Problem", "RunControl", "check_library_size", "require_grid", "symbols_for"]

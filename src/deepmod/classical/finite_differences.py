@@ -23,7 +23,7 @@ from deepmod.derivatives.smoothing import noise_cutoff, savgol_derivative, savgo
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, right_hand_sides
-from deepmod.method import Method, Problem, check_library_size
+from deepmod.method import Method, Problem, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import RegressionSystem, fit_equations
 from deepmod.result import Result, SelectionEvidence
@@ -44,6 +44,14 @@ class SmoothingPlan:
 
     @staticmethod
     def fit(fields: list[np.ndarray], coords: list[np.ndarray], max_orders: list[int]) -> SmoothingPlan:
+        for axis, coord in enumerate(coords):
+            h = np.diff(coord)
+            if len(h) and not np.allclose(h, h[0], rtol=1e-6, atol=0):
+                raise InputError(
+                    f"smoothed finite differences need evenly spaced coordinates, and axis {axis} is not: "
+                    "the weak method takes uneven spacing",
+                    options=("method",),
+                )
         polyorders = [m + 2 for m in max_orders]
         widths = []
         for axis, coord in enumerate(coords):
@@ -132,8 +140,6 @@ class FiniteDifferences(Method):
     def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
         data, library = problem.data, problem.library
-        if not data.grid or data.n_space == 0:
-            raise InputError("the fd method needs PDE data on a grid (t and at least one space coordinate)")
         plan, systems = self.systems(data, library)
         fits = fit_equations(systems, self.regressor)
         settings = {
@@ -157,6 +163,7 @@ class FiniteDifferences(Method):
     def systems(self, data: Dataset, library: CandidateLibrary) -> tuple[SmoothingPlan, list[RegressionSystem]]:
         """The pointwise systems, one per field: library columns and u_t from the smoothed derivatives at the
         interior grid points (every ``step``-th time, at most ``max_rows`` rows), grouped by time."""
+        require_grid(data, self.name)
         fields = [np.asarray(data.fields[n], dtype=np.float64) for n in data.field_names]
         coords = [np.asarray(data.coords[n], dtype=np.float64) for n in data.coord_names]
         n_axes = len(coords)

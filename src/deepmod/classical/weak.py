@@ -29,7 +29,7 @@ from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, TermEvaluator
-from deepmod.method import Method, Problem, check_library_size
+from deepmod.method import Method, Problem, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations
 from deepmod.result import Result, SelectionEvidence
@@ -173,17 +173,11 @@ class WeakForm(Method):
     def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
         data, library = problem.data, problem.library
-        if not data.grid:
-            raise InputError(
-                "the weak method needs data on a grid; use the deepmod method for scattered samples",
-                options=("method",),
-            )
-        if data.n_space == 0:
-            raise InputError("the weak method is for PDE data (t and at least one space coordinate)")
+        require_grid(data, self.name)
         symbols = library.symbols
         terms = weak_library(library, len(data.field_names), data.n_space)
         fields, coords = _grid_arrays(data)
-        order = max([library.diff_order, *(max(t.alpha) for t in terms)])  # extra terms may go beyond it
+        order = max([library.diff_order, *(max(t.alpha, default=0) for t in terms)])  # extra terms may go beyond it
         bumps = self.bumps.build(fields, coords, order, len(terms))
         check_library_size(bumps.n_rows, len(terms))
         systems = weak_systems(data, library, terms, bumps)

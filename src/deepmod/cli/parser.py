@@ -13,7 +13,7 @@ METHODS = ("deepmod", "weak", "fd")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"deepmod: error: {message} (see deepmod {self.prog.split()[-1]} --help)\n")
+        self.exit(EXIT_USAGE, f"deepmod: error: {message} (see {self.prog} --help)\n")
 
 
 def _csv(text: str) -> list[str]:
@@ -77,7 +77,12 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
     )
     d.add_argument("--fields", type=_csv, required=True, help="field arrays: u[,v]; ALIAS=NAME renames (u=usol)")
     d.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous: t,x")
-    d.add_argument("--poly-order", type=_order(0, 6), default=2, help="highest power of the fields (default 2)")
+    d.add_argument(
+        "--poly-order",
+        type=_order(0, 6),
+        default=2,
+        help="highest power of the fields (default 2; 0: the derivatives alone, as DeePyMoD)",
+    )
     d.add_argument(
         "--diff-order",
         type=_order(0, 5),

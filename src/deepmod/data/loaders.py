@@ -1,8 +1,9 @@
 """Read data files into a :class:`~deepmod.data.dataset.Dataset`.
 
 Formats: ``.npz`` (never with pickles), ``.mat`` (scipy.io), netCDF/HDF5 (``.nc``, ``.h5``, ``.hdf5``,
-``.cdf``, via xarray), ``.csv`` with a header row. Real-world quirks handled: complex arrays whose
-imaginary part is zero, row/column vectors, space-major layouts, per-file array names.
+``.cdf``, via xarray), ``.csv`` with a header row (lines starting with ``#`` are comments; spaces after the
+separators are ignored). Real-world quirks handled: complex arrays whose imaginary part is zero, row/column
+vectors, space-major layouts, per-file array names.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from deepmod.data.dataset import Dataset
 from deepmod.errors import DeepmodWarning, InputError, require
 
 NameSpec = Sequence[str] | Mapping[str, str]
+TIME_NAMES = {"t", "time"}
+"""Coordinate names (either the alias or the file's name, any case) that can only be time."""
 
 _NETCDF = {".nc", ".nc4", ".cdf", ".h5", ".hdf5", ".he5", ".netcdf"}
 
@@ -110,7 +113,8 @@ def _read_netcdf(p: Path) -> dict[str, np.ndarray]:
 def _read_csv(p: Path) -> dict[str, np.ndarray]:
     try:
         with open(p, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+            lines = [line for line in fh if not line.lstrip().startswith("#")]  # comment lines
+            rows = list(csv.reader(lines, skipinitialspace=True))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"'{p.name}' is not a readable CSV text file: {exc}") from exc
     rows = [r for r in rows if any(c.strip() for c in r)]
@@ -173,6 +177,13 @@ def from_arrays(
             are equal and the layout cannot be inferred.
     """
     cmap, fmap = parse_names(coords, "coord"), parse_names(fields, "field")
+    late = [a for k, (a, n) in enumerate(cmap.items()) if k > 0 and {a.lower(), n.lower()} & TIME_NAMES]
+    if late:
+        fixed = ",".join([late[0], *(a for a in cmap if a != late[0])])
+        raise InputError(
+            f"coordinate '{late[0]}' looks like time but is not first: time comes first (--coords {fixed})",
+            options=("coords",),
+        )
     if set(cmap) & set(fmap):
         raise InputError(f"names {sorted(set(cmap) & set(fmap))} are used for both a coordinate and a field")
     cs = {a: np.atleast_1d(_pick(arrays, n, "coordinate", source).squeeze()) for a, n in cmap.items()}

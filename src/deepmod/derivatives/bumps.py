@@ -85,11 +85,14 @@ class AxisTests:
 
 
 def axis_tests(coord: np.ndarray, half_width: int, degree: int, orders: int, stride: int) -> AxisTests:
-    """Bumps of ``half_width`` points centred every ``stride`` points, wholly inside the axis."""
+    """Bumps of ``half_width`` points centred every ``stride`` points, wholly inside the axis; on a
+    non-uniform axis, see :func:`uneven_axis_tests`."""
     n = len(coord)
     h = np.diff(coord)
+    if np.any(h <= 0):
+        raise InputError("the weak method needs increasing coordinates along every axis")
     if not np.allclose(h, h[0], rtol=1e-6, atol=0):
-        raise InputError("the weak method needs a uniform grid along every coordinate")
+        return uneven_axis_tests(coord, half_width, degree, orders, stride)
     m = half_width
     centres = np.arange(m, n - m, stride)
     if len(centres) == 0:
@@ -102,6 +105,34 @@ def axis_tests(coord: np.ndarray, half_width: int, degree: int, orders: int, str
         for a in range(orders + 1):
             values[a, i, c - m : c + m + 1] = shapes[a] / scale**a * weights
     return AxisTests(values, m, degree, centres)
+
+
+def uneven_axis_tests(coord: np.ndarray, half_width: int, degree: int, orders: int, stride: int) -> AxisTests:
+    """Bumps on a non-uniform axis (irregular sampling times): a support of ``half_width`` mean spacings on
+    either side of a sample, evaluated at the samples with trapezoidal quadrature weights, centred on every
+    ``stride``-th sample whose support lies wholly inside the axis.
+
+    The bump and its derivatives up to ``degree - 1`` vanish at the support's ends, so the trapezoidal rule
+    keeps its accuracy where the support meets the samples anywhere between them.
+    """
+    n = len(coord)
+    scale = half_width * (coord[-1] - coord[0]) / (n - 1)  # s = (x - c) / scale
+    inside = np.flatnonzero((coord - scale >= coord[0]) & (coord + scale <= coord[-1]))
+    centres = inside[::stride]
+    if len(centres) == 0:
+        raise InputError(f"the axis has too few points ({n}) for test functions of half-width {half_width}")
+    weights = np.zeros(n)
+    weights[1:] += np.diff(coord) / 2
+    weights[:-1] += np.diff(coord) / 2
+    poly = np.polynomial.Polynomial([1.0, 0.0, -1.0]) ** degree
+    shapes = [poly.deriv(a) if a else poly for a in range(orders + 1)]
+    values = np.zeros((orders + 1, len(centres), n))
+    for i, c in enumerate(centres):
+        s = (coord - coord[c]) / scale
+        near = np.abs(s) < 1
+        for a in range(orders + 1):
+            values[a, i, near] = shapes[a](s[near]) / scale**a * weights[near]
+    return AxisTests(values, half_width, degree, centres)
 
 
 @dataclass(frozen=True)
@@ -163,7 +194,7 @@ class BumpRule:
         for axis, coord in enumerate(coords):
             n = len(coord)
             degree = (1 if axis == 0 else diff_order) + self.smoothness
-            corner = min(corner_wavenumber(u, axis) for u in fields)
+            corner = min(corner_wavenumber(_on_uniform(u, coord, axis), axis) for u in fields)
             max_width = max(self.min_width, int(self.max_width_fraction * n))
             widths.append(support_half_width(n, corner, degree, self.min_width, max_width))
             degrees.append(degree)
@@ -184,3 +215,16 @@ class BumpRule:
 
 
 __all__ = ["AxisTests", "BumpRule", "Bumps", "axis_tests", "bump_derivatives", "corner_wavenumber"]
+
+
+def _on_uniform(u: np.ndarray, coord: np.ndarray, axis: int) -> np.ndarray:
+    """``u`` linearly interpolated along ``axis`` to as many evenly spaced points (for its spectrum); as it
+    is on an evenly spaced axis."""
+    h = np.diff(coord)
+    if len(h) == 0 or np.allclose(h, h[0], rtol=1e-6, atol=0):
+        return u
+    even = np.linspace(coord[0], coord[-1], len(coord))
+    moved = np.moveaxis(np.asarray(u, dtype=np.float64), axis, -1)
+    flat = moved.reshape(-1, moved.shape[-1])
+    out = np.stack([np.interp(even, coord, row) for row in flat]).reshape(moved.shape)
+    return np.moveaxis(out, -1, axis)
