@@ -192,6 +192,23 @@ def test_uneven_test_functions_integrate_by_parts() -> None:
         assert np.abs(lhs - rhs).max() < tolerance * np.abs(lhs).max()
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_fit_to_pure_noise_says_it_is_not_to_be_trusted(seed: int) -> None:
+    """White noise on a grid and as a time series: the weak and fd models come with a warning (held-out rows
+    barely predicted, or most candidates kept); a real record at 1 % noise has none."""
+    rng = np.random.default_rng(seed)
+    t, x = np.linspace(0, 1, 101), np.linspace(0, 1, 128)
+    noise = [
+        Dataset({"t": t, "x": x}, {"u": rng.standard_normal((101, 128))}, grid=True),
+        Dataset({"t": t}, {"x": rng.standard_normal(101), "y": rng.standard_normal(101)}, grid=True),
+    ]
+    for data in noise:
+        for method in (WeakForm(), FiniteDifferences()):
+            result = discover(data, method)
+            assert result.warnings and all("held-out" in w or "candidate terms" in w for w in result.warnings)
+    assert not discover(add_noise(lorenz().data, 0.01, seed=seed), WeakForm()).warnings
+
+
 def test_weak_method_refuses_scattered_data() -> None:
     from deepmod.errors import InputError
 

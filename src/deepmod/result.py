@@ -93,6 +93,32 @@ class CandidateEvidence:
     kind: ClassVar[str] = "candidates"
 
 
+UNEXPLAINED = 0.5
+"""A chosen model that leaves this fraction of the held-out rows' mean square unexplained is no law."""
+
+
+def selection_warnings(systems: Sequence[RegressionSystem], fits: Sequence[FittedEquation]) -> list[str]:
+    """What a selection along a path says about trusting its models (weak and fd methods): per equation, a
+    chosen model that predicts held-out rows poorly (more than :data:`UNEXPLAINED` of their mean square left;
+    pure noise leaves all of it), and one that keeps more than half of the candidates."""
+    out = []
+    for system, fit in zip(systems, fits, strict=True):
+        lhs, n, chosen = system.lhs, len(system.names), sorted(np.flatnonzero(fit.coefficients).tolist())
+        picked = [c for c in fit.path or [] if sorted(c["terms"]) == chosen]
+        if chosen and picked and picked[0]["cv_error"] > UNEXPLAINED:
+            share = max(0.0, 1.0 - picked[0]["cv_error"])
+            out.append(
+                f"{lhs}: the chosen terms predict only {share:.0%} of the held-out rows' variance: the data may "
+                "be mostly noise, or the library lacks the terms that matter"
+            )
+        if n >= 4 and len(chosen) > n / 2:
+            out.append(
+                f"{lhs}: {len(chosen)} of the {n} candidate terms were kept; so dense a model is rarely the law "
+                "behind the data: try a smaller library (lower poly_order or diff_order)"
+            )
+    return out
+
+
 Evidence = SelectionEvidence | CandidateEvidence
 _EVIDENCE: dict[str, Callable[..., Evidence]] = {"selection": SelectionEvidence, "candidates": CandidateEvidence}
 

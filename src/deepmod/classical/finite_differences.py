@@ -26,7 +26,7 @@ from deepmod.library import CandidateLibrary, right_hand_sides
 from deepmod.method import Method, Problem, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import RegressionSystem, fit_equations
-from deepmod.result import Result, SelectionEvidence
+from deepmod.result import Result, SelectionEvidence, selection_warnings
 from deepmod.terms import Symbols
 
 
@@ -158,6 +158,7 @@ class FiniteDifferences(Method):
             evidence=evidence,
             symbols=library.symbols,
             coords=data.coord_names,
+            warnings=selection_warnings(systems, fits),
         )
 
     def systems(self, data: Dataset, library: CandidateLibrary) -> tuple[SmoothingPlan, list[RegressionSystem]]:

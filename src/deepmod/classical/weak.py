@@ -32,7 +32,7 @@ from deepmod.library import CandidateLibrary, TermEvaluator
 from deepmod.method import Method, Problem, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations
-from deepmod.result import Result, SelectionEvidence
+from deepmod.result import Result, SelectionEvidence, selection_warnings
 from deepmod.terms import Factor, Symbols, Term, default_terms, derivative_indices, monomials
 
 Expansion = dict[Term, float]
@@ -203,6 +203,7 @@ class WeakForm(Method):
             evidence=evidence,
             symbols=symbols,
             coords=data.coord_names,
+            warnings=selection_warnings(systems, fits),
         )
 
 
