@@ -55,6 +55,35 @@ def test_weak_system_holds_for_the_exact_trajectory_and_selects_its_terms() -> N
         assert {names[j] for j in np.flatnonzero(chosen)} == set(terms)
 
 
+class _Wave(Approximator):
+    """A 'network' that returns u = exp(-t) sin(pi x) + 0.5 exp(-4 t) sin(2 pi x) on normalised (t, x):
+    u_t = u_xx / pi^2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n_inputs, self.n_outputs = 2, 1
+        self.dummy = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
+
+    def jets(self, x: torch.Tensor, spec: JetSpec) -> torch.Tensor:
+        t, s = x[:, 0].double(), x[:, 1].double()
+        u = torch.exp(-t) * torch.sin(torch.pi * s) + 0.5 * torch.exp(-4 * t) * torch.sin(2 * torch.pi * s)
+        return u[None, :, None]
+
+
+def test_box_weak_selection_chooses_the_terms_of_the_networks_values() -> None:
+    """Scattered samples: the network's values on an even grid over the box give the weak system; for a
+    heat-equation solution the estimator chooses u_xx alone."""
+    from deepmod.neural.weak import BoxWeakSelection
+
+    rng = np.random.default_rng(0)
+    scattered = deepmod.Dataset({"t": rng.random(50), "x": rng.random(50)}, {"u": rng.random(50)}, grid=False)
+    library = deepmod.make_library(scattered, 2, 3)
+    selection = BoxWeakSelection.for_samples(library, 2)
+    estimator = default_estimator(scattered)
+    (mask,) = selection.masks(_Wave(), library, estimator)
+    assert {library.names[j] for j in np.flatnonzero(mask)} == {"u_xx"}
+
+
 def test_weak_supports_follow_the_signal_not_the_sample_order() -> None:
     t = np.linspace(-1.0, 1.0, 500)
     u = np.stack([np.sin(20 * t), np.cos(20 * t)], axis=1)

@@ -35,7 +35,7 @@ from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.schedule import Normalisation, Schedule
 from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
 from deepmod.neural.training import Components, Trainer, TrainingData, TrainingOutcome
-from deepmod.neural.weak import DataWeakCheck, GridWeakSelection, WeakSelection
+from deepmod.neural.weak import BoxWeakSelection, DataWeakCheck, GridWeakSelection, WeakSelection
 from deepmod.regression.selection import BackwardElimination
 from deepmod.result import Result
 from deepmod.terms import simpler_relatives
@@ -104,6 +104,9 @@ class DeepMoD(Method):
             choice on the weak form of the data (:class:`~deepmod.neural.weak.DataWeakCheck`). The candidates
             are then the library terms that derivatives of monomials span (``u*u_xx`` alone is not one);
             ``False``: pointwise selection on the network's derivatives.
+        box_weak_selection: on scattered PDE samples, choose terms on the weak form of the network's values
+            on an even grid over the samples' box (:class:`~deepmod.neural.weak.BoxWeakSelection`); nothing
+            refines that choice; ``False``: pointwise selection on the network's derivatives.
         data_check: with pointwise selection on grid data, the network's choice is refined on the weak form of
             the data as well (one term in or out at a time while held-out blocks of test functions are
             predicted better by more than a standard error): the data's integrals see small terms that the
@@ -127,6 +130,7 @@ class DeepMoD(Method):
     fuse: bool = True
     weak_selection: bool = True
     grid_weak_selection: bool = True
+    box_weak_selection: bool = True
     data_check: bool = True
     weak_refit: bool = True
 
@@ -149,7 +153,8 @@ class DeepMoD(Method):
         if self.estimator is not None:
             estimator = self.estimator
         else:  # simpler relatives are library columns; a grid weak selection's columns are weak terms
-            estimator = default_estimator(data, None if isinstance(selection, GridWeakSelection) else library)
+            weak = isinstance(selection, GridWeakSelection | BoxWeakSelection)
+            estimator = default_estimator(data, None if weak else library)
         parts = Components(model, library, self.constraint, estimator)
         check = None
         if selection is None and self.data_check and data.grid and data.n_space > 0:
@@ -200,15 +205,17 @@ class DeepMoD(Method):
 
     def _selection(
         self, data: Dataset, split: TrainingData, library: CandidateLibrary, norm: Normalisation
-    ) -> WeakSelection | GridWeakSelection | None:
+    ) -> WeakSelection | GridWeakSelection | BoxWeakSelection | None:
         """The weak system on which terms are chosen: for ODE data with ``weak_selection``, for grid PDE data
-        with ``grid_weak_selection``; ``None``: pointwise."""
+        with ``grid_weak_selection``, for scattered PDE samples with ``box_weak_selection``; ``None``: pointwise."""
         if data.n_space == 0 and self.weak_selection:
             pairs = ((split.x, split.x_val), (split.u, split.u_val))
             t, u = (torch.cat(pair).cpu().double().numpy() for pair in pairs)
             return WeakSelection.for_samples(t[:, 0], u, len(library.terms))
         if data.n_space > 0 and data.grid and self.grid_weak_selection:
             return GridWeakSelection(DataWeakCheck.for_grid(data, norm.centre, norm.half_width, library))
+        if data.n_space > 0 and not data.grid and self.box_weak_selection:
+            return BoxWeakSelection.for_samples(library, len(data.coord_names))
         return None
 
     def _result(

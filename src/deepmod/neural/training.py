@@ -39,7 +39,7 @@ from deepmod.neural.approximators import Approximator
 from deepmod.neural.constraint import Constraint
 from deepmod.neural.schedule import Schedule, SelectionTracker, plateaued
 from deepmod.neural.sparsity import SparsityEstimator
-from deepmod.neural.weak import DataWeakCheck, GridWeakSelection, WeakSelection
+from deepmod.neural.weak import BoxWeakSelection, DataWeakCheck, GridWeakSelection, WeakSelection
 from deepmod.regression.system import RegressionSystem
 from deepmod.result import History
 
@@ -156,7 +156,7 @@ class Trainer:
         *,
         learning_rate: float | None = None,
         control: RunControl | None = None,
-        selection: WeakSelection | GridWeakSelection | None = None,
+        selection: WeakSelection | GridWeakSelection | BoxWeakSelection | None = None,
         check: DataWeakCheck | None = None,
     ) -> None:
         control = RunControl() if control is None else control

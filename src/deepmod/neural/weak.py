@@ -249,6 +249,57 @@ class GridWeakSelection:
         return {"weak_grid": [a.describe() for a in self.check.bumps.axes], "weak_terms": len(self.check.terms)}
 
 
+class BoxWeakSelection:
+    """The weak system of a network fitted to scattered PDE samples, on a grid spanning them.
+
+    Scattered samples have no grid of their own, so the network's values on an even grid over the samples'
+    box (the network's [-1, 1] in every coordinate) stand in: the weak method's rule chooses test functions
+    from the spectrum of those values at each check, and the estimator chooses weak terms as for grid data
+    (:class:`GridWeakSelection`). Without data on a grid nothing refines the choice. Measured against the
+    pointwise selection on six scattered records (Burgers, 2-D advection-diffusion, drift-diffusion, an
+    anisotropic 2-D advection-diffusion, a cubic pair, a damped wave; 2,000 to 4,000 samples at 5 to 10 %
+    noise): correct where the pointwise selection is, and in fewer iterations on two of them.
+
+    Args:
+        library: the library whose weak terms (derivatives of monomials it spans) are the candidates.
+        n_axes: the number of coordinates, time first.
+        per_axis: grid points per coordinate.
+    """
+
+    def __init__(self, library: CandidateLibrary, n_axes: int, per_axis: int) -> None:
+        self.axes = [np.linspace(-1.0, 1.0, per_axis) for _ in range(n_axes)]
+        mesh = np.meshgrid(*self.axes, indexing="ij")
+        self.points, self.shape = np.stack([m.ravel() for m in mesh], axis=1), (per_axis,) * n_axes
+        weak = weak_terms(len(library.symbols.fields), n_axes - 1, library.poly_order, library.diff_order)
+        chosen, self.spread = spanned(weak, library.terms)
+        self.terms = [weak[k] for k in chosen]
+
+    @staticmethod
+    def for_samples(library: CandidateLibrary, n_axes: int) -> BoxWeakSelection:
+        """64 points per axis in (t, x), 24 in (t, x, y): supports of a few to a quarter of an axis, and
+        enough test functions per term."""
+        return BoxWeakSelection(library, n_axes, 64 if n_axes <= 2 else 24)
+
+    def masks(self, model: Approximator, library: CandidateLibrary, estimator: SparsityEstimator) -> list[np.ndarray]:
+        """Per field, the library terms of the weak terms the estimator chooses on the network's weak system."""
+        param = next(model.parameters())
+        with torch.no_grad():
+            values = model(torch.as_tensor(self.points, dtype=param.dtype, device=param.device)).double()
+        fields = [values[:, f].cpu().numpy().reshape(self.shape) for f in range(values.shape[1])]
+        bumps = BumpRule().build(fields, self.axes, library.diff_order, len(self.terms))
+        check = DataWeakCheck(bumps, self.terms, self.spread, self.shape, fields, self.axes)
+        names = tuple(t.name(library.symbols) for t in self.terms)
+        out = []
+        for f in range(len(fields)):
+            system = RegressionSystem(check.columns, check.targets[:, f], names, library.symbols.lhs(f), check.groups)
+            out.append(check.library_terms(estimator.select(system)))
+        return out
+
+    def describe(self) -> dict[str, object]:
+        """The grid, for a result's settings."""
+        return {"weak_box": list(self.shape), "weak_terms": len(self.terms)}
+
+
 def _normalised_coords(data: Dataset, centre: np.ndarray, half_width: np.ndarray) -> list[np.ndarray]:
     """The grid's coordinates in the network's units, ``(x - centre) / half_width``."""
     return [
