@@ -227,3 +227,27 @@ def test_cli_ude_rejects_bad_known_equations(
     code = main(["ude", str(tmp_path / "lv.npz"), "--coords", "t", "--fields", "x,y", "--known", known])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_ude_when_every_refit_blows_up_writes_the_network_model_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No traceback: one line, status 2, and the best finite model (the network term's least-squares fit of
+    the preferred terms) in the output file with the warning. Every refit is made to fail here; a record
+    where they all fail for real costs minutes to find."""
+    import deepmod.ode.ude as ude_module
+    from deepmod.ode.recovery import Candidate
+
+    def all_blow_up(known, per_state, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return [Candidate([list(c[0]) for c in per_state], None, None, float("inf"))]
+
+    monkeypatch.setattr(ude_module, "choose_by_data", all_blow_up)
+    save_npz(add_noise(lotka_volterra().data, 0.01, seed=0), tmp_path / "lv.npz")
+    out = tmp_path / "r.json"
+    args = ["ude", str(tmp_path / "lv.npz"), "--coords", "t", "--fields", "x,y", "--output", str(out)]
+    code = main([*args, "--known", "x_t = 1.3*x", "--max-iterations", "20", "--threads", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "blew up" in err and "Traceback" not in err
+    saved = json.loads(out.read_text())
+    assert saved["equations"]["x_t"]["x"] == 1.3 and any("blew up" in w for w in saved["warnings"])
+    assert all(np.isfinite(c) for eq in saved["equations"].values() for c in eq.values())

@@ -23,6 +23,15 @@ class InputError(DeepmodError, ValueError):
         self.options = options
 
 
+class FitFailed(DeepmodError):
+    """A method ran but found no model it can stand behind; ``result`` holds the best finite one it has
+    (written when an output file was asked for), its warnings saying what it is."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 class DeepmodWarning(UserWarning):
     """Something the user should know about a result or an input that deepmod used anyway.
 

@@ -138,10 +138,14 @@ def _discover(args: argparse.Namespace) -> int:
 
 
 def _ude(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+
     from deepmod.api import discover
     from deepmod.data.loaders import load
     from deepmod.equation import parse_equation
-    from deepmod.errors import InputError
+    from deepmod.errors import FitFailed, InputError
     from deepmod.method import symbols_for
     from deepmod.ode import UDE
 
@@ -160,10 +164,27 @@ def _ude(args: argparse.Namespace) -> int:
     if args.segments >= n_times:
         raise InputError(f"--segments must be below the number of time points ({n_times})")
     method = UDE(known=known, segments=args.segments, progress=not args.quiet)
-    result = discover(data, method, method.default_library(data, args.poly_order), seed=args.seed)
+    if args.max_iterations is not None:
+        cap = args.max_iterations
+        method = dataclasses.replace(
+            method,
+            collocation_iterations=min(cap, method.collocation_iterations),
+            adam_iterations=min(cap, method.adam_iterations),
+            lbfgs_iterations=min(cap, method.lbfgs_iterations),
+        )
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        result = discover(data, method, method.default_library(data, args.poly_order), seed=args.seed)
+    except FitFailed as exc:  # the best finite model is still written; the one line and status 2 follow
+        if args.output:
+            exc.result.save(args.output)
+        raise
     if args.output:
         result.save(args.output)
     print(result)
+    for warning in result.warnings:
+        print(f"deepmod: warning: {warning}", file=sys.stderr)
     return 0
 
 

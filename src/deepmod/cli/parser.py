@@ -124,7 +124,14 @@ def _ude_arguments(u: argparse.ArgumentParser) -> None:
     u.add_argument("--poly-order", type=_order(1, 5), default=2, help="highest power in recovered terms (default 2)")
     u.add_argument("--segments", type=_positive, default=1, help="multiple-shooting pieces (default 1)")
     u.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    u.add_argument("--output", help="write the result as JSON to this file")
+    u.add_argument("--threads", type=_positive, help="CPU threads for PyTorch (default: PyTorch's choice)")
+    u.add_argument(
+        "--max-iterations",
+        type=_positive,
+        default=None,
+        help="cap on each training stage: collocation (default 2000), Adam (200) and L-BFGS (100) through the solver",
+    )
+    u.add_argument("--output", help="write the result as JSON to this file (also when every refit blew up)")
     u.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

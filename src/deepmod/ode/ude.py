@@ -20,13 +20,19 @@ import torch
 from deepmod._random import torch_seeded
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
-from deepmod.errors import InputError
+from deepmod.errors import FitFailed, InputError
 from deepmod.method import Method, Problem, symbols_for
 from deepmod.ode.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
 from deepmod.ode.recovery import candidate_supports, choose_by_data, network_systems
 from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_rates, fit_trajectories, smoothed_rates
+from deepmod.regression.system import RegressionSystem
 from deepmod.result import CandidateEvidence, History, Result
 from deepmod.terms import Symbols
+
+BLEW_UP = (
+    "every recovered model blew up when refitted against the data: the record may be too short or too noisy "
+    "for these terms; the equations kept are the network term's least-squares fit, not refitted"
+)
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,6 @@ class UDE(Method):
         )
         bar.close()
         best = candidates[0]
-        if best.field is None:
-            raise RuntimeError("every recovered model blew up when refitted against the data")
         evidence = CandidateEvidence(
             [
                 {"terms": {f: list(s) for f, s in zip(data.field_names, c.supports, strict=True)}, "bic": c.bic}
@@ -98,8 +102,12 @@ class UDE(Method):
             "lbfgs_iterations": self.lbfgs_iterations,
             "segments": self.segments,
         }
-        return Result(
-            equations=best.field.equations(symbols),
+        if best.field is None:  # every refit blew up: the network term's own least-squares model, said so
+            equations = _network_model(known, best.supports, systems)
+        else:
+            equations = best.field.equations(symbols)
+        result = Result(
+            equations=equations,
             method=self.name,
             library=list(systems[0].names),
             iterations=fit.iterations,
@@ -110,6 +118,10 @@ class UDE(Method):
             symbols=symbols,
             coords=data.coord_names,
         )
+        if best.field is None:
+            result.warnings.append(BLEW_UP)
+            raise FitFailed(BLEW_UP, result)
+        return result
 
     def _train(
         self, known: list[Equation], symbols: Symbols, t: np.ndarray, obs: np.ndarray, seed: int
@@ -162,3 +174,18 @@ class UDE(Method):
         if not any(e.coefficients for e in known):
             return NeuralODE(network)
         return UniversalODE(PolynomialField.from_equations(known, symbols), network)
+
+
+def _network_model(
+    known: Sequence[Equation], supports: Sequence[Sequence[str]], systems: Sequence[RegressionSystem]
+) -> list[Equation]:
+    """Known parts plus the least-squares coefficients of ``supports`` on the network term's systems."""
+    out = []
+    for eq, support, system in zip(known, supports, systems, strict=True):
+        idx = [system.names.index(n) for n in support]
+        coef = np.linalg.lstsq(system.theta[:, idx], system.target, rcond=None)[0] if idx else np.zeros(0)
+        terms = dict(eq.coefficients)
+        for name, c in zip(support, coef.tolist(), strict=True):
+            terms[name] = terms.get(name, 0.0) + c
+        out.append(Equation(eq.lhs, terms))
+    return out
