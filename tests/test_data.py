@@ -49,8 +49,15 @@ def test_mat_round_trip_with_pdefind_quirks(tmp_path: Path) -> None:
 def test_complex_with_real_imaginary_part_is_an_error(tmp_path: Path) -> None:
     ds = _grid()
     scipy.io.savemat(tmp_path / "d.mat", {"u": ds.fields["u"] * (1 + 0.5j), "t": ds.coords["t"], "x": ds.coords["x"]})
-    with pytest.raises(InputError, match="imaginary"):
+    with pytest.raises(InputError, match="imaginary") as raised:
         load(tmp_path / "d.mat", ["t", "x"], ["u"])
+    assert "a=u.real,b=u.imag" in str(raised.value) and raised.value.options == ("fields",)
+    parts = load(tmp_path / "d.mat", ["t", "x"], ["a=u.real", "b=u.imag", "m=u.abs"])
+    np.testing.assert_allclose(parts.fields["a"], ds.fields["u"])
+    np.testing.assert_allclose(parts.fields["b"], 0.5 * ds.fields["u"])
+    np.testing.assert_allclose(parts.fields["m"], np.abs(ds.fields["u"]) * np.sqrt(1.25))
+    with pytest.raises(InputError, match="name the part"):
+        load(tmp_path / "d.mat", ["t", "x"], ["u.real"])
 
 
 def test_netcdf_round_trip(tmp_path: Path) -> None:

@@ -75,7 +75,12 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
         required=True,
         help="coordinate arrays, time first: t,x[,y]; ALIAS=NAME renames",
     )
-    d.add_argument("--fields", type=_csv, required=True, help="field arrays: u[,v]; ALIAS=NAME renames (u=usol)")
+    d.add_argument(
+        "--fields",
+        type=_csv,
+        required=True,
+        help="field arrays: u[,v]; ALIAS=NAME renames (u=usol); a=u.real,b=u.imag (or m=u.abs) split a complex array",
+    )
     d.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous: t,x")
     d.add_argument(
         "--poly-order",

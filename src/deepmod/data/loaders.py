@@ -13,7 +13,7 @@ import itertools
 import os
 import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -144,8 +144,9 @@ def _as_real(name: str, a: np.ndarray) -> np.ndarray:
         scale = float(np.max(np.abs(a.real))) if a.size else 0.0
         if np.any(np.abs(a.imag) > IMAGINARY_TOLERANCE * max(scale, 1e-300)):
             raise InputError(
-                f"array '{name}' is complex with a non-zero imaginary part: pass its real part, its "
-                "magnitude, or real and imaginary parts as two fields"
+                f"array '{name}' is complex with a non-zero imaginary part: select its parts as fields, "
+                f"a={name}.real,b={name}.imag (or m={name}.abs for the magnitude)",
+                options=("fields",),
             )
         a = a.real
     if a.dtype.kind == "b" or a.dtype.kind not in "iuf":
@@ -153,7 +154,14 @@ def _as_real(name: str, a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
+PARTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"real": np.real, "imag": np.imag, "abs": np.abs}
+"""Selectors of a part of an array, written ``name.part`` (``u.real``): complex fields as real fields."""
+
+
 def _pick(arrays: Mapping[str, np.ndarray], name: str, what: str, source: str) -> np.ndarray:
+    base, dot, part = name.rpartition(".")
+    if name not in arrays and dot and part in PARTS and base in arrays:
+        return _as_real(name, PARTS[part](np.asarray(arrays[base])))
     if name not in arrays:
         known = ", ".join(sorted(arrays)) or "none"
         raise InputError(f"no array named '{name}' in '{source}' (arrays: {known}): check the {what} names")
@@ -177,6 +185,9 @@ def from_arrays(
             are equal and the layout cannot be inferred.
     """
     cmap, fmap = parse_names(coords, "coord"), parse_names(fields, "field")
+    dotted = [a for a in [*cmap, *fmap] if "." in a]
+    if dotted:
+        raise InputError(f"'{dotted[0]}' is no name for an equation: name the part, e.g. a={dotted[0]}")
     late = [a for k, (a, n) in enumerate(cmap.items()) if k > 0 and {a.lower(), n.lower()} & TIME_NAMES]
     if late:
         fixed = ",".join([late[0], *(a for a in cmap if a != late[0])])
