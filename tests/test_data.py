@@ -106,6 +106,24 @@ def test_csv_with_comment_lines_and_spaces_after_the_separators(tmp_path: Path) 
     np.testing.assert_allclose(ds.fields["y"], lynx, atol=1e-6)
 
 
+@pytest.mark.parametrize("corner", ["t", "t\\x", "", "x"])
+def test_wide_csv_is_a_field_on_a_grid(corner: str, tmp_path: Path) -> None:
+    """One column per x: the header row holds x after a corner cell, each row a time and the values (the
+    corner may name the rows' coordinate; ``x`` there means the table holds one row per x)."""
+    t, x = np.linspace(0, 1, 6), np.linspace(-1, 1, 9)
+    u = np.sin(np.add.outer(2 * t, x))
+    rows, columns, table = (x, t, u.T) if corner == "x" else (t, x, u)
+    lines = [",".join([corner, *(f"{c:.17g}" for c in columns)])]
+    lines += [",".join(f"{v:.17g}" for v in [r, *row]) for r, row in zip(rows, table, strict=True)]
+    (tmp_path / "wide.csv").write_text("# one column per x\n" + "\n".join(lines) + "\n")
+    ds = load(tmp_path / "wide.csv", ["t", "x"], ["u"])
+    assert ds.grid and ds.coord_names == ("t", "x")
+    np.testing.assert_allclose(ds.coords["t"], t)
+    np.testing.assert_allclose(ds.fields["u"], u)
+    with pytest.raises(InputError, match="wide table"):
+        load(tmp_path / "wide.csv", ["t", "x"], ["u", "v"])
+
+
 @pytest.mark.parametrize("coords", [["x", "t"], ["x", "time=t"], ["x", "s=T"]])
 def test_time_must_be_the_first_coordinate(coords: list[str], tmp_path: Path) -> None:
     t, x = np.linspace(0, 1, 6), np.linspace(0, 1, 9)

@@ -121,6 +121,8 @@ def _read_csv(p: Path) -> dict[str, np.ndarray]:
     if len(rows) < 2:
         raise InputError(f"'{p.name}' needs a header row of column names and at least one data row")
     header = [h.strip() for h in rows[0]]
+    if len(header) > 3 and all(_is_number(h) for h in header[1:]):
+        return _read_wide_csv(p, header, rows[1:])
     if len(set(header)) != len(header) or any(not h for h in header):
         raise InputError(f"'{p.name}' has empty or repeated column names in its header: {header}")
     ragged = [i for i, r in enumerate(rows[1:], start=2) if len(r) != len(header)]
@@ -131,6 +133,59 @@ def _read_csv(p: Path) -> dict[str, np.ndarray]:
     except ValueError as exc:
         raise InputError(f"'{p.name}' has a non-numeric value ({exc}): every data cell must be a number") from exc
     return {h: values[:, i] for i, h in enumerate(header)}
+
+
+WIDE = "\0wide"
+"""Key prefix of a wide CSV's arrays until :func:`load` names them after the user's coordinates and field."""
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_wide_csv(p: Path, header: list[str], rows: list[list[str]]) -> dict[str, np.ndarray]:
+    """A field as a table: the header row holds one coordinate's values after a corner cell, each row the
+    other coordinate's value and then the field's values. The corner may name both, rows first (``t\\x``)."""
+    ragged = [i for i, r in enumerate(rows, start=2) if len(r) != len(header)]
+    if ragged:
+        raise InputError(f"'{p.name}' row {ragged[0]} has a different number of columns than the header")
+    try:
+        table = np.array([[float(c) for c in r] for r in rows], dtype=np.float64)
+    except ValueError as exc:
+        raise InputError(f"'{p.name}' has a non-numeric value ({exc}): every data cell must be a number") from exc
+    columns = np.array([float(h) for h in header[1:]])
+    return {
+        f"{WIDE}rows": table[:, 0],
+        f"{WIDE}columns": columns,
+        f"{WIDE}values": table[:, 1:],
+        f"{WIDE}corner": np.array(header[0]),
+    }
+
+
+def _name_wide(arrays: dict[str, np.ndarray], coords: NameSpec, fields: NameSpec, source: str) -> dict[str, np.ndarray]:
+    """A wide CSV's arrays under the user's names: rows and columns are the two coordinates (the corner cell's
+    first name, ``t`` in ``t\\x``, says which runs down the rows; else the first coordinate), the table the
+    one field."""
+    cmap, fmap = parse_names(coords, "coord"), parse_names(fields, "field")
+    if len(cmap) != 2 or len(fmap) != 1:
+        raise InputError(
+            f"'{source}' is a wide table (one coordinate along its header row, one down its first column, one "
+            "field): give two coordinates and one field",
+            options=("coords", "fields"),
+        )
+    names = list(cmap.values())
+    corner = str(arrays[f"{WIDE}corner"]).replace("/", "\\").split("\\")[0].strip()
+    rows_name = corner if corner in names else names[0]
+    columns_name = next((n for n in names if n != rows_name), names[1])
+    return {
+        rows_name: arrays[f"{WIDE}rows"],
+        columns_name: arrays[f"{WIDE}columns"],
+        next(iter(fmap.values())): arrays[f"{WIDE}values"],
+    }
 
 
 IMAGINARY_TOLERANCE = 1e-4
@@ -287,9 +342,13 @@ def load(
     Example:
         >>> ds = load("burgers.mat", coords=["t", "x"], fields=["u=usol"])  # doctest: +SKIP
 
-    CSV files hold one sample per row; when the rows cover a full tensor grid the data set is a grid.
+    CSV files hold one sample per row; when the rows cover a full tensor grid the data set is a grid. A wide
+    CSV (a header row of numbers after a corner cell) is one field on a grid: the header row one coordinate's
+    values, the first column the other's.
     """
     arrays = read_arrays(path)
+    if f"{WIDE}values" in arrays:
+        arrays = _name_wide(arrays, coords, fields, Path(path).name)
     ds = from_arrays(arrays, coords, fields, dims=dims, source=Path(path).name)
     if Path(path).suffix.lower() == ".csv" and not ds.grid:
         ds = scattered_to_grid(ds) or ds
