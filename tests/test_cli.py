@@ -135,6 +135,12 @@ def test_fd_on_uneven_times_and_usage_errors_exit_2_with_one_line(
         ["discover", str(tmp_path / "ode.npz"), "--coords", "t", "--fields", "x,y", "--poly-order", "0"], capsys
     )
     assert code == 2 and "poly_order 0" in err and err.count("\n") == 1
+    t2, x2 = np.linspace(0, 1, 20), np.linspace(0, 1, 30)
+    gappy = np.where(np.random.default_rng(0).random((20, 30)) < 0.05, np.nan, np.sin(np.add.outer(t2, x2)))
+    np.savez(tmp_path / "gaps.npz", t=t2, x=x2, u=gappy)
+    gaps = [str(tmp_path / "gaps.npz"), "--coords", "t,x", "--fields", "u", "--method", "weak", "--mask-nan"]
+    code, _, err = _run(["discover", *gaps], capsys)
+    assert code == 2 and "whole grid" in err and err.count("\n") == 1
     code, _, err = _run(["--bogus"], capsys)
     assert code == 2 and err.endswith("(see deepmod --help)\n")  # the command is named once
     code, _, err = _run(["discover"], capsys)

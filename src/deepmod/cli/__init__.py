@@ -115,9 +115,14 @@ def _discover(args: argparse.Namespace) -> int:
         raise InputError("--device cuda was asked for but no CUDA GPU is available: use --device cpu")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    data = load(args.data, args.coords, args.fields, dims=args.dims)
+    data = load(args.data, args.coords, args.fields, dims=args.dims, mask_nan=args.mask_nan)
     stop = threading.Event()
     method = _method(args)
+    if args.mask_nan and not data.grid and args.method in ("weak", "fd"):
+        raise InputError(
+            f"with the NaN points left out ({data.source}) the samples are scattered, and the {args.method} "
+            "method needs the whole grid: use the deepmod method"
+        )
     library = method.default_library(data, args.poly_order, args.diff_order, args.term)
     with _stop_on_signals(stop):
         result = discover(data, method, library, seed=args.seed, device=args.device, control=_control(args, stop))
@@ -271,6 +276,7 @@ FLAGS = {
     "method": "--method",
     "device": "--device",
     "terms": "--term",
+    "mask_nan": "--mask-nan",
 }
 
 

@@ -83,6 +83,11 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
     )
     d.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous: t,x")
     d.add_argument(
+        "--mask-nan",
+        action="store_true",
+        help="leave out points where a field is NaN (never filled): a grid with gaps becomes scattered samples",
+    )
+    d.add_argument(
         "--poly-order",
         type=_order(0, 6),
         default=2,

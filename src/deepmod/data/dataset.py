@@ -112,7 +112,9 @@ def _validate(ds: Dataset) -> None:
                 raise InputError(f"{kind} '{name}' is empty: give at least a few samples")
             if not np.all(np.isfinite(a)):
                 raise InputError(
-                    f"{kind} '{name}' contains NaN or infinite values: remove or interpolate those samples"
+                    f"{kind} '{name}' contains NaN or infinite values: remove those samples, or leave out the NaN "
+                    "points (mask_nan)",
+                    options=("mask_nan",),
                 )
     for name, c in ds.coords.items():
         if c.ndim != 1:

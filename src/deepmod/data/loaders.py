@@ -229,6 +229,7 @@ def from_arrays(
     fields: NameSpec,
     dims: Sequence[str] | None = None,
     source: str = "arrays",
+    mask_nan: bool = False,
 ) -> Dataset:
     """Assemble a :class:`Dataset` from named arrays.
 
@@ -238,6 +239,8 @@ def from_arrays(
         fields: field names; ``alias=name`` renames.
         dims: the axis order of grid fields as coordinate aliases, only needed when coordinate lengths
             are equal and the layout cannot be inferred.
+        mask_nan: leave out the points where a field is NaN (never filled): a grid with gaps becomes
+            scattered samples, a time series a shorter, unevenly spaced one. Without it NaN is an error.
     """
     cmap, fmap = parse_names(coords, "coord"), parse_names(fields, "field")
     dotted = [a for a in [*cmap, *fmap] if "." in a]
@@ -266,6 +269,8 @@ def from_arrays(
         and len(first) == len(next(iter(cs.values())))
     )
     if scattered:
+        if mask_nan:
+            return _without_nan(cs, {a: f.squeeze() for a, f in fs.items()}, False, source)
         return Dataset(cs, {a: f.squeeze() for a, f in fs.items()}, grid=False, source=source)
     for a, n in lengths.items():
         if n == 0:
@@ -274,7 +279,30 @@ def from_arrays(
             raise InputError(f"coordinate '{cmap[a]}' has {n} value(s): at least 3 are needed to differentiate")
     order = None if dims is None else list(dims)
     grid_fields = {a: _to_grid_layout(a, fmap[a], f, lengths, order) for a, f in fs.items()}
+    if mask_nan:
+        return _without_nan(cs, grid_fields, True, source)
     return Dataset(cs, grid_fields, grid=True, source=source)
+
+
+def _without_nan(coords: dict[str, np.ndarray], fields: dict[str, np.ndarray], grid: bool, source: str) -> Dataset:
+    """The points where no field is NaN: the grid as it is when there are none; a time series without those
+    times; otherwise scattered samples."""
+    gaps = np.zeros(next(iter(fields.values())).shape, dtype=bool)
+    for f in fields.values():
+        gaps |= np.isnan(f)
+    if not gaps.any():
+        return Dataset(coords, fields, grid=grid, source=source)
+    keep = ~gaps
+    if keep.sum() == 0:
+        raise InputError("every point has a NaN in some field: nothing is left to fit")
+    if grid and len(coords) > 1:
+        mesh = np.meshgrid(*coords.values(), indexing="ij")
+        coords = {n: m[keep] for n, m in zip(coords, mesh, strict=True)}
+        grid = False
+    else:
+        coords = {n: c[keep] for n, c in coords.items()}
+    described = f"{source}, {int(gaps.sum())} NaN points left out"
+    return Dataset(coords, {n: f[keep] for n, f in fields.items()}, grid=grid, source=described)
 
 
 def _to_grid_layout(
@@ -336,8 +364,9 @@ def load(
     coords: NameSpec,
     fields: NameSpec,
     dims: Sequence[str] | None = None,
+    mask_nan: bool = False,
 ) -> Dataset:
-    """Load a data file as a :class:`Dataset`.
+    """Load a data file as a :class:`Dataset` (``mask_nan``: see :func:`from_arrays`).
 
     Example:
         >>> ds = load("burgers.mat", coords=["t", "x"], fields=["u=usol"])  # doctest: +SKIP
@@ -349,7 +378,7 @@ def load(
     arrays = read_arrays(path)
     if f"{WIDE}values" in arrays:
         arrays = _name_wide(arrays, coords, fields, Path(path).name)
-    ds = from_arrays(arrays, coords, fields, dims=dims, source=Path(path).name)
+    ds = from_arrays(arrays, coords, fields, dims=dims, source=Path(path).name, mask_nan=mask_nan)
     if Path(path).suffix.lower() == ".csv" and not ds.grid:
         ds = scattered_to_grid(ds) or ds
     return ds
