@@ -5,8 +5,9 @@ stencils, one-sided near the edges) otherwise. Boundaries: along a periodic axis
 non-periodic one the outermost ``k`` points of every field follow the data (a cubic spline in time),
 ``k`` = half the highest derivative order along that axis, rounded up: the values a measurement provides.
 Time: ``scipy.integrate.solve_ivp``, Radau (implicit, A-stable, fifth order) for PDEs, whose diffusion and
-dispersion terms are stiff on fine grids, with the exact Jacobian on grids of up to ``MAX_DENSE_JACOBIAN``
-values; DOP853 for ODEs. The boundary values between the data's times come from a cubic spline through them.
+dispersion terms are stiff on fine grids, with the exact Jacobian (dense on grids of up to
+``MAX_DENSE_JACOBIAN`` values, sparse beyond); DOP853 for ODEs. The boundary values between the data's times
+come from a cubic spline through them.
 """
 
 from __future__ import annotations
@@ -206,8 +207,10 @@ def _method_of_lines(
         return out.ravel()
 
     n_grid = int(np.prod(shape))
-    if not axes or n_fields * n_grid > MAX_DENSE_JACOBIAN:
+    if not axes:
         return rhs, None
+    if n_fields * n_grid > MAX_DENSE_JACOBIAN:
+        return rhs, _sparse_jacobian(rhs_terms, needed, axes, periodic, shape, frozen)
     eye = np.eye(n_grid).reshape(n_grid, *shape)
     operators = {
         deriv: _derivative(eye, deriv, axes, periodic, offset=1).reshape(n_grid, n_grid).T
@@ -227,6 +230,58 @@ def _method_of_lines(
         return out.reshape(n_fields * n_grid, n_fields * n_grid)
 
     return rhs, jac
+
+
+def _sparse_jacobian(
+    rhs_terms: list[RightHandSide],
+    needed: set[tuple[int, tuple[int, ...]]],
+    axes: list[np.ndarray],
+    periodic: tuple[bool, ...],
+    shape: tuple[int, ...],
+    frozen: np.ndarray | None,
+) -> Callable[[float, np.ndarray], Any]:
+    """The exact Jacobian as a sparse matrix, for grids too large for a dense one: each derivative operator
+    is a Kronecker product of one-dimensional operators (a finite-difference stencil, or the spectral
+    differentiation matrix of a periodic axis), so a 100 x 100 grid costs a sparse LU instead of a dense
+    one on 10,000 unknowns."""
+    from scipy import sparse
+
+    n_fields, n_grid = len(rhs_terms), int(np.prod(shape))
+
+    def along(k: int, order: int) -> Any:
+        eye = np.eye(len(axes[k]))
+        one = (
+            spectral_derivative(eye, axes[k], order, axis=0)
+            if periodic[k]
+            else differentiate(eye, axes[k], order, axis=0, accuracy=4)
+        )
+        before, after = int(np.prod(shape[:k])), int(np.prod(shape[k + 1 :]))
+        return sparse.kron(sparse.kron(sparse.identity(before), sparse.csr_matrix(one)), sparse.identity(after))
+
+    operators: dict[tuple[int, ...], Any] = {}
+    for deriv in {d for _, d in needed}:
+        op = sparse.identity(n_grid, format="csr")
+        for k, order in enumerate(deriv):
+            if order:
+                op = along(k, order) @ op
+        operators[deriv] = op.tocsr()
+    keep = sparse.diags(np.ones(n_grid) if frozen is None else (~frozen.ravel()).astype(np.float64))
+
+    def jac(time_: float, y: np.ndarray) -> Any:
+        u = y.reshape(n_fields, n_grid)
+        values = {(f, d): operators[d] @ u[f] for f, d in needed}
+        blocks: list[list[Any]] = [[None] * n_fields for _ in range(n_fields)]
+        for i, (evaluator, coefficients) in enumerate(rhs_terms):
+            for j, c in enumerate(coefficients):
+                for f, weight in evaluator.partials(values, j):
+                    part = sparse.diags(np.broadcast_to(c * weight, (n_grid,))) @ operators[f.derivative]
+                    block = blocks[i][f.field]
+                    blocks[i][f.field] = part if block is None else block + part
+        empty = sparse.csr_matrix((n_grid, n_grid))
+        rows = [[keep @ (b if b is not None else empty) for b in row] for row in blocks]
+        return sparse.bmat(rows, format="csc")
+
+    return jac
 
 
 def _boundary_mask(shape: tuple[int, ...], orders: list[int], periodic: tuple[bool, ...]) -> np.ndarray | None:
