@@ -267,6 +267,7 @@ class Result:
         times: Sequence[float] | np.ndarray | None = None,
         boundary: str = "auto",
         progress: Callable[[float], None] | None = None,
+        denoise: bool = True,
     ) -> Simulation:
         """Integrate the equations (:func:`deepmod.simulate.simulate`): the trajectory as a
         :class:`~deepmod.simulate.Simulation`, a :class:`~deepmod.data.Dataset` that also says how the
@@ -280,6 +281,8 @@ class Result:
             times: output times, instead of the data's.
             boundary: ``"periodic"``, ``"data"`` or ``"auto"`` (PDEs).
             progress: called with the integrator's time at every right-hand-side evaluation.
+            denoise: on noisy PDE data start from the first snapshot low-passed at its noise floor
+                (:func:`deepmod.simulate.denoised_start`; the simulation's ``start`` says which).
         """
         from deepmod.simulate import simulate, state_series, with_times
 
@@ -289,8 +292,9 @@ class Result:
             data = state_series(self.coords[0] if self.coords else self.symbols.time, times, initial)
         elif times is not None:
             data = with_times(data, times)
+        symbols = self.symbols_for(data)
         return simulate(
-            self.equations, data, self.symbols_for(data), initial=initial, boundary=boundary, progress=progress
+            self.equations, data, symbols, initial=initial, boundary=boundary, progress=progress, denoise=denoise
         )
 
     def report(
@@ -301,13 +305,14 @@ class Result:
         reference: Dataset | None = None,
         simulation: bool = True,
         boundary: str = "auto",
+        denoise: bool = True,
     ) -> None:
         """Write the self-contained HTML report of this result on ``data`` (:mod:`deepmod.report.html`);
         the model is simulated against ``reference`` (default ``data``) unless ``simulation`` is False."""
         from deepmod.report.html import build_report
 
         reference = data if reference is None else reference
-        sim = self.simulate(reference, boundary=boundary) if simulation and reference.grid else None
+        sim = self.simulate(reference, boundary=boundary, denoise=denoise) if simulation and reference.grid else None
         atomic_write_text(path, build_report(self, data, sim, reference=reference).html())
 
 

@@ -22,7 +22,13 @@ import numpy as np
 
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.finite_difference import differentiate
-from deepmod.derivatives.smoothing import spectral_derivative
+from deepmod.derivatives.smoothing import (
+    noise_std,
+    savgol_derivative,
+    savgol_half_width,
+    signal_band,
+    spectral_derivative,
+)
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import RightHandSide, right_hand_sides
@@ -40,11 +46,13 @@ class Simulation(Dataset):
         periodic: per spatial axis, whether it was treated as periodic.
         status: ``"success"`` or the integrator's message when it stopped early.
         seconds: wall time.
+        start: where the integration started from, in words (the first snapshot, denoised or not).
     """
 
     periodic: tuple[bool, ...] = ()
     status: str = "success"
     seconds: float = 0.0
+    start: str = ""
 
     def relative_error(self, reference: Dataset) -> float:
         """Relative L2 error ``||sim - ref|| / ||ref||`` over all fields, times and points; ``inf`` when the
@@ -85,6 +93,7 @@ def simulate(
     rtol: float = 1e-6,
     atol: float = 1e-8,
     progress: Callable[[float], None] | None = None,
+    denoise: bool = True,
 ) -> Simulation:
     """Integrate ``equations`` over the time span and grid of ``data``.
 
@@ -97,6 +106,9 @@ def simulate(
         boundary: ``"periodic"``, ``"data"`` or ``"auto"`` (periodic where :func:`is_periodic`).
         progress: called with the integrator's current time at every right-hand-side evaluation (a progress
             bar); it must be cheap.
+        denoise: on noisy PDE data (noise above ``DENOISE_LEVEL`` of a field's spread, read off its
+            spectrum), start from the first snapshot low-passed at the noise floor (:func:`denoised_start`)
+            instead of as measured; said in :attr:`Simulation.start`. Not with ``initial``.
     """
     start = time.perf_counter()
     if not data.grid:
@@ -107,11 +119,15 @@ def simulate(
     names = list(data.field_names)
     rhs_terms = right_hand_sides(equations, symbols, names)
     shape = data.shape[1:]
-    u0 = _initial_state(data, initial)
     axes = [np.asarray(data.coords[c], dtype=np.float64) for c in data.coord_names[1:]]
     periodic = tuple(
         boundary == "periodic" or (boundary == "auto" and is_periodic(data, k + 1)) for k in range(len(axes))
     )
+    start_note = "the data's first snapshot" if initial is None else "the given initial state"
+    if initial is None and denoise and axes:
+        smoothed, start_note = denoised_start(data, periodic)
+        initial = smoothed
+    u0 = _initial_state(data, initial)
     rhs, jac = _method_of_lines(rhs_terms, axes, periodic, data, t)
     rhs = rhs if progress is None else _reporting(rhs, progress)
     method = "Radau" if axes else "DOP853"
@@ -131,10 +147,68 @@ def simulate(
         periodic=periodic,
         status=status,
         seconds=time.perf_counter() - start,
+        start=start_note,
     )
 
 
 MAX_DENSE_JACOBIAN = 4096
+
+DENOISE_LEVEL = 1e-3
+"""Noise (spectral floor) above this fraction of a field's standard deviation is noise, not round-off: clean
+solver output sits near 1e-6, measured data at 1e-2 and up."""
+
+
+def denoised_start(data: Dataset, periodic: Sequence[bool]) -> tuple[dict[str, np.ndarray] | None, str]:
+    """The first snapshot of noisy grid data with its noise removed, and a sentence saying so.
+
+    Per field whose noise (:func:`~deepmod.derivatives.smoothing.noise_std`, over all times) is above
+    ``DENOISE_LEVEL`` of its spread: along a periodic axis the Fourier modes above the wavenumber where the
+    field's spectrum meets its noise floor are dropped; along another axis a Savitzky-Golay filter passes the
+    same band. ``None`` when every field is clean: the snapshot is then used as measured. A model of
+    dispersion or diffusion started from a noisy state spends its steps on the noise (KdV at 10 %: a 3 %
+    error from the denoised start, in seconds).
+    """
+    out, levels = {}, []
+    for name in data.field_names:
+        u = np.asarray(data.fields[name], dtype=np.float64)
+        spread = float(np.std(u))
+        level = noise_std(_detrended(u, (False, *periodic))) / spread if spread > 0 else 0.0
+        snapshot = u[0]
+        if level > DENOISE_LEVEL:
+            levels.append(level)
+            for k, wrap in enumerate(periodic):
+                snapshot = _low_pass(snapshot, k, signal_band(u, k + 1), wrap, data.coords[data.coord_names[k + 1]])
+        out[name] = snapshot
+    if not levels:
+        return None, "the data's first snapshot"
+    return out, f"the first snapshot low-passed at its noise floor (noise about {max(levels):.0%} of the spread)"
+
+
+def _detrended(u: np.ndarray, periodic: Sequence[bool]) -> np.ndarray:
+    """``u`` less, along each non-periodic axis, the line through its end values: the jump at the wrap of a
+    non-periodic record would otherwise spread over every wavenumber and pass for noise."""
+    out = u
+    for axis, wrap in enumerate(periodic):
+        if wrap:
+            continue
+        moved = np.moveaxis(out, axis, -1)
+        ramp = np.linspace(0.0, 1.0, moved.shape[-1])
+        moved = moved - moved[..., :1] - (moved[..., -1:] - moved[..., :1]) * ramp
+        out = np.moveaxis(moved, -1, axis)
+    return out
+
+
+def _low_pass(u: np.ndarray, axis: int, cutoff: int, periodic: bool, coord: np.ndarray) -> np.ndarray:
+    """``u`` with the wavenumbers above ``cutoff`` along ``axis`` removed (spectrally where periodic)."""
+    n = u.shape[axis]
+    if periodic:
+        spectrum = np.fft.rfft(u, axis=axis)
+        index = [slice(None)] * u.ndim
+        index[axis] = slice(cutoff + 1, None)
+        spectrum[tuple(index)] = 0.0
+        return np.fft.irfft(spectrum, n=n, axis=axis)
+    width = min(savgol_half_width(n, cutoff, 2), (n - 1) // 4)
+    return savgol_derivative(u, coord, 0, axis=axis, half_width=width, polyorder=2)
 
 
 def _reporting(

@@ -200,12 +200,15 @@ def _run_simulation(args: argparse.Namespace, result: Any, data: Any) -> Any:
     t = data.coords[data.coord_names[0]]
     bar = None if args.quiet else TimeProgress(float(t[0]), float(t[-1]))
     try:
-        return result.simulate(data, boundary=args.boundary, progress=bar)
+        sim = result.simulate(data, boundary=args.boundary, progress=bar, denoise=not args.no_denoise)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     finally:
         if bar is not None:
             bar.close()
+    if "low-passed" in sim.start:
+        print(f"deepmod: simulating from {sim.start}; --no-denoise starts from it as measured", file=sys.stderr)
+    return sim
 
 
 def _simulate(args: argparse.Namespace) -> int:

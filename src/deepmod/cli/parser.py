@@ -176,6 +176,11 @@ def _simulation_arguments(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="periodic, data (outer points follow the data) or auto (periodic where the data are; default)",
     )
+    p.add_argument(
+        "--no-denoise",
+        action="store_true",
+        help="start from the first snapshot as measured (default: low-passed at its noise floor when noisy)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -67,6 +67,16 @@ def noise_cutoff(u: np.ndarray, axis: int) -> int:
     return int(below[0]) + 1 if len(below) else len(mean) - 1
 
 
+def signal_band(u: np.ndarray, axis: int) -> int:
+    """The highest wavenumber index along ``axis`` whose mean amplitude stands above twice the noise floor
+    (see :func:`noise_cutoff`, which takes the first one below it): a signal whose spectrum has gaps (modes 1
+    and 3, none at 2) keeps all its modes. The mean over the other axes makes the floor steady, so noise
+    alone rarely stands that high."""
+    mean, floor = _spectrum_floor(u, axis)
+    above = np.flatnonzero(mean[1:] >= 2.0 * floor)
+    return int(above[-1]) + 1 if len(above) else 1
+
+
 def noise_std(u: np.ndarray) -> float:
     """An estimate of the standard deviation of white noise on grid values ``u``, from the spectral floor.
 

@@ -288,7 +288,8 @@ def _simulation_section(report: Report, simulation: Simulation, reference: Datas
     boundary = ", ".join("periodic" if p else "data" for p in simulation.periodic) or "none (ODE)"
     body += (
         f"<p>Relative L2 error over the data's span: <b>{error:.4g}</b>; integrator status "
-        f"{html.escape(simulation.status)}; boundaries per axis: {boundary}; {simulation.seconds:.1f} s.</p>"
+        f"{html.escape(simulation.status)}; boundaries per axis: {boundary}; {simulation.seconds:.1f} s; "
+        f"started from {html.escape(simulation.start or 'the first snapshot')}.</p>"
     )
     report.add("Simulation against the data", body)
 
