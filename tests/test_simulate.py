@@ -87,6 +87,17 @@ def test_cli_simulate_prints_the_error_and_writes_the_trajectory(
     assert sim.shape == system.data.shape
 
 
+def test_cli_simulate_stops_at_its_time_budget_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    system = burgers_delta()
+    save_npz(system.data, tmp_path / "b.npz")
+    (tmp_path / "r.json").write_text(json.dumps({"equations": system.truth}))
+    args = ["simulate", str(tmp_path / "r.json"), str(tmp_path / "b.npz"), "--coords", "t,x", "--fields", "u"]
+    code = main([*args, "--max-seconds", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "time budget of 0 s at t = 0.5" in err and "(--max-seconds)" in err
+    assert err.count("\n") == 1
+
+
 def test_cli_simulate_rejects_a_file_that_is_not_a_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     save_npz(burgers_delta().data, tmp_path / "b.npz")
     (tmp_path / "r.json").write_text("[1, 2]")

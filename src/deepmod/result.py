@@ -268,6 +268,7 @@ class Result:
         boundary: str = "auto",
         progress: Callable[[float], None] | None = None,
         denoise: bool = True,
+        max_seconds: float | None = None,
     ) -> Simulation:
         """Integrate the equations (:func:`deepmod.simulate.simulate`): the trajectory as a
         :class:`~deepmod.simulate.Simulation`, a :class:`~deepmod.data.Dataset` that also says how the
@@ -283,6 +284,7 @@ class Result:
             progress: called with the integrator's time at every right-hand-side evaluation.
             denoise: on noisy PDE data start from the first snapshot low-passed at its noise floor
                 (:func:`deepmod.simulate.denoised_start`; the simulation's ``start`` says which).
+            max_seconds: a time budget for the integration (``None``: none).
         """
         from deepmod.simulate import simulate, state_series, with_times
 
@@ -294,7 +296,14 @@ class Result:
             data = with_times(data, times)
         symbols = self.symbols_for(data)
         return simulate(
-            self.equations, data, symbols, initial=initial, boundary=boundary, progress=progress, denoise=denoise
+            self.equations,
+            data,
+            symbols,
+            initial=initial,
+            boundary=boundary,
+            progress=progress,
+            denoise=denoise,
+            max_seconds=max_seconds,
         )
 
     def report(

@@ -94,6 +94,7 @@ def simulate(
     atol: float = 1e-8,
     progress: Callable[[float], None] | None = None,
     denoise: bool = True,
+    max_seconds: float | None = None,
 ) -> Simulation:
     """Integrate ``equations`` over the time span and grid of ``data``.
 
@@ -109,6 +110,8 @@ def simulate(
         denoise: on noisy PDE data (noise above ``DENOISE_LEVEL`` of a field's spread, read off its
             spectrum), start from the first snapshot low-passed at the noise floor (:func:`denoised_start`)
             instead of as measured; said in :attr:`Simulation.start`. Not with ``initial``.
+        max_seconds: a time budget: past it the integration stops with an error that says how far it got
+            (``None``: none).
     """
     start = time.perf_counter()
     if not data.grid:
@@ -130,11 +133,20 @@ def simulate(
     u0 = _initial_state(data, initial)
     rhs, jac = _method_of_lines(rhs_terms, axes, periodic, data, t)
     rhs = rhs if progress is None else _reporting(rhs, progress)
+    rhs = rhs if max_seconds is None else _budgeted(rhs, start + max_seconds)
     method = "Radau" if axes else "DOP853"
     options = {"jac": jac} if axes and jac is not None else {}
     from scipy.integrate import solve_ivp  # here, not at the top: scipy.integrate costs a second at start-up
 
-    sol = solve_ivp(rhs, (t[0], t[-1]), u0.ravel(), t_eval=t, method=method, rtol=rtol, atol=atol, **options)
+    try:
+        sol = solve_ivp(rhs, (t[0], t[-1]), u0.ravel(), t_eval=t, method=method, rtol=rtol, atol=atol, **options)
+    except _OutOfTime as late:
+        raise InputError(
+            f"the simulation used up its time budget of {max_seconds:g} s at t = {late.time:.4g} of "
+            f"{t[-1]:.4g}: the model is stiff or unstable from this start; give it more time (max_seconds) or "
+            "start from a smoother state",
+            options=("max_seconds",),
+        ) from None
     status = "success" if sol.success and len(sol.t) == len(t) else str(sol.message)
     if len(sol.t) < 3:
         raise InputError(f"the integration stopped at t = {sol.t[-1]:.4g} ({sol.message}): the model blows up there")
@@ -221,6 +233,25 @@ def _reporting(
         return rhs(time_, y)
 
     return reported
+
+
+class _OutOfTime(Exception):
+    def __init__(self, time_: float) -> None:
+        super().__init__(time_)
+        self.time = time_
+
+
+def _budgeted(
+    rhs: Callable[[float, np.ndarray], np.ndarray], deadline: float
+) -> Callable[[float, np.ndarray], np.ndarray]:
+    """``rhs`` that stops the integration (:class:`_OutOfTime`) once the wall clock passes ``deadline``."""
+
+    def checked(time_: float, y: np.ndarray) -> np.ndarray:
+        if time.perf_counter() > deadline:
+            raise _OutOfTime(time_)
+        return rhs(time_, y)
+
+    return checked
 
 
 def _initial_state(data: Dataset, initial: Mapping[str, np.ndarray] | None) -> np.ndarray:

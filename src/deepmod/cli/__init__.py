@@ -200,7 +200,11 @@ def _run_simulation(args: argparse.Namespace, result: Any, data: Any) -> Any:
     t = data.coords[data.coord_names[0]]
     bar = None if args.quiet else TimeProgress(float(t[0]), float(t[-1]))
     try:
-        sim = result.simulate(data, boundary=args.boundary, progress=bar, denoise=not args.no_denoise)
+        sim = result.simulate(
+            data, boundary=args.boundary, progress=bar, denoise=not args.no_denoise, max_seconds=args.max_seconds
+        )
+    except InputError:
+        raise
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     finally:
@@ -280,6 +284,7 @@ FLAGS = {
     "device": "--device",
     "terms": "--term",
     "mask_nan": "--mask-nan",
+    "max_seconds": "--max-seconds",
 }
 
 

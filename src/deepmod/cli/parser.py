@@ -177,6 +177,12 @@ def _simulation_arguments(p: argparse.ArgumentParser) -> None:
         help="periodic, data (outer points follow the data) or auto (periodic where the data are; default)",
     )
     p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=600.0,
+        help="time budget of the integration; past it, one line says how far it got (default 600)",
+    )
+    p.add_argument(
         "--no-denoise",
         action="store_true",
         help="start from the first snapshot as measured (default: low-passed at its noise floor when noisy)",
