@@ -65,12 +65,32 @@ def test_report_from_a_weak_result_embeds_every_plot(tmp_path: Path, capsys: pyt
     assert capsys.readouterr().out.count("u_t =") == 1  # --quiet: nothing else printed
     parsed = _parse(report)
     assert parsed.external == []  # self-contained: no scripts, no stylesheets, no linked images
-    assert len(parsed.sources) == 6  # equation, data, fit, selection path, simulation maps, snapshots
+    assert len(parsed.sources) == 7  # equation, data, weak fit, pointwise fit, selection, simulation, snapshots
     for src in parsed.sources:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert {"Discovered equation", "Data", "Simulation against the data"} <= set(parsed.headings)
-    assert "Relative L2 error over the data" in report.read_text()
+    assert "Fit on the weak form: the model against the data's integrals" in parsed.headings
+    text = report.read_text()
+    assert "Relative L2 error over the data" in text and "weak residual" in text
+    assert "<table class='settings'>" in text and '"test_functions"' not in text  # a table, not a JSON dump
+
+
+def test_the_weak_residual_judges_a_model_on_its_own_terms() -> None:
+    """The true Burgers model on its exact data leaves a weak residual near the quadrature's; a wrong
+    coefficient a large one; a term that is no derivative of a monomial leaves the judgement to the
+    pointwise view (None)."""
+    from deepmod.method import symbols_for
+    from deepmod.report.html import settings_table, weak_fit
+
+    data = burgers_delta().data
+    symbols = symbols_for(data)
+    right = weak_fit(data, [Equation("u_t", {"u*u_x": -1.0, "u_xx": 0.1})], symbols)
+    wrong = weak_fit(data, [Equation("u_t", {"u*u_x": -1.0, "u_xx": 0.2})], symbols)
+    assert right is not None and wrong is not None and right[1] < 0.01 < 0.1 < wrong[1]
+    assert weak_fit(data, [Equation("u_t", {"u_x^2": 1.0})], symbols) is None
+    table = settings_table({"rows": 260, "path": list(range(40)), "fit": {"u": 0.123456}})
+    assert "... 40 in all" in table and "fit / u" in table and "0.1235" in table
 
 
 def test_report_from_a_deepmod_result_shows_the_training_history(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +41,7 @@ class Report:
             f"<title>{html.escape(self.title)}</title>",
             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
             "img{max-width:100%;height:auto;display:block;margin:0.5em 0}"
+            "table.settings th{text-align:left;font-weight:normal;color:#555;padding-right:1em;vertical-align:top}"
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:0.2em 0.6em;text-align:right}"
             "pre{background:#f6f6f6;padding:0.6em;overflow-x:auto}.note{color:#666}</style>",
             "</head><body>",
@@ -162,9 +162,11 @@ def history_figures(history: History, library: Sequence[str]) -> list[tuple[str,
         for ax, lhs in zip(axes[0], lhs_names, strict=True):
             paths = np.array([c[lhs] for c in history.coefficients], dtype=np.float64)
             for j, name in enumerate(library[: paths.shape[1]]):
-                if np.any(np.abs(np.nan_to_num(paths[:, j])) > 0):
-                    ax.plot(iterations[: len(paths)], paths[:, j], label=name)
-            ax.set_title(f"coefficients of {lhs} (physical units)")
+                path = np.nan_to_num(paths[:, j])
+                largest = float(np.max(np.abs(path)))
+                if largest > 0:  # each on its own scale: a 0.03 term beside a 6 would sit flat at zero
+                    ax.plot(iterations[: len(paths)], path / largest, label=f"{name} ({path[-1]:.3g})")
+            ax.set_title(f"coefficients of {lhs}, each over its largest magnitude (final value)")
             ax.set_xlabel("iteration")
             ax.legend(fontsize=7, ncol=2)
         out.append(("coefficient history", fig))
@@ -207,6 +209,49 @@ def time_derivative_fit(
     return panels, rates.interior, rates.relative_residual
 
 
+def weak_fit(data: Dataset, equations: Sequence[Equation], symbols: Symbols) -> tuple[Any, float] | None:
+    """The model judged on the weak form, the weak method's own residual: per field, ``-int psi_t u`` against
+    the right-hand side integrated against the same test functions (the weak method's rule; no derivative
+    of the data), one point per test function, with the relative L2 size of the residual. ``None`` where a
+    term is no derivative of a monomial, or the data are not a PDE grid."""
+    from deepmod.classical.weak import as_weak_term, expand_derivative, monomial_values
+    from deepmod.derivatives.bumps import BumpRule
+
+    if not data.grid or data.n_space == 0:
+        return None
+    fields = [np.asarray(data.fields[n], dtype=np.float64) for n in data.field_names]
+    coords = [np.asarray(data.coords[c], dtype=np.float64) for c in data.coord_names]
+    weak = []
+    for eq in equations:
+        parts = []
+        for name, c in eq.coefficients.items():
+            term = symbols.parse(name)
+            w = as_weak_term(term, len(fields), data.n_space)
+            if w is None:
+                return None
+            parts.append((w, c / expand_derivative(w.monomial, w.alpha)[term]))
+        weak.append(parts)
+    order = max([1, *(max(w.alpha, default=0) for parts in weak for w, _ in parts)])
+    bumps = BumpRule().build(fields, coords, order, max(1, max(len(p) for p in weak)))
+    lhs_orders = (1,) + (0,) * data.n_space
+    fig, axes = _subplots(1, len(fields), figsize=(4.2 * len(fields), 3.6), squeeze=False)
+    residual = total = 0.0
+    for f, (ax, parts) in enumerate(zip(axes[0], weak, strict=True)):
+        target = bumps.integrate(fields[f], lhs_orders)
+        model = sum(
+            (c * bumps.integrate(monomial_values(w.monomial, fields), (0, *w.alpha)) for w, c in parts),
+            np.zeros_like(target),
+        )
+        residual, total = residual + float(np.sum((target - model) ** 2)), total + float(np.sum(target**2))
+        ax.plot(target, model, ".", ms=3)
+        lo, hi = float(min(target.min(), model.min())), float(max(target.max(), model.max()))
+        ax.plot([lo, hi], [lo, hi], color="#999", lw=0.8)
+        ax.set_xlabel(f"data: -int psi_t {data.field_names[f]}")
+        ax.set_ylabel("model: int psi (right-hand side)")
+        ax.set_title(f"{symbols.lhs(f)}, {bumps.n_rows} test functions")
+    return fig, float(np.sqrt(residual / total)) if total > 0 else float("nan")
+
+
 def build_report(
     result: Result,
     data: Dataset,
@@ -230,11 +275,21 @@ def build_report(
         report.add("Data", image(field_panels(grids, data), "the data"))
     else:
         report.add("Data", f"<p class='note'>{data.n_points} scattered samples (no grid to draw as images).</p>")
+    judged = weak_fit(data, result.equations, symbols) if result.method == "weak" else None
+    if judged is not None:
+        figure, size = judged
+        report.add(
+            "Fit on the weak form: the model against the data's integrals",
+            image(figure, "weak-form target against the model, one point per test function")
+            + f"<p>Relative L2 size of the weak residual: <b>{size:.3g}</b>: the weak method's own measure, "
+            "no derivative of the data taken. The pointwise view below differentiates the noisy data and is "
+            "secondary.</p>",
+        )
     fit = time_derivative_fit(data, result.equations, symbols) if data.n_space > 0 else None
     if fit is not None:
         panels, trimmed, size = fit
         report.add(
-            "Fit: the equation against the data's time derivative",
+            "Fit: the equation against the data's time derivative" + (" (secondary)" if judged else ""),
             image(field_panels(panels, trimmed, cmap="RdBu_r"), "time derivative, right-hand side and residual")
             + f"<p>Relative L2 size of the residual: <b>{size:.3g}</b>. Derivatives of the data by "
             "Savitzky-Golay filters whose windows follow the noise floor; edges left out.</p>",
@@ -242,9 +297,34 @@ def build_report(
     _evidence_section(report, result)
     if simulation is not None:
         _simulation_section(report, simulation, data if reference is None else reference)
-    settings = json.dumps(result.settings, indent=1, default=str)
-    report.add("Settings", f"<pre>{html.escape(settings[:20000])}</pre>")
+    report.add("Settings", settings_table(result.settings))
     return report
+
+
+def settings_table(settings: dict[str, Any]) -> str:
+    """The result's settings as a table a person reads: nested settings as ``outer / inner`` rows, long lists
+    cut to their first items and their length (the JSON keeps them whole), numbers to four digits."""
+    rows: list[tuple[str, str]] = []
+
+    def value(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        if isinstance(v, list | tuple):
+            shown = ", ".join(value(x) for x in v[:6])
+            return f"[{shown}, ... {len(v)} in all]" if len(v) > 6 else f"[{shown}]"
+        if isinstance(v, dict):
+            return (
+                "{" + ", ".join(f"{k}: {value(x)}" for k, x in list(v.items())[:6]) + (", ...}" if len(v) > 6 else "}")
+            )
+        return str(v)
+
+    for key, v in settings.items():
+        if isinstance(v, dict) and v and all(not isinstance(x, dict | list) or len(x) <= 6 for x in v.values()):
+            rows += [(f"{key} / {k}", value(x)) for k, x in v.items()]
+        else:
+            rows.append((key, value(v)))
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f"<table class='settings'>{body}</table><p class='note'>The result's JSON holds every setting in full.</p>"
 
 
 def _equation_section(report: Report, result: Result, symbols: Symbols) -> None:
