@@ -181,7 +181,7 @@ def test_a_100_by_100_grid_simulates_in_seconds() -> None:
 
 def test_a_noisy_start_is_low_passed_at_its_noise_floor_and_a_clean_one_kept() -> None:
     from deepmod.data import add_noise
-    from deepmod.simulate import denoised_start
+    from deepmod.derivatives.denoise import denoised_start
 
     t, x = np.linspace(0, 1, 40), np.linspace(0, 2 * np.pi, 128, endpoint=False)
     clean = _grid(t, x, np.exp(-t)[:, None] * (np.sin(x) + 0.5 * np.cos(3 * x))[None, :])

@@ -21,14 +21,9 @@ from typing import Any
 import numpy as np
 
 from deepmod.data.dataset import Dataset
+from deepmod.derivatives.denoise import denoised_start
 from deepmod.derivatives.finite_difference import differentiate
-from deepmod.derivatives.smoothing import (
-    noise_std,
-    savgol_derivative,
-    savgol_half_width,
-    signal_band,
-    spectral_derivative,
-)
+from deepmod.derivatives.smoothing import spectral_derivative
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import RightHandSide, right_hand_sides
@@ -107,11 +102,9 @@ def simulate(
         boundary: ``"periodic"``, ``"data"`` or ``"auto"`` (periodic where :func:`is_periodic`).
         progress: called with the integrator's current time at every right-hand-side evaluation (a progress
             bar); it must be cheap.
-        denoise: on noisy PDE data (noise above ``DENOISE_LEVEL`` of a field's spread, read off its
-            spectrum), start from the first snapshot low-passed at the noise floor (:func:`denoised_start`)
-            instead of as measured; said in :attr:`Simulation.start`. Not with ``initial``.
-        max_seconds: a time budget: past it the integration stops with an error that says how far it got
-            (``None``: none).
+        denoise: on noisy PDE data start from the first snapshot low-passed at its noise floor
+            (:func:`~deepmod.derivatives.denoise.denoised_start`), as :attr:`Simulation.start` says.
+        max_seconds: a time budget; past it an error says how far the integration got.
     """
     start = time.perf_counter()
     if not data.grid:
@@ -126,27 +119,11 @@ def simulate(
     periodic = tuple(
         boundary == "periodic" or (boundary == "auto" and is_periodic(data, k + 1)) for k in range(len(axes))
     )
-    start_note = "the data's first snapshot" if initial is None else "the given initial state"
-    if initial is None and denoise and axes:
-        smoothed, start_note = denoised_start(data, periodic)
-        initial = smoothed
-    u0 = _initial_state(data, initial)
+    u0, start_note = _starting_state(data, initial, denoise and bool(axes), periodic)
     rhs, jac = _method_of_lines(rhs_terms, axes, periodic, data, t)
     rhs = rhs if progress is None else _reporting(rhs, progress)
-    rhs = rhs if max_seconds is None else _budgeted(rhs, start + max_seconds)
-    method = "Radau" if axes else "DOP853"
-    options = {"jac": jac} if axes and jac is not None else {}
-    from scipy.integrate import solve_ivp  # here, not at the top: scipy.integrate costs a second at start-up
-
-    try:
-        sol = solve_ivp(rhs, (t[0], t[-1]), u0.ravel(), t_eval=t, method=method, rtol=rtol, atol=atol, **options)
-    except _OutOfTime as late:
-        raise InputError(
-            f"the simulation used up its time budget of {max_seconds:g} s at t = {late.time:.4g} of "
-            f"{t[-1]:.4g}: the model is stiff or unstable from this start; give it more time (max_seconds) or "
-            "start from a smoother state",
-            options=("max_seconds",),
-        ) from None
+    deadline = None if max_seconds is None else start + max_seconds
+    sol = _integrate(rhs, jac, u0, t, bool(axes), (rtol, atol), deadline, max_seconds)
     status = "success" if sol.success and len(sol.t) == len(t) else str(sol.message)
     if len(sol.t) < 3:
         raise InputError(f"the integration stopped at t = {sol.t[-1]:.4g} ({sol.message}): the model blows up there")
@@ -165,63 +142,6 @@ def simulate(
 
 MAX_DENSE_JACOBIAN = 4096
 
-DENOISE_LEVEL = 1e-3
-"""Noise (spectral floor) above this fraction of a field's standard deviation is noise, not round-off: clean
-solver output sits near 1e-6, measured data at 1e-2 and up."""
-
-
-def denoised_start(data: Dataset, periodic: Sequence[bool]) -> tuple[dict[str, np.ndarray] | None, str]:
-    """The first snapshot of noisy grid data with its noise removed, and a sentence saying so.
-
-    Per field whose noise (:func:`~deepmod.derivatives.smoothing.noise_std`, over all times) is above
-    ``DENOISE_LEVEL`` of its spread: along a periodic axis the Fourier modes above the wavenumber where the
-    field's spectrum meets its noise floor are dropped; along another axis a Savitzky-Golay filter passes the
-    same band. ``None`` when every field is clean: the snapshot is then used as measured. A model of
-    dispersion or diffusion started from a noisy state spends its steps on the noise (KdV at 10 %: a 3 %
-    error from the denoised start, in seconds).
-    """
-    out, levels = {}, []
-    for name in data.field_names:
-        u = np.asarray(data.fields[name], dtype=np.float64)
-        spread = float(np.std(u))
-        level = noise_std(_detrended(u, (False, *periodic))) / spread if spread > 0 else 0.0
-        snapshot = u[0]
-        if level > DENOISE_LEVEL:
-            levels.append(level)
-            for k, wrap in enumerate(periodic):
-                snapshot = _low_pass(snapshot, k, signal_band(u, k + 1), wrap, data.coords[data.coord_names[k + 1]])
-        out[name] = snapshot
-    if not levels:
-        return None, "the data's first snapshot"
-    return out, f"the first snapshot low-passed at its noise floor (noise about {max(levels):.0%} of the spread)"
-
-
-def _detrended(u: np.ndarray, periodic: Sequence[bool]) -> np.ndarray:
-    """``u`` less, along each non-periodic axis, the line through its end values: the jump at the wrap of a
-    non-periodic record would otherwise spread over every wavenumber and pass for noise."""
-    out = u
-    for axis, wrap in enumerate(periodic):
-        if wrap:
-            continue
-        moved = np.moveaxis(out, axis, -1)
-        ramp = np.linspace(0.0, 1.0, moved.shape[-1])
-        moved = moved - moved[..., :1] - (moved[..., -1:] - moved[..., :1]) * ramp
-        out = np.moveaxis(moved, -1, axis)
-    return out
-
-
-def _low_pass(u: np.ndarray, axis: int, cutoff: int, periodic: bool, coord: np.ndarray) -> np.ndarray:
-    """``u`` with the wavenumbers above ``cutoff`` along ``axis`` removed (spectrally where periodic)."""
-    n = u.shape[axis]
-    if periodic:
-        spectrum = np.fft.rfft(u, axis=axis)
-        index = [slice(None)] * u.ndim
-        index[axis] = slice(cutoff + 1, None)
-        spectrum[tuple(index)] = 0.0
-        return np.fft.irfft(spectrum, n=n, axis=axis)
-    width = min(savgol_half_width(n, cutoff, 2), (n - 1) // 4)
-    return savgol_derivative(u, coord, 0, axis=axis, half_width=width, polyorder=2)
-
 
 def _reporting(
     rhs: Callable[[float, np.ndarray], np.ndarray], progress: Callable[[float], None]
@@ -233,6 +153,45 @@ def _reporting(
         return rhs(time_, y)
 
     return reported
+
+
+def _starting_state(
+    data: Dataset, initial: Mapping[str, np.ndarray] | None, denoise: bool, periodic: tuple[bool, ...]
+) -> tuple[np.ndarray, str]:
+    """The initial state ``(n_fields, *grid)`` and where it comes from, in words."""
+    said = "the data's first snapshot" if initial is None else "the given initial state"
+    if initial is None and denoise:
+        initial, said = denoised_start(data, periodic)
+    return _initial_state(data, initial), said
+
+
+def _integrate(
+    rhs: Callable[[float, np.ndarray], np.ndarray],
+    jac: Callable[[float, np.ndarray], Any] | None,
+    u0: np.ndarray,
+    t: np.ndarray,
+    pde: bool,
+    tolerances: tuple[float, float],
+    deadline: float | None,
+    max_seconds: float | None,
+) -> Any:
+    """``solve_ivp`` from ``u0`` over ``t``: Radau with ``jac`` for PDEs, DOP853 for ODEs; past ``deadline``
+    (wall clock) an error that says how far it got."""
+    from scipy.integrate import solve_ivp  # here, not at the top: scipy.integrate costs a second at start-up
+
+    checked = rhs if deadline is None else _budgeted(rhs, deadline)
+    options = {"jac": jac} if pde and jac is not None else {}
+    rtol, atol = tolerances
+    method = "Radau" if pde else "DOP853"
+    try:
+        return solve_ivp(checked, (t[0], t[-1]), u0.ravel(), t_eval=t, method=method, rtol=rtol, atol=atol, **options)
+    except _OutOfTime as late:
+        raise InputError(
+            f"the simulation used up its time budget of {max_seconds:g} s at t = {late.time:.4g} of "
+            f"{t[-1]:.4g}: the model is stiff or unstable from this start; give it more time (max_seconds) or "
+            "start from a smoother state",
+            options=("max_seconds",),
+        ) from None
 
 
 class _OutOfTime(Exception):

@@ -83,11 +83,6 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
     )
     d.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous: t,x")
     d.add_argument(
-        "--mask-nan",
-        action="store_true",
-        help="leave out points where a field is NaN (never filled): a grid with gaps becomes scattered samples",
-    )
-    d.add_argument(
         "--poly-order",
         type=_order(0, 6),
         default=2,
@@ -119,6 +114,11 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument("--resume", help="continue training from a checkpoint (same data and options)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--tensorboard", metavar="DIR", help="log losses and coefficients for TensorBoard to DIR")
+    d.add_argument(
+        "--mask-nan",
+        action="store_true",
+        help="leave out points where a field is NaN (never filled): a grid with gaps becomes scattered samples",
+    )
 
 
 def _ude_arguments(u: argparse.ArgumentParser) -> None:

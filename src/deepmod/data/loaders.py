@@ -8,7 +8,6 @@ vectors, space-major layouts, per-file array names.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 import warnings
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepmod.data.csv_files import WIDE, name_wide, read_csv
 from deepmod.data.dataset import Dataset
 from deepmod.errors import DeepmodWarning, InputError, require
 
@@ -58,7 +58,7 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     if not os.access(p, os.R_OK):
         raise InputError(f"data file '{p}' cannot be read: check its permissions")
     ext = p.suffix.lower()
-    readers = {".npz": _read_npz, ".mat": _read_mat, ".csv": _read_csv}
+    readers = {".npz": _read_npz, ".mat": _read_mat, ".csv": read_csv}
     reader = readers.get(ext, _read_netcdf if ext in _NETCDF else None)
     if reader is None:
         raise InputError(f"unknown file type '{ext}' for '{p.name}': use .npz, .mat, .nc/.h5 (netCDF/HDF5) or .csv")
@@ -108,84 +108,6 @@ def _read_netcdf(p: Path) -> dict[str, np.ndarray]:
         except Exception as exc:
             errors.append(f"{engine}: {type(exc).__name__}")
     raise InputError(f"'{p.name}' is not a readable netCDF/HDF5 file ({'; '.join(errors)})")
-
-
-def _read_csv(p: Path) -> dict[str, np.ndarray]:
-    try:
-        with open(p, newline="", encoding="utf-8") as fh:
-            lines = [line for line in fh if not line.lstrip().startswith("#")]  # comment lines
-            rows = list(csv.reader(lines, skipinitialspace=True))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"'{p.name}' is not a readable CSV text file: {exc}") from exc
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise InputError(f"'{p.name}' needs a header row of column names and at least one data row")
-    header = [h.strip() for h in rows[0]]
-    if len(header) > 3 and all(_is_number(h) for h in header[1:]):
-        return _read_wide_csv(p, header, rows[1:])
-    if len(set(header)) != len(header) or any(not h for h in header):
-        raise InputError(f"'{p.name}' has empty or repeated column names in its header: {header}")
-    ragged = [i for i, r in enumerate(rows[1:], start=2) if len(r) != len(header)]
-    if ragged:
-        raise InputError(f"'{p.name}' row {ragged[0]} has a different number of columns than the header")
-    try:
-        values = np.array([[float(c) for c in r] for r in rows[1:]], dtype=np.float64)
-    except ValueError as exc:
-        raise InputError(f"'{p.name}' has a non-numeric value ({exc}): every data cell must be a number") from exc
-    return {h: values[:, i] for i, h in enumerate(header)}
-
-
-WIDE = "\0wide"
-"""Key prefix of a wide CSV's arrays until :func:`load` names them after the user's coordinates and field."""
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _read_wide_csv(p: Path, header: list[str], rows: list[list[str]]) -> dict[str, np.ndarray]:
-    """A field as a table: the header row holds one coordinate's values after a corner cell, each row the
-    other coordinate's value and then the field's values. The corner may name both, rows first (``t\\x``)."""
-    ragged = [i for i, r in enumerate(rows, start=2) if len(r) != len(header)]
-    if ragged:
-        raise InputError(f"'{p.name}' row {ragged[0]} has a different number of columns than the header")
-    try:
-        table = np.array([[float(c) for c in r] for r in rows], dtype=np.float64)
-    except ValueError as exc:
-        raise InputError(f"'{p.name}' has a non-numeric value ({exc}): every data cell must be a number") from exc
-    columns = np.array([float(h) for h in header[1:]])
-    return {
-        f"{WIDE}rows": table[:, 0],
-        f"{WIDE}columns": columns,
-        f"{WIDE}values": table[:, 1:],
-        f"{WIDE}corner": np.array(header[0]),
-    }
-
-
-def _name_wide(arrays: dict[str, np.ndarray], coords: NameSpec, fields: NameSpec, source: str) -> dict[str, np.ndarray]:
-    """A wide CSV's arrays under the user's names: rows and columns are the two coordinates (the corner cell's
-    first name, ``t`` in ``t\\x``, says which runs down the rows; else the first coordinate), the table the
-    one field."""
-    cmap, fmap = parse_names(coords, "coord"), parse_names(fields, "field")
-    if len(cmap) != 2 or len(fmap) != 1:
-        raise InputError(
-            f"'{source}' is a wide table (one coordinate along its header row, one down its first column, one "
-            "field): give two coordinates and one field",
-            options=("coords", "fields"),
-        )
-    names = list(cmap.values())
-    corner = str(arrays[f"{WIDE}corner"]).replace("/", "\\").split("\\")[0].strip()
-    rows_name = corner if corner in names else names[0]
-    columns_name = next((n for n in names if n != rows_name), names[1])
-    return {
-        rows_name: arrays[f"{WIDE}rows"],
-        columns_name: arrays[f"{WIDE}columns"],
-        next(iter(fmap.values())): arrays[f"{WIDE}values"],
-    }
 
 
 IMAGINARY_TOLERANCE = 1e-4
@@ -377,7 +299,7 @@ def load(
     """
     arrays = read_arrays(path)
     if f"{WIDE}values" in arrays:
-        arrays = _name_wide(arrays, coords, fields, Path(path).name)
+        arrays = name_wide(arrays, parse_names(coords, "coord"), parse_names(fields, "field"), Path(path).name)
     ds = from_arrays(arrays, coords, fields, dims=dims, source=Path(path).name, mask_nan=mask_nan)
     if Path(path).suffix.lower() == ".csv" and not ds.grid:
         ds = scattered_to_grid(ds) or ds
