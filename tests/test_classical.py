@@ -209,6 +209,14 @@ def test_a_fit_to_pure_noise_says_it_is_not_to_be_trusted(seed: int) -> None:
     assert not discover(add_noise(lorenz().data, 0.01, seed=seed), WeakForm()).warnings
 
 
+def test_a_model_keeping_most_candidates_is_called_dense_in_every_method() -> None:
+    """The rule DeepMoD shares with weak and fd: more than half of at least four candidates."""
+    from deepmod.result import dense_warning
+
+    assert dense_warning("u_t", 4, 6) and "4 of the 6 candidate terms" in dense_warning("u_t", 4, 6)[0]
+    assert not dense_warning("u_t", 3, 6) and not dense_warning("u_t", 3, 3)
+
+
 def test_weak_method_refuses_scattered_data() -> None:
     from deepmod.errors import InputError
 

@@ -111,12 +111,18 @@ def selection_warnings(systems: Sequence[RegressionSystem], fits: Sequence[Fitte
                 f"{lhs}: the chosen terms predict only {share:.0%} of the held-out rows' variance: the data may "
                 "be mostly noise, or the library lacks the terms that matter"
             )
-        if n >= 4 and len(chosen) > n / 2:
-            out.append(
-                f"{lhs}: {len(chosen)} of the {n} candidate terms were kept; so dense a model is rarely the law "
-                "behind the data: try a smaller library (lower poly_order or diff_order)"
-            )
+        out.extend(dense_warning(lhs, len(chosen), n))
     return out
+
+
+def dense_warning(lhs: str, kept: int, candidates: int) -> list[str]:
+    """A warning when an equation keeps more than half of at least four candidate terms (every method)."""
+    if candidates < 4 or kept <= candidates / 2:
+        return []
+    return [
+        f"{lhs}: {kept} of the {candidates} candidate terms were kept; so dense a model is rarely the law "
+        "behind the data: try a smaller library (lower poly_order or diff_order)"
+    ]
 
 
 Evidence = SelectionEvidence | CandidateEvidence

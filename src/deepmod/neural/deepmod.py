@@ -37,7 +37,7 @@ from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
 from deepmod.neural.training import Components, Trainer, TrainingData, TrainingOutcome
 from deepmod.neural.weak import BoxWeakSelection, DataWeakCheck, GridWeakSelection, WeakSelection
 from deepmod.regression.selection import BackwardElimination
-from deepmod.result import Result
+from deepmod.result import Result, dense_warning
 from deepmod.terms import simpler_relatives
 
 
@@ -192,6 +192,8 @@ class DeepMoD(Method):
         result = self._result(data, library, norm, outcome, settings, time.perf_counter() - start)
         checked = check is not None or isinstance(selection, GridWeakSelection)
         result.warnings.extend(fit_warnings(fit, outcome, self.schedule, checked=checked))
+        for eq in result.equations:
+            result.warnings.extend(dense_warning(eq.lhs, len(eq.coefficients), len(library.terms)))
         return result
 
     def _split(self, x: np.ndarray, u: np.ndarray, norm: Normalisation, device: str) -> TrainingData:
