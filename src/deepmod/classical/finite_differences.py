@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from deepmod.data.dataset import Dataset
-from deepmod.derivatives.smoothing import noise_cutoff, savgol_derivative, savgol_half_width
+from deepmod.derivatives.smoothing import evenly_spaced, noise_cutoff, savgol_derivative, savgol_half_width
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, right_hand_sides
@@ -45,8 +45,7 @@ class SmoothingPlan:
     @staticmethod
     def fit(fields: list[np.ndarray], coords: list[np.ndarray], max_orders: list[int]) -> SmoothingPlan:
         for axis, coord in enumerate(coords):
-            h = np.diff(coord)
-            if len(h) and not np.allclose(h, h[0], rtol=1e-6, atol=0):
+            if not evenly_spaced(coord):
                 raise InputError(
                     f"smoothed finite differences need evenly spaced coordinates, and axis {axis} is not: "
                     "the weak method takes uneven spacing",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deepmod.derivatives.smoothing import evenly_spaced, without_end_line
 from deepmod.errors import InputError
 
 
@@ -30,9 +31,7 @@ def corner_wavenumber(u: np.ndarray, axis: int) -> int:
     the end values is taken out first, so a non-periodic record has no jump at the wrap to spread over all
     wavenumbers.
     """
-    moved = np.moveaxis(np.asarray(u, dtype=np.float64), axis, -1)
-    ramp = np.linspace(0.0, 1.0, moved.shape[-1])
-    detrended = moved - moved[..., :1] - (moved[..., -1:] - moved[..., :1]) * ramp  # no jump at the wrap
+    detrended = without_end_line(np.moveaxis(np.asarray(u, dtype=np.float64), axis, -1))
     spectrum = np.abs(np.fft.rfft(detrended, axis=-1))
     mean = spectrum.reshape(-1, spectrum.shape[-1]).mean(axis=0)
     cum = np.cumsum(mean)
@@ -91,7 +90,7 @@ def axis_tests(coord: np.ndarray, half_width: int, degree: int, orders: int, str
     h = np.diff(coord)
     if np.any(h <= 0):
         raise InputError("the weak method needs increasing coordinates along every axis")
-    if not np.allclose(h, h[0], rtol=1e-6, atol=0):
+    if not evenly_spaced(coord):
         return uneven_axis_tests(coord, half_width, degree, orders, stride)
     m = half_width
     centres = np.arange(m, n - m, stride)
@@ -220,8 +219,7 @@ __all__ = ["AxisTests", "BumpRule", "Bumps", "axis_tests", "bump_derivatives", "
 def _on_uniform(u: np.ndarray, coord: np.ndarray, axis: int) -> np.ndarray:
     """``u`` linearly interpolated along ``axis`` to as many evenly spaced points (for its spectrum); as it
     is on an evenly spaced axis."""
-    h = np.diff(coord)
-    if len(h) == 0 or np.allclose(h, h[0], rtol=1e-6, atol=0):
+    if evenly_spaced(coord):
         return u
     even = np.linspace(coord[0], coord[-1], len(coord))
     moved = np.moveaxis(np.asarray(u, dtype=np.float64), axis, -1)

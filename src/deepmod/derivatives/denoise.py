@@ -13,7 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from deepmod.data.dataset import Dataset
-from deepmod.derivatives.smoothing import noise_std, savgol_derivative, savgol_half_width, signal_band
+from deepmod.derivatives.smoothing import (
+    noise_std,
+    savgol_derivative,
+    savgol_half_width,
+    signal_band,
+    without_end_line,
+)
 
 DENOISE_LEVEL = 1e-3
 """Noise (spectral floor) above this fraction of a field's standard deviation is noise, not round-off: clean
@@ -47,16 +53,14 @@ def denoised_start(data: Dataset, periodic: Sequence[bool]) -> tuple[dict[str, n
 
 
 def _detrended(u: np.ndarray, periodic: Sequence[bool]) -> np.ndarray:
-    """``u`` less, along each non-periodic axis, the line through its end values: the jump at the wrap of a
-    non-periodic record would otherwise spread over every wavenumber and pass for noise."""
+    """``u`` less, along each non-periodic axis, the line through its end values
+    (:func:`~deepmod.derivatives.smoothing.without_end_line`): the jump at the wrap of a non-periodic record
+    would otherwise spread over every wavenumber and pass for noise."""
     out = u
     for axis, wrap in enumerate(periodic):
         if wrap:
             continue
-        moved = np.moveaxis(out, axis, -1)
-        ramp = np.linspace(0.0, 1.0, moved.shape[-1])
-        moved = moved - moved[..., :1] - (moved[..., -1:] - moved[..., :1]) * ramp
-        out = np.moveaxis(moved, -1, axis)
+        out = np.moveaxis(without_end_line(np.moveaxis(out, axis, -1)), -1, axis)
     return out
 
 

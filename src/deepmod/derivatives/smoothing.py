@@ -7,6 +7,19 @@ import math
 import numpy as np
 
 
+def evenly_spaced(coord: np.ndarray) -> bool:
+    """Whether the samples ``coord`` are evenly spaced (to a millionth of the spacing)."""
+    h = np.diff(np.asarray(coord, dtype=np.float64))
+    return len(h) == 0 or bool(np.allclose(h, h[0], rtol=1e-6, atol=0))
+
+
+def without_end_line(u: np.ndarray) -> np.ndarray:
+    """``u`` less, along its last axis, the straight line through its end values: a non-periodic record then
+    has no jump at the wrap to spread over every wavenumber of its spectrum."""
+    ramp = np.linspace(0.0, 1.0, u.shape[-1])
+    return u - u[..., :1] - (u[..., -1:] - u[..., :1]) * ramp
+
+
 def spectral_derivative(u: np.ndarray, x: np.ndarray, order: int, axis: int = 0) -> np.ndarray:
     """The ``order``-th derivative along ``axis`` of samples on a uniform periodic grid ``x`` (end point left
     out, so the period is ``len(x) * dx``). For even orders the Nyquist mode is kept, for odd ones zeroed."""
@@ -31,8 +44,7 @@ def savgol_derivative(
     first or last window is used. The grid must be uniform.
     """
     x = np.asarray(x, dtype=np.float64)
-    h = np.diff(x)
-    if not np.allclose(h, h[0], rtol=1e-6, atol=0):
+    if not evenly_spaced(x):
         raise ValueError("Savitzky-Golay derivatives need a uniform grid")
     p = max(order + 2, 2) if polyorder is None else polyorder
     window = 2 * max(half_width, (p + 2) // 2) + 1
@@ -40,7 +52,9 @@ def savgol_derivative(
         raise ValueError(f"{len(x)} points are too few for a window of {window}")
     from scipy.signal import savgol_filter  # here, not at the top: scipy.signal costs a second to import
 
-    return savgol_filter(np.asarray(u, dtype=np.float64), window, p, deriv=order, delta=h[0], axis=axis, mode="interp")
+    return savgol_filter(
+        np.asarray(u, dtype=np.float64), window, p, deriv=order, delta=x[1] - x[0], axis=axis, mode="interp"
+    )
 
 
 def savgol_half_width(n: int, corner: int, polyorder: int) -> int:
