@@ -167,9 +167,7 @@ class DataWeakCheck:
         chosen from the data's spectra by ``rule`` (the weak method's by default)."""
         coords = _normalised_coords(data, centre, half_width)
         fields = [np.asarray(data.fields[n], dtype=np.float64) for n in data.field_names]
-        weak = weak_terms(len(fields), data.n_space, library.poly_order, library.diff_order)
-        chosen, spread = spanned(weak, library.terms)
-        terms = [weak[k] for k in chosen]
+        terms, spread = _spanned_weak_terms(library, data.n_space)
         bumps = (BumpRule() if rule is None else rule).build(fields, coords, library.diff_order, len(terms))
         return DataWeakCheck(bumps, terms, spread, data.shape, fields, coords)
 
@@ -225,24 +223,14 @@ class GridWeakSelection:
     """
 
     def __init__(self, check: DataWeakCheck) -> None:
-        mesh = np.meshgrid(*check.coords, indexing="ij")
-        self.points, self.check = np.stack([m.ravel() for m in mesh], axis=1), check
+        self.points, self.check = _grid_points(check.coords), check
 
     def masks(self, model: Approximator, library: CandidateLibrary, estimator: SparsityEstimator) -> list[np.ndarray]:
         """Per field, the library terms of the weak terms the estimator chooses on the network's weak system,
         refined on the data's."""
         check = self.check
-        param = next(model.parameters())
-        with torch.no_grad():
-            values = model(torch.as_tensor(self.points, dtype=param.dtype, device=param.device)).double()
-        fields = [values[:, f].cpu().numpy().reshape(check.shape) for f in range(values.shape[1])]
-        columns, targets = check.system(fields)
-        names = tuple(t.name(library.symbols) for t in check.terms)
-        out = []
-        for f in range(len(fields)):
-            system = RegressionSystem(columns, targets[:, f], names, library.symbols.lhs(f), check.groups)
-            out.append(check.library_terms(check.refine_weak(f, estimator.select(system))))
-        return out
+        columns, targets = check.system(_network_fields(model, self.points, check.shape))
+        return _choices(check, columns, targets, library, estimator, refine=True)
 
     def describe(self) -> dict[str, object]:
         """The test functions, for a result's settings."""
@@ -268,11 +256,8 @@ class BoxWeakSelection:
 
     def __init__(self, library: CandidateLibrary, n_axes: int, per_axis: int) -> None:
         self.axes = [np.linspace(-1.0, 1.0, per_axis) for _ in range(n_axes)]
-        mesh = np.meshgrid(*self.axes, indexing="ij")
-        self.points, self.shape = np.stack([m.ravel() for m in mesh], axis=1), (per_axis,) * n_axes
-        weak = weak_terms(len(library.symbols.fields), n_axes - 1, library.poly_order, library.diff_order)
-        chosen, self.spread = spanned(weak, library.terms)
-        self.terms = [weak[k] for k in chosen]
+        self.points, self.shape = _grid_points(self.axes), (per_axis,) * n_axes
+        self.terms, self.spread = _spanned_weak_terms(library, n_axes - 1)
 
     @staticmethod
     def for_samples(library: CandidateLibrary, n_axes: int) -> BoxWeakSelection:
@@ -282,22 +267,54 @@ class BoxWeakSelection:
 
     def masks(self, model: Approximator, library: CandidateLibrary, estimator: SparsityEstimator) -> list[np.ndarray]:
         """Per field, the library terms of the weak terms the estimator chooses on the network's weak system."""
-        param = next(model.parameters())
-        with torch.no_grad():
-            values = model(torch.as_tensor(self.points, dtype=param.dtype, device=param.device)).double()
-        fields = [values[:, f].cpu().numpy().reshape(self.shape) for f in range(values.shape[1])]
+        fields = _network_fields(model, self.points, self.shape)
         bumps = BumpRule().build(fields, self.axes, library.diff_order, len(self.terms))
         check = DataWeakCheck(bumps, self.terms, self.spread, self.shape, fields, self.axes)
-        names = tuple(t.name(library.symbols) for t in self.terms)
-        out = []
-        for f in range(len(fields)):
-            system = RegressionSystem(check.columns, check.targets[:, f], names, library.symbols.lhs(f), check.groups)
-            out.append(check.library_terms(estimator.select(system)))
-        return out
+        return _choices(check, check.columns, check.targets, library, estimator, refine=False)
 
     def describe(self) -> dict[str, object]:
         """The grid, for a result's settings."""
         return {"weak_box": list(self.shape), "weak_terms": len(self.terms)}
+
+
+def _spanned_weak_terms(library: CandidateLibrary, n_space: int) -> tuple[list[WeakTerm], np.ndarray]:
+    """The weak terms (derivatives of monomials up to the library's orders) whose expansions use library
+    terms only, and their expansion coefficients over the library's terms."""
+    weak = weak_terms(len(library.symbols.fields), n_space, library.poly_order, library.diff_order)
+    chosen, spread = spanned(weak, library.terms)
+    return [weak[k] for k in chosen], spread
+
+
+def _grid_points(axes: list[np.ndarray]) -> np.ndarray:
+    """``(n_points, n_axes)``: every point of the grid over ``axes``, the first axis slowest."""
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return np.stack([m.ravel() for m in mesh], axis=1)
+
+
+def _network_fields(model: Approximator, points: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The network's fields at ``points``, each reshaped to the grid ``shape``, in float64."""
+    param = next(model.parameters())
+    with torch.no_grad():
+        values = model(torch.as_tensor(points, dtype=param.dtype, device=param.device)).double()
+    return [values[:, f].cpu().numpy().reshape(shape) for f in range(values.shape[1])]
+
+
+def _choices(
+    check: DataWeakCheck,
+    columns: np.ndarray,
+    targets: np.ndarray,
+    library: CandidateLibrary,
+    estimator: SparsityEstimator,
+    refine: bool,
+) -> list[np.ndarray]:
+    """Per field, the library terms of the weak terms ``estimator`` chooses on ``columns``, ``targets`` (the
+    check's weak terms and row groups), refined on the check's data when ``refine``."""
+    names = tuple(t.name(library.symbols) for t in check.terms)
+    out = []
+    for f in range(targets.shape[1]):
+        chosen = estimator.select(RegressionSystem(columns, targets[:, f], names, library.symbols.lhs(f), check.groups))
+        out.append(check.library_terms(check.refine_weak(f, chosen) if refine else chosen))
+    return out
 
 
 def _normalised_coords(data: Dataset, centre: np.ndarray, half_width: np.ndarray) -> list[np.ndarray]:
