@@ -129,16 +129,17 @@ def choose_by_data(
     ``on_refit`` is called after each refit (a progress bar)."""
     out = []
     for combo in itertools.product(*per_state):
-        initial = []
-        for k, support in enumerate(combo):
-            system = systems[k]
-            idx = [system.names.index(n) for n in support]
-            coef = np.linalg.lstsq(system.theta[:, idx], system.target, rcond=None)[0] if idx else np.zeros(0)
-            initial.append(coef.tolist())
+        initial = [support_coefficients(systems[k], support).tolist() for k, support in enumerate(combo)]
         out.append(refit_candidate(known, combo, initial, symbols, t, observations, solver))
         if on_refit is not None:
             on_refit()
     return preference(out)
+
+
+def support_coefficients(system: RegressionSystem, support: Sequence[str]) -> np.ndarray:
+    """Least squares of the network term's system on the terms named ``support``."""
+    idx = [system.names.index(n) for n in support]
+    return np.linalg.lstsq(system.theta[:, idx], system.target, rcond=None)[0] if idx else np.zeros(0)
 
 
 def preference(candidates: Sequence[Candidate]) -> list[Candidate]:

@@ -23,7 +23,7 @@ from deepmod.equation import Equation
 from deepmod.errors import FitFailed, InputError
 from deepmod.method import Method, Problem, symbols_for
 from deepmod.ode.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
-from deepmod.ode.recovery import candidate_supports, choose_by_data, network_systems
+from deepmod.ode.recovery import candidate_supports, choose_by_data, network_systems, support_coefficients
 from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_rates, fit_trajectories, smoothed_rates
 from deepmod.regression.system import RegressionSystem
 from deepmod.result import CandidateEvidence, History, Result
@@ -182,10 +182,8 @@ def _network_model(
     """Known parts plus the least-squares coefficients of ``supports`` on the network term's systems."""
     out = []
     for eq, support, system in zip(known, supports, systems, strict=True):
-        idx = [system.names.index(n) for n in support]
-        coef = np.linalg.lstsq(system.theta[:, idx], system.target, rcond=None)[0] if idx else np.zeros(0)
         terms = dict(eq.coefficients)
-        for name, c in zip(support, coef.tolist(), strict=True):
+        for name, c in zip(support, support_coefficients(system, support).tolist(), strict=True):
             terms[name] = terms.get(name, 0.0) + c
         out.append(Equation(eq.lhs, terms))
     return out
