@@ -313,12 +313,7 @@ def _sparse_jacobian(
     n_fields, n_grid = len(rhs_terms), int(np.prod(shape))
 
     def along(k: int, order: int) -> Any:
-        eye = np.eye(len(axes[k]))
-        one = (
-            spectral_derivative(eye, axes[k], order, axis=0)
-            if periodic[k]
-            else differentiate(eye, axes[k], order, axis=0, accuracy=4)
-        )
+        one = _derivative(np.eye(len(axes[k])), (order,), [axes[k]], (periodic[k],))  # the rhs's own operator
         before, after = int(np.prod(shape[:k])), int(np.prod(shape[k + 1 :]))
         return sparse.kron(sparse.kron(sparse.identity(before), sparse.csr_matrix(one)), sparse.identity(after))
 

@@ -134,7 +134,7 @@ def weak_systems(
     """One weak system per field: columns ``(-1)^|a| int (d^a psi) monomial``, target ``-int psi_t u``, one row
     per test function, grouped by time centre; each column carries the expansion of its weak term."""
     symbols = library.symbols
-    fields, _ = _grid_arrays(data)
+    fields, _ = grid_arrays(data)
     columns = np.stack([bumps.integrate(monomial_values(t.monomial, fields), (0, *t.alpha)) for t in terms], 1)
     expansions = tuple({symbols.name(k): c for k, c in t.expansion().items()} for t in terms)
     every = {k for t in terms for k in t.expansion()}
@@ -176,7 +176,7 @@ class WeakForm(Method):
         require_grid(data, self.name)
         symbols = library.symbols
         terms = weak_library(library, len(data.field_names), data.n_space)
-        fields, coords = _grid_arrays(data)
+        fields, coords = grid_arrays(data)
         order = max([library.diff_order, *(max(t.alpha, default=0) for t in terms)])  # extra terms may go beyond it
         bumps = self.bumps.build(fields, coords, order, len(terms))
         check_library_size(bumps.n_rows, len(terms))
@@ -227,7 +227,7 @@ def refit(
     if not data.grid or data.n_space == 0:
         return [None] * len(masks)
     terms = weak_terms(len(data.field_names), data.n_space, library.poly_order, library.diff_order)
-    fields, coords = _grid_arrays(data)
+    fields, coords = grid_arrays(data)
     rule = BumpRule() if rule is None else rule
     bumps = rule.build(fields, coords, library.diff_order, len(terms))
     systems = weak_systems(data, library, terms, bumps)
@@ -254,7 +254,7 @@ def spanned(weak: Sequence[WeakTerm], terms: Sequence[Term]) -> tuple[list[int],
     return chosen, np.array(rows, dtype=np.float64).reshape(len(chosen), len(terms))
 
 
-def _grid_arrays(data: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def grid_arrays(data: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The fields and the coordinates of grid data as float64 arrays, in the data's order."""
     fields = [np.asarray(data.fields[name], dtype=np.float64) for name in data.field_names]
     coords = [np.asarray(data.coords[name], dtype=np.float64) for name in data.coord_names]
@@ -267,6 +267,7 @@ __all__ = [
     "as_weak_term",
     "corner_wavenumber",
     "expand_derivative",
+    "grid_arrays",
     "refit",
     "spanned",
     "weak_library",

@@ -214,13 +214,12 @@ def weak_fit(data: Dataset, equations: Sequence[Equation], symbols: Symbols) -> 
     the right-hand side integrated against the same test functions (the weak method's rule; no derivative
     of the data), one point per test function, with the relative L2 size of the residual. ``None`` where a
     term is no derivative of a monomial, or the data are not a PDE grid."""
-    from deepmod.classical.weak import as_weak_term, expand_derivative, monomial_values
+    from deepmod.classical.weak import as_weak_term, expand_derivative, grid_arrays, monomial_values
     from deepmod.derivatives.bumps import BumpRule
 
     if not data.grid or data.n_space == 0:
         return None
-    fields = [np.asarray(data.fields[n], dtype=np.float64) for n in data.field_names]
-    coords = [np.asarray(data.coords[c], dtype=np.float64) for c in data.coord_names]
+    fields, coords = grid_arrays(data)
     weak = []
     for eq in equations:
         parts = []
