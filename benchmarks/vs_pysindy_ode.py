@@ -31,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from unseen import score  # exact terms and every coefficient within 10 %
 from vs_pysindy import _ensure_pysindy
 
 Truth = dict[str, dict[str, float]]
@@ -46,12 +47,6 @@ def _records() -> list[tuple[str, Any, float]]:
         ("Lotka-Volterra [0, 3], 41 points", lotka_volterra(t=np.linspace(0.0, 3.0, 41)), 0.10),
         ("Lotka-Volterra [0, 12], 121 points", lotka_volterra(t=np.linspace(0.0, 12.0, 121)), 0.10),
     ]
-
-
-def score(found: Truth, truth: Truth) -> tuple[bool, float]:
-    exact = all(set(found.get(k, {})) == set(v) for k, v in truth.items())
-    errors = [abs(found.get(k, {}).get(t, 0.0) - c) / abs(c) for k, v in truth.items() for t, c in v.items()]
-    return exact and max(errors) <= 0.10, max(errors)
 
 
 WORKER = r"""
