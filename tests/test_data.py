@@ -269,7 +269,7 @@ def _residual(name: str) -> float:
     system = EXAMPLES[name]()
     ds = system.data
     coords = list(ds.coords.values())
-    sym = Symbols(ds.field_names, tuple("xyz"[: ds.n_space]), "t")
+    sym = Symbols(ds.field_names, tuple("xyz"[: ds.n_space]), "t", ds.inputs)
     worst = 0.0
     for lhs, terms in system.truth.items():
         field = sym.fields.index(lhs.split("_")[0])
@@ -277,8 +277,8 @@ def _residual(name: str) -> float:
         rhs = np.zeros_like(u_t)
         for name_, c in terms.items():
             col = np.ones_like(u_t)
-            for f in sym.parse(name_).factors:
-                v = ds.fields[sym.fields[f.field]]
+            for f in sym.parse(name_).factors:  # a coordinate factor (negative index) is the grid's mesh
+                v = np.meshgrid(*coords, indexing="ij")[-1 - f.field] if f.field < 0 else ds.fields[sym.fields[f.field]]
                 for axis, k in enumerate(f.derivative, start=1):
                     if k:
                         v = differentiate(v, coords[axis], k, axis=axis, accuracy=6)

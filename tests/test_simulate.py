@@ -15,6 +15,7 @@ from deepmod.data import Dataset, load, save_npz
 from deepmod.data.synthetic import burgers_delta, lotka_volterra
 from deepmod.derivatives import spectral_derivative
 from deepmod.equation import Equation
+from deepmod.library import right_hand_sides
 from deepmod.method import symbols_for
 from deepmod.simulate import is_periodic, simulate
 
@@ -137,31 +138,47 @@ def test_model_discovered_at_10_percent_noise_reproduces_the_clean_data(
 
 def test_the_sparse_jacobian_equals_the_dense_one() -> None:
     """Two fields, a periodic and a non-periodic axis, products of derivatives: the sparse Jacobian (used on
-    grids above MAX_DENSE_JACOBIAN values) equals the dense one entry for entry."""
-    import importlib
-
-    from deepmod.library import right_hand_sides
-
-    sim = importlib.import_module("deepmod.simulate")  # the module; deepmod.simulate is also the function
+    grids above MAX_DENSE_JACOBIAN values) equals the dense one entry for entry, with an input, coordinates,
+    time, a function and a negative power among the terms."""
+    from deepmod.lines import boundary_mask, dense_jacobian, known_values, sparse_jacobian
 
     t, x, y = np.linspace(0, 1, 5), np.linspace(0, 2 * np.pi, 12, endpoint=False), np.linspace(-1, 1, 9)
     rng = np.random.default_rng(0)
-    fields = {n: rng.standard_normal((5, 12, 9)) for n in ("u", "v")}
-    data = Dataset({"t": t, "x": x, "y": y}, fields, grid=True)
+    fields = {n: rng.standard_normal((5, 12, 9)) for n in ("u", "v", "w")}
+    data = Dataset({"t": t, "x": x, "y": y}, fields, grid=True, inputs=("w",))
     symbols = symbols_for(data)
     equations = [
-        Equation("u_t", {"u_xx": 0.1, "u*v_y": -1.0, "u_xy": 0.3}),
-        Equation("v_t", {"v_yy": 0.2, "u^2*v_x": 0.5, "v": -1.0}),
+        Equation("u_t", {"u_xx": 0.1, "u*v_y": -1.0, "u_xy": 0.3, "y^2*u": 0.5, "w*u_x": -0.4}),
+        Equation("v_t", {"v_yy": 0.2, "u^2*v_x": 0.5, "v": -1.0, "sin(u)*t": 0.3, "w_x*v^-1": 0.01}),
     ]
-    terms = right_hand_sides(equations, symbols, ["u", "v"])
+    terms = right_hand_sides(equations, symbols, ["u", "v", "w"])
     periodic = (True, False)
-    _, dense = sim._method_of_lines(terms, [x, y], periodic, data, t)
     needed = set().union(*(evaluator.required() for evaluator, _ in terms))
-    frozen = sim._boundary_mask((12, 9), [2, 2], periodic)
-    sparse = sim._sparse_jacobian(terms, needed, [x, y], periodic, (12, 9), frozen)
-    state = rng.standard_normal(2 * 12 * 9)
-    assert dense is not None
-    np.testing.assert_allclose(sparse(0.0, state).toarray(), dense(0.0, state), atol=1e-10)
+    frozen = boundary_mask((12, 9), [2, 2], periodic)
+    known = known_values(needed, data, 2, [x, y], periodic)
+    dense = dense_jacobian(terms, needed, [x, y], periodic, (12, 9), frozen, known)
+    sparse = sparse_jacobian(terms, needed, [x, y], periodic, (12, 9), frozen, known)
+    state = rng.uniform(0.5, 1.5, 2 * 12 * 9)
+    np.testing.assert_allclose(sparse(0.3, state).toarray(), dense(0.3, state), atol=1e-10)
+
+
+def test_the_jacobian_is_the_derivative_of_the_right_hand_side() -> None:
+    """With an input, a coordinate, time and a function in the terms, the exact Jacobian equals central
+    differences of the method of lines' right-hand side (step 1e-6: agreement to 1e-5)."""
+    import importlib
+
+    sim = importlib.import_module("deepmod.simulate")  # the module; deepmod.simulate is also the function
+
+    t, x = np.linspace(0, 1, 5), np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    rng = np.random.default_rng(1)
+    data = Dataset({"t": t, "x": x}, {n: rng.uniform(0.5, 1.5, (5, 16)) for n in ("u", "V")}, grid=True, inputs=("V",))
+    equations = [Equation("u_t", {"u_xx": 0.1, "u*V": -1.0, "x*u_x": 0.2, "t*exp(u)": 0.1, "u^-1*V_x": 0.05})]
+    terms = right_hand_sides(equations, symbols_for(data), ["u", "V"])
+    rhs, jac = sim._method_of_lines(terms, [x], (True,), data, t)
+    assert jac is not None
+    state, step = rng.uniform(0.5, 1.5, 16), 1e-6
+    numeric = np.stack([(rhs(0.4, state + step * e) - rhs(0.4, state - step * e)) / (2 * step) for e in np.eye(16)], 1)
+    np.testing.assert_allclose(jac(0.4, state), numeric, atol=1e-5)
 
 
 @pytest.mark.slow

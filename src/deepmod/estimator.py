@@ -37,6 +37,7 @@ class Model(BaseEstimator):
         poly_order, diff_order: the library's orders; ``None`` takes the method's own.
         seed: seeds every random choice.
         device: ``"cpu"`` or ``"cuda"``.
+        inputs: names of fields that are inputs: in the terms, with no equation of their own.
 
     Attributes set by :meth:`fit`: ``result_`` (the :class:`~deepmod.result.Result`), ``equations_``.
     """
@@ -49,6 +50,7 @@ class Model(BaseEstimator):
         diff_order: int | None = None,
         seed: int = 0,
         device: str = "cpu",
+        inputs: Sequence[str] = (),
     ) -> None:
         self.method = method
         self.terms = terms
@@ -56,6 +58,7 @@ class Model(BaseEstimator):
         self.diff_order = diff_order
         self.seed = seed
         self.device = device
+        self.inputs = inputs
 
     def fit(self, X: Any, y: None = None, **coords: Any) -> Model:
         """Discover the equations of ``X`` (see :func:`as_dataset`); coordinates as keywords, time first."""
@@ -64,7 +67,7 @@ class Model(BaseEstimator):
             "diff_order": self.diff_order,
             "extra_terms": tuple(self.terms),
         }
-        self.result_ = discover(as_dataset(X, coords), self.method, **orders, seed=self.seed, device=self.device)
+        self.result_ = discover(self._data(X, coords), self.method, **orders, seed=self.seed, device=self.device)
         self.equations_: list[Equation] = self.result_.equations
         return self
 
@@ -91,7 +94,7 @@ class Model(BaseEstimator):
         input :meth:`fit` takes, coordinates among ``options``), or ``initial=`` and ``times=`` for ODEs."""
         keys = ("initial", "times", "boundary", "progress")
         settings = {k: options.pop(k) for k in keys if k in options}
-        data = None if X is None else as_dataset(X, options)
+        data = None if X is None else self._data(X, options)
         return self._result().simulate(data, **settings)
 
     def _result(self) -> Result:
@@ -100,13 +103,17 @@ class Model(BaseEstimator):
             raise InputError("the model is not fitted yet: call fit first")
         return result
 
+    def _data(self, X: Any, coords: Mapping[str, Any]) -> Dataset:
+        data = as_dataset(X, coords)
+        return data.with_inputs(list(self.inputs)) if self.inputs else data
+
     def _lhs(self) -> list[str]:
         return [e.lhs for e in self._result().equations]
 
     def _rates(self, X: Any, coords: Mapping[str, Any]) -> Any:
         from deepmod.classical.finite_differences import equation_rates
 
-        data = as_dataset(X, coords)
+        data = self._data(X, coords)
         result = self._result()
         return equation_rates(data, result.equations, result.symbols_for(data))
 

@@ -29,35 +29,50 @@ Values = Mapping[DerivativeKey, Any]
 
 
 class TermEvaluator:
-    """Values of products of powers of derivatives, ``prod_k d_k^p_k``, from a mapping of derivative values.
+    """Values of products of powers of factors, ``prod_k F_k(d_k)^p_k``, from a mapping of derivative values.
 
-    Powers of a factor are computed once per call and shared between terms; a term's value is the product
-    of its factors' powers in canonical factor order, the constant term an array of ones.
+    ``d_k`` is a field's derivative, a field or a coordinate (a negative key, :class:`~deepmod.terms.Factor`),
+    ``F_k`` one of :data:`~deepmod.terms.FUNCTIONS` or the identity. Powers of a factor are computed once per
+    call and shared between terms; a term's value is the product of its factors' powers in canonical factor
+    order, the constant term an array of ones.
 
     Args:
         terms: the terms, in output order.
+        units: per field, the factor that turns the given values into physical ones before a function is
+            applied (a network works in units of each field's RMS; ``sin`` needs the physical value). Plain
+            powers are left in the given units (the method rescales their coefficients).
     """
 
-    def __init__(self, terms: Sequence[Term]) -> None:
+    def __init__(self, terms: Sequence[Term], units: Sequence[float] | None = None) -> None:
         self.terms = list(terms)
+        self.units = None if units is None else [float(u) for u in units]
 
     def required(self) -> set[DerivativeKey]:
-        """The derivative values the terms need."""
+        """The derivative values the terms need (negative field indices: coordinates)."""
         return required_derivatives(self.terms)
+
+    def _base(self, values: Values, f: Factor) -> Any:
+        value = values[(f.field, f.derivative)]
+        if not f.function:
+            return value
+        if self.units is not None and f.field >= 0:
+            value = value * self.units[f.field]
+        return _apply(f.function, value, 0)
 
     def columns(self, values: Values, like: Any = None) -> list[Any]:
         """One array per term, of the values' shape (``like``'s, where no value is needed: constants only)."""
         some = like if like is not None else next(iter(values.values()))
-        cache: dict[tuple[int, tuple[int, ...], int], Any] = {}
+        cache: dict[tuple[int, tuple[int, ...], int, str], Any] = {}
         out = []
-        for term in self.terms:
-            col: Any = None
-            for f in term.factors:
-                key = (f.field, f.derivative, f.power)
-                if key not in cache:
-                    cache[key] = values[(f.field, f.derivative)] ** f.power
-                col = cache[key] if col is None else col * cache[key]
-            out.append(_ones_like(some) if col is None else col)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a log or 1/u at 0: the callers check finiteness
+            for term in self.terms:
+                col: Any = None
+                for f in term.factors:
+                    key = (f.field, f.derivative, f.power, f.function)
+                    if key not in cache:
+                        cache[key] = self._base(values, f) ** f.power
+                    col = cache[key] if col is None else col * cache[key]
+                out.append(_ones_like(some) if col is None else col)
         return out
 
     def matrix(self, values: Values, like: Any = None, axis: int = 1) -> Any:
@@ -74,21 +89,65 @@ class TermEvaluator:
         return total
 
     def partials(self, values: Values, j: int) -> list[tuple[Factor, Any]]:
-        """The derivative of term ``j`` with respect to each of its factors' bases: ``(factor, d term / d base)``
-        with ``d(prod_k d_k^p_k)/d d_m = p_m d_m^(p_m - 1) prod_{k != m} d_k^p_k`` (the simulator's Jacobian)."""
+        """The derivative of term ``j`` with respect to each of its fields' factors' bases: ``(factor, d term /
+        d base)`` with ``d(prod_k F_k(d_k)^p_k)/d d_m = p_m F_m(d_m)^(p_m - 1) F_m'(d_m) prod_{k != m}
+        F_k(d_k)^p_k`` (the simulator's Jacobian). Coordinates are not differentiated (they are no state)."""
         term = self.terms[j]
         out = []
         for m, f in enumerate(term.factors):
-            value = f.power * values[(f.field, f.derivative)] ** (f.power - 1)
+            if f.field < 0:
+                continue
+            value = f.power * self._base(values, f) ** (f.power - 1)
+            if f.function:
+                unit = 1.0 if self.units is None else self.units[f.field]
+                value = value * unit * _apply(f.function, unit * values[(f.field, f.derivative)], 1)
             for k, g in enumerate(term.factors):
                 if k != m:
-                    value = value * values[(g.field, g.derivative)] ** g.power
+                    value = value * self._base(values, g) ** g.power
             out.append((f, value))
         return out
 
 
+def _apply(function: str, value: Any, derivative: int) -> Any:
+    """``function(value)`` (``derivative`` 0) or its derivative (1), for numpy arrays or torch tensors."""
+    lib: Any = torch if isinstance(value, torch.Tensor) else np
+    if derivative == 0:
+        return {"sin": lib.sin, "cos": lib.cos, "exp": lib.exp, "log": lib.log, "abs": lib.abs}[function](value)
+    table = {
+        "sin": lambda v: lib.cos(v),
+        "cos": lambda v: -lib.sin(v),
+        "exp": lambda v: lib.exp(v),
+        "log": lambda v: 1.0 / v,
+        "abs": lambda v: lib.sign(v),
+    }
+    return table[function](value)
+
+
+def coordinate_values(
+    needed: set[DerivativeKey] | Sequence[DerivativeKey], coordinates: Sequence[Any]
+) -> dict[DerivativeKey, Any]:
+    """The values of the coordinate factors among ``needed`` (negative field keys): ``coordinates[k]`` (time
+    first, then space) at the points, in physical units."""
+    return {key: coordinates[-1 - key[0]] for key in needed if key[0] < 0}
+
+
 def _ones_like(a: Any) -> Any:
     return torch.ones_like(a) if isinstance(a, torch.Tensor) else np.ones_like(np.asarray(a, dtype=np.float64))
+
+
+def finite_columns(theta: np.ndarray, names: Sequence[str]) -> None:
+    """Check that every column of Theta ``(n_points, n_terms)`` is finite.
+
+    Raises:
+        InputError: naming the terms that are not (a log, or a negative power, of a field that reaches 0).
+    """
+    bad = [n for n, ok in zip(names, np.isfinite(theta).all(axis=0), strict=True) if not ok]
+    if bad:
+        raise InputError(
+            f"the term(s) {', '.join(bad)} are not finite on the data (a log or a negative power where a value "
+            "is 0 or below): leave them out",
+            options=("terms",),
+        )
 
 
 class CandidateLibrary(abc.ABC):
@@ -108,7 +167,7 @@ class CandidateLibrary(abc.ABC):
     @property
     def poly_order(self) -> int:
         """The highest total power of the underived fields in a term."""
-        return max((sum(f.power for f in t.factors if f.order == 0) for t in self.terms), default=0)
+        return max((sum(f.power for f in t.factors if f.order == 0 and f.plain) for t in self.terms), default=0)
 
     @property
     def diff_order(self) -> int:
@@ -124,22 +183,26 @@ class CandidateLibrary(abc.ABC):
         """The derivative values :meth:`evaluate` needs."""
         return required_derivatives(self.terms)
 
-    def evaluate(self, derivatives: Values) -> Any:
+    def evaluate(self, derivatives: Values, units: Sequence[float] | None = None) -> Any:
         """Theta of shape ``(n_points, n_terms)`` from derivative values of shape ``(n_points,)`` (torch tensors
-        or numpy arrays; the result is of the same kind)."""
-        return TermEvaluator(self.terms).matrix(derivatives)
+        or numpy arrays; the result is of the same kind), coordinates included (:func:`coordinate_values`);
+        ``units`` as :class:`TermEvaluator`'s."""
+        return TermEvaluator(self.terms, units).matrix(derivatives)
 
     def scales(self, field_scales: Sequence[float], coord_scales: Sequence[float]) -> torch.Tensor:
         """How much each column grows when fields and spatial coordinates are scaled.
 
         If every field ``k`` is multiplied by ``field_scales[k]`` and every spatial coordinate by
         ``coord_scales[i]``, column ``j`` is multiplied by the returned ``scales[j]``; used to map
-        coefficients between normalised and physical units.
+        coefficients between normalised and physical units. Functions and coordinates are evaluated in
+        physical units (:class:`TermEvaluator`'s ``units``, physical coordinates) and do not scale.
         """
         out = []
         for term in self.terms:
             s = 1.0
             for f in term.factors:
+                if f.function or f.field < 0:
+                    continue
                 d = 1.0
                 for c, k in zip(coord_scales, f.derivative, strict=True):
                     d *= c**k
@@ -173,7 +236,13 @@ class PolynomialLibrary(CandidateLibrary):
             raise ValueError(f"diff_order must be between 0 and 5, got {diff_order}")
         self.symbols = symbols
         self._orders = (poly_order, diff_order)
-        terms = default_terms(len(symbols.fields), len(symbols.space), poly_order, diff_order if symbols.space else 0)
+        terms = default_terms(
+            len(symbols.fields),
+            len(symbols.space),
+            poly_order,
+            diff_order if symbols.space else 0,
+            len(symbols.targets),
+        )
         for name in extra_terms:
             t = symbols.parse(name)
             if t not in terms:
@@ -199,6 +268,7 @@ def symbols_for(data: Dataset) -> Symbols:
     """Printing symbols for a data set: coordinate names where they are single letters, else t, x, y, z."""
     names = list(data.coord_names)
     fields = tuple(data.field_names)
+    inputs = tuple(data.inputs)
     defaults = ["t", "x", "y", "z"]
     if len(names) > len(defaults):
         raise InputError(f"at most {len(defaults) - 1} spatial coordinates are supported, got {len(names) - 1}")
@@ -206,7 +276,7 @@ def symbols_for(data: Dataset) -> Symbols:
     if len(set(chosen)) != len(chosen) or set(chosen) & set(fields):
         chosen = defaults[: len(names)]
     try:
-        return Symbols(fields=fields, space=tuple(chosen[1:]), time=chosen[0])
+        return Symbols(fields=fields, space=tuple(chosen[1:]), time=chosen[0], inputs=inputs)
     except ValueError as exc:
         raise InputError(f"{exc}; rename the array with alias=name, e.g. u=usol", options=("fields",)) from exc
 
@@ -216,12 +286,18 @@ RightHandSide = tuple[TermEvaluator, list[float]]
 
 
 def right_hand_sides(equations: Sequence[Equation], symbols: Symbols, names: Sequence[str]) -> list[RightHandSide]:
-    """Per field of ``names``, its equation's terms and coefficients (no terms where it has no equation)."""
-    lhs = {symbols.lhs(i): i for i in range(len(names))}
-    out: list[RightHandSide] = [(TermEvaluator([]), []) for _ in names]
+    """Per field of ``names`` that is no input of ``symbols``, its equation's terms and coefficients (no terms
+    where it has no equation).
+
+    Raises:
+        InputError: for an equation of an input field or of no field.
+    """
+    targets = [i for i, n in enumerate(names) if n not in symbols.inputs]
+    lhs = {symbols.lhs(i): k for k, i in enumerate(targets)}
+    out: list[RightHandSide] = [(TermEvaluator([]), []) for _ in targets]
     for eq in equations:
         if eq.lhs not in lhs:
-            raise InputError(f"the equation for '{eq.lhs}' names no field of the data ({', '.join(names)})")
+            raise InputError(f"the equation for '{eq.lhs}' names no field to fit ({', '.join(symbols.targets)})")
         terms = [symbols.parse(n) for n in eq.coefficients]
         out[lhs[eq.lhs]] = (TermEvaluator(terms), [float(c) for c in eq.coefficients.values()])
     return out

@@ -197,7 +197,12 @@ class Result:
         }
         if self.symbols is not None:
             s = self.symbols
-            out["symbols"] = {"fields": list(s.fields), "space": list(s.space), "time": s.time}
+            out["symbols"] = {
+                "fields": list(s.fields),
+                "space": list(s.space),
+                "time": s.time,
+                "inputs": list(s.inputs),
+            }
         if self.evidence is not None:
             out["evidence"] = {"kind": self.evidence.kind, **_finite(asdict(self.evidence))}
         return out
@@ -223,7 +228,12 @@ class Result:
             else _EVIDENCE[evidence["kind"]](**{k: v for k, v in evidence.items() if k != "kind"}),
             symbols=None
             if symbols is None
-            else Symbols(tuple(symbols["fields"]), tuple(symbols["space"]), str(symbols["time"])),
+            else Symbols(
+                tuple(symbols["fields"]),
+                tuple(symbols["space"]),
+                str(symbols["time"]),
+                tuple(symbols.get("inputs") or ()),
+            ),
             coords=tuple(str(c) for c in d.get("coords") or ()),
             warnings=[str(w) for w in d.get("warnings") or []],
         )
@@ -257,11 +267,13 @@ class Result:
         if self.symbols is None:
             return symbols_for(data)
         if tuple(data.field_names) != self.symbols.fields or data.n_space != len(self.symbols.space):
+            inputs = self.symbols.inputs
+            given = f", with the input(s) {', '.join(inputs)} named as inputs" if inputs else ""
             raise InputError(
                 f"the result is for fields {', '.join(self.symbols.fields)} over {len(self.symbols.space)} space "
                 f"coordinate(s); the data have {', '.join(data.field_names)} over {data.n_space}: name the "
-                "data's arrays as in the result (alias=name)",
-                options=("fields", "coords"),
+                f"data's arrays as in the result (alias=name){given}",
+                options=("fields", "inputs", "coords") if inputs else ("fields", "coords"),
             )
         return self.symbols
 

@@ -22,11 +22,10 @@ import numpy as np
 
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.denoise import denoised_start
-from deepmod.derivatives.finite_difference import differentiate
-from deepmod.derivatives.smoothing import spectral_derivative
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import RightHandSide, right_hand_sides
+from deepmod.lines import boundary_mask, dense_jacobian, derivative, known_values, sparse_jacobian
 from deepmod.terms import Symbols
 
 BOUNDARIES = ("auto", "periodic", "data")
@@ -51,9 +50,10 @@ class Simulation(Dataset):
 
     def relative_error(self, reference: Dataset) -> float:
         """Relative L2 error ``||sim - ref|| / ||ref||`` over all fields, times and points; ``inf`` when the
-        integration stopped before the end of ``reference``'s time span."""
-        _, sim = self.points()
-        _, ref = reference.points()
+        integration stopped before the end of ``reference``'s time span. Inputs are left out (they are given,
+        not simulated)."""
+        sim = np.stack([np.ravel(self.fields[n]) for n in self.targets], axis=1)
+        ref = np.stack([np.ravel(reference.fields[n]) for n in self.targets], axis=1)
         if sim.shape != ref.shape:
             return math.inf
         return float(np.linalg.norm(sim - ref) / np.linalg.norm(ref))
@@ -112,14 +112,13 @@ def simulate(
     if boundary not in BOUNDARIES:
         raise InputError(f"unknown boundary '{boundary}': choose one of {', '.join(BOUNDARIES)}")
     t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
-    names = list(data.field_names)
-    rhs_terms = right_hand_sides(equations, symbols, names)
-    shape = data.shape[1:]
+    names = [n for n in data.field_names if n not in symbols.inputs]
+    rhs_terms = right_hand_sides(equations, symbols, data.field_names)
     axes = [np.asarray(data.coords[c], dtype=np.float64) for c in data.coord_names[1:]]
     periodic = tuple(
         boundary == "periodic" or (boundary == "auto" and is_periodic(data, k + 1)) for k in range(len(axes))
     )
-    u0, start_note = _starting_state(data, initial, denoise and bool(axes), periodic)
+    u0, start_note = _starting_state(data, names, initial, denoise and bool(axes), periodic)
     rhs, jac = _method_of_lines(rhs_terms, axes, periodic, data, t)
     rhs = rhs if progress is None else _reporting(rhs, progress)
     deadline = None if max_seconds is None else start + max_seconds
@@ -127,17 +126,24 @@ def simulate(
     status = "success" if sol.success and len(sol.t) == len(t) else str(sol.message)
     if len(sol.t) < 3:
         raise InputError(f"the integration stopped at t = {sol.t[-1]:.4g} ({sol.message}): the model blows up there")
-    fields = sol.y.T.reshape(len(sol.t), len(names), *shape)
     return Simulation(
         {data.coord_names[0]: sol.t, **{c: data.coords[c] for c in data.coord_names[1:]}},
-        {n: fields[:, i] for i, n in enumerate(names)},
+        _trajectory(sol, data, names, symbols.inputs),
         grid=True,
         source=f"simulation of {data.source or 'data'}",
+        inputs=tuple(symbols.inputs),
         periodic=periodic,
         status=status,
         seconds=time.perf_counter() - start,
         start=start_note,
     )
+
+
+def _trajectory(sol: Any, data: Dataset, names: Sequence[str], inputs: Sequence[str]) -> dict[str, np.ndarray]:
+    """The simulated fields ``names`` at the solver's output times, then the inputs as the data give them."""
+    fields = sol.y.T.reshape(len(sol.t), len(names), *data.shape[1:])
+    given = {n: np.asarray(data.fields[n])[: len(sol.t)] for n in inputs}
+    return {**{n: fields[:, i] for i, n in enumerate(names)}, **given}
 
 
 MAX_DENSE_JACOBIAN = 4096
@@ -156,13 +162,17 @@ def _reporting(
 
 
 def _starting_state(
-    data: Dataset, initial: Mapping[str, np.ndarray] | None, denoise: bool, periodic: tuple[bool, ...]
+    data: Dataset,
+    names: Sequence[str],
+    initial: Mapping[str, np.ndarray] | None,
+    denoise: bool,
+    periodic: tuple[bool, ...],
 ) -> tuple[np.ndarray, str]:
-    """The initial state ``(n_fields, *grid)`` and where it comes from, in words."""
+    """The initial state ``(n_fields, *grid)`` of the fields ``names`` and where it comes from, in words."""
     said = "the data's first snapshot" if initial is None else "the given initial state"
     if initial is None and denoise:
         initial, said = denoised_start(data, periodic)
-    return _initial_state(data, initial), said
+    return _initial_state(data, names, initial), said
 
 
 def _integrate(
@@ -213,10 +223,10 @@ def _budgeted(
     return checked
 
 
-def _initial_state(data: Dataset, initial: Mapping[str, np.ndarray] | None) -> np.ndarray:
-    """``(n_fields, *grid)``: ``initial``'s values where given, else the data's first snapshot."""
+def _initial_state(data: Dataset, names: Sequence[str], initial: Mapping[str, np.ndarray] | None) -> np.ndarray:
+    """``(n_fields, *grid)`` of the fields ``names``: ``initial``'s values where given, else the data's first
+    snapshot."""
     shape = data.shape[1:]
-    names = data.field_names
     u0 = np.stack([np.asarray((initial or {}).get(n, data.fields[n][0]), dtype=np.float64) for n in names])
     if u0.shape != (len(names), *shape):
         raise InputError(f"the initial state has shape {u0.shape[1:]}, the grid {shape}")
@@ -246,128 +256,33 @@ def _method_of_lines(
     periodic: tuple[bool, ...],
     data: Dataset,
     t: np.ndarray,
-) -> tuple[Callable[[float, np.ndarray], np.ndarray], Callable[[float, np.ndarray], np.ndarray] | None]:
-    """``f(t, y)`` for solve_ivp (the flattened fields' time derivative) and its exact Jacobian, built from
-    the derivative operators as dense matrices when the state has at most ``MAX_DENSE_JACOBIAN`` values
-    (otherwise ``None``: the integrator estimates it by differences)."""
+) -> tuple[Callable[[float, np.ndarray], np.ndarray], Callable[[float, np.ndarray], Any] | None]:
+    """``f(t, y)`` for solve_ivp (the flattened state's time derivative) and its exact Jacobian, dense when
+    the state has at most ``MAX_DENSE_JACOBIAN`` values and sparse beyond (``None`` for ODEs). The state is
+    the fields with an equation (``rhs_terms``' order); inputs and coordinates come from :func:`known_values`."""
     n_fields = len(rhs_terms)
     shape = data.shape[1:]
     needed = set().union(*(evaluator.required() for evaluator, _ in rhs_terms))
-    orders = [max((d[k] for _, d in needed), default=0) for k in range(len(axes))]
-    frozen = _boundary_mask(shape, orders, periodic)
+    orders = [max((d[k] for f, d in needed if f >= 0), default=0) for k in range(len(axes))]
+    frozen = boundary_mask(shape, orders, periodic)
+    known = known_values(needed, data, n_fields, axes, periodic)
     boundary_rate = None
     if frozen is not None:
-        values = np.stack([data.fields[n] for n in data.field_names], axis=1)
+        values = np.stack([data.fields[n] for n in data.field_names[:n_fields]], axis=1)
         from scipy.interpolate import CubicSpline
 
         boundary_rate = CubicSpline(t, values[:, :, frozen], axis=0).derivative()
 
     def rhs(time_: float, y: np.ndarray) -> np.ndarray:
         u = y.reshape(n_fields, *shape)
-        cache = {(field, deriv): _derivative(u[field], deriv, axes, periodic) for field, deriv in needed}
+        cache = {(f, d): derivative(u[f], d, axes, periodic) for f, d in needed if 0 <= f < n_fields}
+        cache.update(known(time_))
         out = np.stack([evaluator.combine(cache, c, like=u[0]) for evaluator, c in rhs_terms])
         if frozen is not None and boundary_rate is not None:
             out[:, frozen] = boundary_rate(time_)
         return out.ravel()
 
-    n_grid = int(np.prod(shape))
     if not axes:
         return rhs, None
-    if n_fields * n_grid > MAX_DENSE_JACOBIAN:
-        return rhs, _sparse_jacobian(rhs_terms, needed, axes, periodic, shape, frozen)
-    eye = np.eye(n_grid).reshape(n_grid, *shape)
-    operators = {
-        deriv: _derivative(eye, deriv, axes, periodic, offset=1).reshape(n_grid, n_grid).T
-        for deriv in {d for _, d in needed}
-    }
-
-    def jac(time_: float, y: np.ndarray) -> np.ndarray:
-        u = y.reshape(n_fields, n_grid)
-        values = {(f, d): operators[d] @ u[f] for f, d in needed}
-        out = np.zeros((n_fields, n_grid, n_fields, n_grid))
-        for i, (evaluator, coefficients) in enumerate(rhs_terms):
-            for j, c in enumerate(coefficients):
-                for f, weight in evaluator.partials(values, j):
-                    out[i, :, f.field, :] += (c * weight)[:, None] * operators[f.derivative]
-        if frozen is not None:
-            out[:, frozen.ravel()] = 0.0
-        return out.reshape(n_fields * n_grid, n_fields * n_grid)
-
-    return rhs, jac
-
-
-def _sparse_jacobian(
-    rhs_terms: list[RightHandSide],
-    needed: set[tuple[int, tuple[int, ...]]],
-    axes: list[np.ndarray],
-    periodic: tuple[bool, ...],
-    shape: tuple[int, ...],
-    frozen: np.ndarray | None,
-) -> Callable[[float, np.ndarray], Any]:
-    """The exact Jacobian as a sparse matrix, for grids too large for a dense one: each derivative operator
-    is a Kronecker product of one-dimensional operators (a finite-difference stencil, or the spectral
-    differentiation matrix of a periodic axis), so a 100 x 100 grid costs a sparse LU instead of a dense
-    one on 10,000 unknowns."""
-    from scipy import sparse
-
-    n_fields, n_grid = len(rhs_terms), int(np.prod(shape))
-
-    def along(k: int, order: int) -> Any:
-        one = _derivative(np.eye(len(axes[k])), (order,), [axes[k]], (periodic[k],))  # the rhs's own operator
-        before, after = int(np.prod(shape[:k])), int(np.prod(shape[k + 1 :]))
-        return sparse.kron(sparse.kron(sparse.identity(before), sparse.csr_matrix(one)), sparse.identity(after))
-
-    operators: dict[tuple[int, ...], Any] = {}
-    for deriv in {d for _, d in needed}:
-        op = sparse.identity(n_grid, format="csr")
-        for k, order in enumerate(deriv):
-            if order:
-                op = along(k, order) @ op
-        operators[deriv] = op.tocsr()
-    keep = sparse.diags(np.ones(n_grid) if frozen is None else (~frozen.ravel()).astype(np.float64))
-
-    def jac(time_: float, y: np.ndarray) -> Any:
-        u = y.reshape(n_fields, n_grid)
-        values = {(f, d): operators[d] @ u[f] for f, d in needed}
-        blocks: list[list[Any]] = [[None] * n_fields for _ in range(n_fields)]
-        for i, (evaluator, coefficients) in enumerate(rhs_terms):
-            for j, c in enumerate(coefficients):
-                for f, weight in evaluator.partials(values, j):
-                    part = sparse.diags(np.broadcast_to(c * weight, (n_grid,))) @ operators[f.derivative]
-                    block = blocks[i][f.field]
-                    blocks[i][f.field] = part if block is None else block + part
-        empty = sparse.csr_matrix((n_grid, n_grid))
-        rows = [[keep @ (b if b is not None else empty) for b in row] for row in blocks]
-        return sparse.bmat(rows, format="csc")
-
-    return jac
-
-
-def _boundary_mask(shape: tuple[int, ...], orders: list[int], periodic: tuple[bool, ...]) -> np.ndarray | None:
-    """Points that follow the data: the outer ceil(order/2) layers along each non-periodic axis."""
-    mask = np.zeros(shape, dtype=bool)
-    for k, (order, wrap) in enumerate(zip(orders, periodic, strict=True)):
-        width = math.ceil(order / 2)
-        if wrap or width == 0:
-            continue
-        index: list[slice | int] = [slice(None)] * len(shape)
-        index[k] = slice(0, width)
-        mask[tuple(index)] = True
-        index[k] = slice(shape[k] - width, shape[k])
-        mask[tuple(index)] = True
-    return mask if mask.any() else None
-
-
-def _derivative(
-    u: np.ndarray, deriv: tuple[int, ...], axes: list[np.ndarray], periodic: tuple[bool, ...], offset: int = 0
-) -> np.ndarray:
-    """The mixed derivative ``deriv`` of ``u``, whose spatial axes start at ``offset``."""
-    out = u
-    for k, order in enumerate(deriv):
-        if order == 0:
-            continue
-        if periodic[k]:
-            out = spectral_derivative(out, axes[k], order, axis=k + offset)
-        else:
-            out = differentiate(out, axes[k], order, axis=k + offset, accuracy=4)
-    return out
+    build = sparse_jacobian if n_fields * int(np.prod(shape)) > MAX_DENSE_JACOBIAN else dense_jacobian
+    return rhs, build(rhs_terms, needed, axes, periodic, shape, frozen, known)

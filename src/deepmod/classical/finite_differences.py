@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -22,7 +22,7 @@ from deepmod.data.dataset import Dataset
 from deepmod.derivatives.smoothing import evenly_spaced, noise_cutoff, savgol_derivative, savgol_half_width
 from deepmod.equation import Equation
 from deepmod.errors import InputError
-from deepmod.library import CandidateLibrary, right_hand_sides
+from deepmod.library import CandidateLibrary, coordinate_values, finite_columns, right_hand_sides
 from deepmod.method import Method, Problem, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import RegressionSystem, fit_equations
@@ -41,9 +41,14 @@ class SmoothingPlan:
     coords: list[np.ndarray]
     widths: list[int]
     polyorders: list[int]
+    fields: list[np.ndarray]
 
     @staticmethod
-    def fit(fields: list[np.ndarray], coords: list[np.ndarray], max_orders: list[int]) -> SmoothingPlan:
+    def fit(
+        fields: list[np.ndarray], coords: list[np.ndarray], max_orders: list[int], n_targets: int | None = None
+    ) -> SmoothingPlan:
+        """The plan for ``fields`` (the first ``n_targets`` of them, all by default, set the noise cutoffs:
+        an input such as a single sine has no noise floor to find)."""
         for axis, coord in enumerate(coords):
             if not evenly_spaced(coord):
                 raise InputError(
@@ -54,9 +59,9 @@ class SmoothingPlan:
         polyorders = [m + 2 for m in max_orders]
         widths = []
         for axis, coord in enumerate(coords):
-            cutoff = min(noise_cutoff(u, axis) for u in fields)
+            cutoff = min(noise_cutoff(u, axis) for u in fields[:n_targets])
             widths.append(min(savgol_half_width(len(coord), cutoff, polyorders[axis]), (len(coord) - 1) // 4))
-        plan = SmoothingPlan(coords, widths, polyorders)
+        plan = SmoothingPlan(coords, widths, polyorders, fields)
         if any(s.stop - s.start < 2 for s in plan.interior):
             raise InputError("the grid is too small for the derivative windows the noise level calls for")
         return plan
@@ -106,10 +111,11 @@ def equation_rates(data: Dataset, equations: Sequence[Equation], symbols: Symbol
     rhs_terms = right_hand_sides(equations, symbols, names)
     needed = set().union(*(evaluator.required() for evaluator, _ in rhs_terms))
     max_orders = [1] + [max((d[k] for _, d in needed), default=0) for k in range(data.n_space)]
-    plan = SmoothingPlan.fit(fields, coords, max_orders)
+    n_targets = len(rhs_terms)  # the fields with an equation come first
+    plan = SmoothingPlan.fit(fields, coords, max_orders, n_targets)
     inner = plan.interior
-    values = {(f, d): plan.derivative(fields[f], (0, *d))[inner] for f, d in needed}
-    observed = [plan.derivative(u, (1,) + (0,) * data.n_space)[inner] for u in fields]
+    values = grid_values(needed, plan, lambda a: a[inner])
+    observed = [plan.derivative(u, (1,) + (0,) * data.n_space)[inner] for u in fields[:n_targets]]
     predicted = [
         evaluator.combine(values, c, like=u_t) for (evaluator, c), u_t in zip(rhs_terms, observed, strict=True)
     ]
@@ -117,8 +123,24 @@ def equation_rates(data: Dataset, equations: Sequence[Equation], symbols: Symbol
         {c: coords[k][inner[k]] for k, c in enumerate(data.coord_names)},
         {n: fields[k][inner] for k, n in enumerate(names)},
         grid=True,
+        inputs=tuple(symbols.inputs),
     )
     return Rates(observed, predicted, interior)
+
+
+def grid_values(
+    needed: set[tuple[int, tuple[int, ...]]], plan: SmoothingPlan, cut: Callable[[np.ndarray], np.ndarray]
+) -> dict[tuple[int, tuple[int, ...]], np.ndarray]:
+    """The smoothed derivatives of the fields (``plan``'s fields) and the coordinates' mesh that ``needed``
+    names, each ``cut`` to the points of the regression.
+
+    Raises:
+        InputError: where a value is not finite (a log or a negative power of a field that reaches 0).
+    """
+    values = {(f, d): cut(plan.derivative(plan.fields[f], (0, *d))) for f, d in needed if f >= 0}
+    mesh = [cut(m) for m in np.meshgrid(*plan.coords, indexing="ij")]
+    values.update(coordinate_values(needed, mesh))
+    return values
 
 
 @dataclass(frozen=True)
@@ -168,17 +190,18 @@ class FiniteDifferences(Method):
         coords = [np.asarray(data.coords[n], dtype=np.float64) for n in data.coord_names]
         n_axes = len(coords)
         max_order = [1] + [max((d[k] for _, d in library.required()), default=0) for k in range(n_axes - 1)]
-        plan = SmoothingPlan.fit(fields, coords, max_order)
+        plan = SmoothingPlan.fit(fields, coords, max_order, len(data.targets))
         interior = plan.interior
         step = max(1, int(np.ceil(np.prod([s.stop - s.start for s in interior]) / self.max_rows)))
 
         def derivative(u: np.ndarray, orders: tuple[int, ...]) -> np.ndarray:
             return plan.derivative(u, orders)[interior][::step]
 
-        values = {(f, d): derivative(fields[f], (0, *d)).ravel() for f, d in library.required()}
+        values = {k: v.ravel() for k, v in grid_values(library.required(), plan, lambda a: a[interior][::step]).items()}
         theta = library.evaluate(values)
         check_library_size(len(theta), theta.shape[1])
-        u_t = [derivative(u, (1,) + (0,) * (n_axes - 1)) for u in fields]
+        finite_columns(theta, library.names)
+        u_t = [derivative(u, (1,) + (0,) * (n_axes - 1)) for u in fields[: len(data.targets)]]
         groups = np.repeat(np.arange(u_t[0].shape[0]), u_t[0][0].size)
         names = tuple(library.names)
         symbols = library.symbols

@@ -28,7 +28,7 @@ import numpy as np
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
 from deepmod.errors import InputError
-from deepmod.library import CandidateLibrary, TermEvaluator
+from deepmod.library import CandidateLibrary, TermEvaluator, coordinate_values, finite_columns
 from deepmod.method import Method, Problem, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations
@@ -80,12 +80,17 @@ class WeakTerm:
         return f"({inner})_{axes}" if self.monomial.degree > 1 else f"{inner}_{axes}"
 
 
-def weak_terms(n_fields: int, n_space: int, poly_order: int, diff_order: int) -> list[WeakTerm]:
-    """Monomials up to ``poly_order`` (the constant included) and their derivatives up to ``diff_order``."""
+def weak_terms(
+    n_fields: int, n_space: int, poly_order: int, diff_order: int, n_targets: int | None = None
+) -> list[WeakTerm]:
+    """Monomials up to ``poly_order`` (the constant included) and their derivatives up to ``diff_order``;
+    only monomials of the first ``n_targets`` fields (all by default; the rest are inputs) are differentiated,
+    as in :func:`~deepmod.terms.default_terms`."""
     mons = monomials(n_fields, poly_order, n_space)
     out = [WeakTerm(m, (0,) * n_space) for m in mons]
+    n_targets = n_fields if n_targets is None else n_targets
     for alpha in derivative_indices(n_space, diff_order):
-        out.extend(WeakTerm(m, alpha) for m in mons if m.degree > 0)
+        out.extend(WeakTerm(m, alpha) for m in mons if m.degree > 0 and all(f.field < n_targets for f in m.factors))
     return out
 
 
@@ -97,8 +102,9 @@ def weak_library(library: CandidateLibrary, n_fields: int, n_space: int) -> list
         InputError: for an extra term that is not a derivative of a monomial.
     """
     poly_order, diff_order = library.poly_order, library.diff_order
-    terms = weak_terms(n_fields, n_space, poly_order, diff_order)
-    standard = set(default_terms(n_fields, n_space, poly_order, diff_order))
+    n_targets = len(library.symbols.targets)
+    terms = weak_terms(n_fields, n_space, poly_order, diff_order, n_targets)
+    standard = set(default_terms(n_fields, n_space, poly_order, diff_order, n_targets))
     for term in library.terms:
         if term in standard:
             continue
@@ -118,8 +124,13 @@ def as_weak_term(term: Term, n_fields: int, n_space: int) -> WeakTerm | None:
     """``term`` as ``d^a (monomial)`` up to a constant factor (``u^2*u_x = (u^3)_x / 3``), or ``None``.
 
     The monomial has the term's degree and ``a`` its total derivative orders; a term is one when the
-    derivative of the monomial expands to that single term.
+    derivative of the monomial expands to that single term. A term with no derivative is its own weak term,
+    whatever its factors (``x^2*b``, ``sin(u)``, ``u^-1``); one with a derivative must be a polynomial.
     """
+    if term.max_order == 0:
+        return WeakTerm(term, (0,) * n_space)
+    if not term.polynomial:
+        return None
     alpha = tuple(sum(f.derivative[k] * f.power for f in term.factors) for k in range(n_space))
     for combo in itertools.combinations_with_replacement(range(n_fields), term.degree):
         monomial = Term.of(Factor(f, (0,) * n_space) for f in combo)
@@ -134,8 +145,13 @@ def weak_systems(
     """One weak system per field: columns ``(-1)^|a| int (d^a psi) monomial``, target ``-int psi_t u``, one row
     per test function, grouped by time centre; each column carries the expansion of its weak term."""
     symbols = library.symbols
-    fields, _ = grid_arrays(data)
-    columns = np.stack([bumps.integrate(monomial_values(t.monomial, fields), (0, *t.alpha)) for t in terms], 1)
+    fields, coords = grid_arrays(data)
+    integrals = []
+    for t in terms:
+        values = monomial_values(t.monomial, fields, coords)
+        finite_columns(values.reshape(-1, 1), [t.name(symbols)])
+        integrals.append(bumps.integrate(values, (0, *t.alpha)))
+    columns = np.stack(integrals, 1)
     expansions = tuple({symbols.name(k): c for k, c in t.expansion().items()} for t in terms)
     every = {k for t in terms for k in t.expansion()}
     order = tuple(symbols.name(t) for t in sorted(every, key=lambda t: (t.degree, symbols.name(t))))
@@ -151,7 +167,7 @@ def weak_systems(
             expansions,
             order,
         )
-        for f in range(len(fields))
+        for f in range(len(data.targets))
     ]
 
 
@@ -178,7 +194,7 @@ class WeakForm(Method):
         terms = weak_library(library, len(data.field_names), data.n_space)
         fields, coords = grid_arrays(data)
         order = max([library.diff_order, *(max(t.alpha, default=0) for t in terms)])  # extra terms may go beyond it
-        bumps = self.bumps.build(fields, coords, order, len(terms))
+        bumps = self.bumps.build(fields[: len(data.targets)], coords, order, len(terms))
         check_library_size(bumps.n_rows, len(terms))
         systems = weak_systems(data, library, terms, bumps)
         fits = fit_equations(systems, self.regressor)
@@ -207,10 +223,13 @@ class WeakForm(Method):
         )
 
 
-def monomial_values(term: Term, fields: list[np.ndarray]) -> np.ndarray:
-    """The values of an underived monomial of the fields on the grid."""
+def monomial_values(term: Term, fields: list[np.ndarray], coords: Sequence[np.ndarray]) -> np.ndarray:
+    """The values on the grid of an underived term of the fields and coordinates (axes ``coords``)."""
     keys = {(f.field, f.derivative) for f in term.factors}
-    return TermEvaluator([term]).columns({k: fields[k[0]] for k in keys}, like=fields[0])[0]
+    values = {k: fields[k[0]] for k in keys if k[0] >= 0}
+    if len(values) < len(keys):
+        values.update(coordinate_values(keys, np.meshgrid(*coords, indexing="ij")))
+    return TermEvaluator([term]).columns(values, like=fields[0])[0]
 
 
 def refit(
@@ -226,10 +245,12 @@ def refit(
     """
     if not data.grid or data.n_space == 0:
         return [None] * len(masks)
-    terms = weak_terms(len(data.field_names), data.n_space, library.poly_order, library.diff_order)
+    terms = weak_terms(
+        len(data.field_names), data.n_space, library.poly_order, library.diff_order, len(library.symbols.targets)
+    )
     fields, coords = grid_arrays(data)
     rule = BumpRule() if rule is None else rule
-    bumps = rule.build(fields, coords, library.diff_order, len(terms))
+    bumps = rule.build(fields[: len(data.targets)], coords, library.diff_order, len(terms))
     systems = weak_systems(data, library, terms, bumps)
     out: list[dict[str, float] | None] = []
     for f, mask in enumerate(masks):

@@ -115,7 +115,7 @@ def _discover(args: argparse.Namespace) -> int:
         raise InputError("--device cuda was asked for but no CUDA GPU is available: use --device cpu")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    data = load(args.data, args.coords, args.fields, dims=args.dims, mask_nan=args.mask_nan)
+    data = load(args.data, args.coords, args.fields, dims=args.dims, mask_nan=args.mask_nan, inputs=args.inputs)
     stop = threading.Event()
     method = _method(args)
     if args.mask_nan and not data.grid and args.method in ("weak", "fd"):
@@ -222,7 +222,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     _check_output(args.output)
     result = Result.load(args.result)
-    data = load(args.data, args.coords, args.fields, dims=args.dims)
+    data = load(args.data, args.coords, args.fields, dims=args.dims, inputs=args.inputs)
     sim = _run_simulation(args, result, data)
     if args.output:
         save_npz(sim, args.output)
@@ -240,8 +240,12 @@ def _report(args: argparse.Namespace) -> int:
 
     _check_output(args.output)
     result = Result.load(args.result)
-    data = load(args.data, args.coords, args.fields, dims=args.dims)
-    reference = data if args.reference is None else load(args.reference, args.coords, args.fields, dims=args.dims)
+    data = load(args.data, args.coords, args.fields, dims=args.dims, inputs=args.inputs)
+    reference = (
+        data
+        if args.reference is None
+        else load(args.reference, args.coords, args.fields, dims=args.dims, inputs=args.inputs)
+    )
     sim = None if args.no_simulation or not reference.grid else _run_simulation(args, result, reference)
     report = build_report(result, data, sim, reference=reference)
     atomic_write_text(args.output, report.html())
@@ -284,6 +288,7 @@ FLAGS = {
     "device": "--device",
     "terms": "--term",
     "mask_nan": "--mask-nan",
+    "inputs": "--inputs",
     "max_seconds": "--max-seconds",
 }
 

@@ -82,6 +82,7 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
         help="field arrays: u[,v]; ALIAS=NAME renames (u=usol); a=u.real,b=u.imag (or m=u.abs) split a complex array",
     )
     d.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous: t,x")
+    _inputs_argument(d)
     d.add_argument(
         "--poly-order",
         type=_order(0, 6),
@@ -94,7 +95,12 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
         default=None,
         help="highest spatial derivative order (default: 3 for deepmod, 4 for weak and fd)",
     )
-    d.add_argument("--term", action="append", default=[], help="add a candidate term by name, e.g. u_x^2 (repeatable)")
+    d.add_argument(
+        "--term",
+        action="append",
+        default=[],
+        help="add a candidate term by name: u_x^2, x^2*u, t*u, sin(u), exp(u), log(u), abs(u)^2, u^-1 (repeatable)",
+    )
     d.add_argument("--samples", type=_positive, help="train on N random points (default: up to 2000)")
     d.add_argument("--method", default="deepmod", help="discovery method: " + ", ".join(METHODS))
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -118,6 +124,15 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
         "--mask-nan",
         action="store_true",
         help="leave out points where a field is NaN (never filled): a grid with gaps becomes scattered samples",
+    )
+
+
+def _inputs_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--inputs",
+        type=_csv,
+        default=[],
+        help="input fields: in the terms, no equation of their own (a forcing, a potential V); ALIAS=NAME renames",
     )
 
 
@@ -171,6 +186,7 @@ def _simulation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--coords", type=_csv, required=True, help="coordinate arrays, time first")
     p.add_argument("--fields", type=_csv, required=True, help="field arrays; ALIAS=NAME renames")
     p.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous")
+    _inputs_argument(p)
     p.add_argument(
         "--boundary",
         default="auto",

@@ -25,6 +25,8 @@ class Dataset:
             order; scattered, shape ``(n_points,)``.
         grid: whether the data lie on a tensor-product grid.
         source: where the data came from (file name or generator), for reports.
+        inputs: the last fields, given by the data and used in terms but with no equation of their own (a
+            forcing, a potential, a velocity field).
 
     Data with time as the only coordinate are an ODE system.
     """
@@ -33,6 +35,7 @@ class Dataset:
     fields: dict[str, np.ndarray]
     grid: bool
     source: str = ""
+    inputs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -44,6 +47,11 @@ class Dataset:
     @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(self.fields)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The fields to find equations for: all but the :attr:`inputs`."""
+        return tuple(n for n in self.fields if n not in self.inputs)
 
     @property
     def n_space(self) -> int:
@@ -75,7 +83,22 @@ class Dataset:
 
     def with_fields(self, fields: dict[str, np.ndarray], source: str | None = None) -> Dataset:
         """A copy with the same coordinates and new field values of the same shapes."""
-        return Dataset(dict(self.coords), fields, self.grid, self.source if source is None else source)
+        return Dataset(dict(self.coords), fields, self.grid, self.source if source is None else source, self.inputs)
+
+    def with_inputs(self, names: tuple[str, ...] | list[str]) -> Dataset:
+        """A copy in which ``names`` are the :attr:`inputs`: moved, in that order, after the fields to fit.
+
+        Raises:
+            InputError: for a name that is not a field, or when no field would be left to fit.
+        """
+        unknown = [n for n in names if n not in self.fields]
+        if unknown:
+            raise InputError(
+                f"input {', '.join(unknown)} is not among the fields ({', '.join(self.fields)}): name it in fields too",
+                options=("inputs", "fields"),
+            )
+        order = [n for n in self.fields if n not in names] + list(names)
+        return Dataset(dict(self.coords), {n: self.fields[n] for n in order}, self.grid, self.source, tuple(names))
 
     def to_scattered(self) -> Dataset:
         """The same samples as scattered points."""
@@ -87,6 +110,7 @@ class Dataset:
             {n: u[:, i] for i, n in enumerate(self.fields)},
             grid=False,
             source=self.source,
+            inputs=self.inputs,
         )
 
     def to_torch(
@@ -116,6 +140,13 @@ def _validate(ds: Dataset) -> None:
                     "points (mask_nan)",
                     options=("mask_nan",),
                 )
+    names = tuple(ds.fields)
+    if ds.inputs and (names[len(names) - len(ds.inputs) :] != tuple(ds.inputs) or len(ds.inputs) == len(names)):
+        raise InputError(
+            f"the inputs {', '.join(ds.inputs)} must be the last of the fields ({', '.join(names)}) and leave at "
+            "least one field to fit",
+            options=("inputs",),
+        )
     for name, c in ds.coords.items():
         if c.ndim != 1:
             raise InputError(f"coordinate '{name}' must be a 1-D array, got shape {c.shape}")

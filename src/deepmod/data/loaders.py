@@ -287,8 +287,12 @@ def load(
     fields: NameSpec,
     dims: Sequence[str] | None = None,
     mask_nan: bool = False,
+    inputs: NameSpec = (),
 ) -> Dataset:
     """Load a data file as a :class:`Dataset` (``mask_nan``: see :func:`from_arrays`).
+
+    ``inputs`` (named as ``fields``) are loaded as the last fields and marked as the data set's
+    :attr:`~Dataset.inputs`: used in terms, with no equation of their own.
 
     Example:
         >>> ds = load("burgers.mat", coords=["t", "x"], fields=["u=usol"])  # doctest: +SKIP
@@ -298,12 +302,17 @@ def load(
     values, the first column the other's.
     """
     arrays = read_arrays(path)
+    given = parse_names(inputs, "field") if inputs else {}
+    named = parse_names(fields, "field")
+    if set(given) & set(named):
+        raise InputError(f"{', '.join(set(given) & set(named))} is named as a field and as an input: name it once")
+    every = {**named, **given}
     if f"{WIDE}values" in arrays:
-        arrays = name_wide(arrays, parse_names(coords, "coord"), parse_names(fields, "field"), Path(path).name)
-    ds = from_arrays(arrays, coords, fields, dims=dims, source=Path(path).name, mask_nan=mask_nan)
+        arrays = name_wide(arrays, parse_names(coords, "coord"), every, Path(path).name)
+    ds = from_arrays(arrays, coords, every, dims=dims, source=Path(path).name, mask_nan=mask_nan)
     if Path(path).suffix.lower() == ".csv" and not ds.grid:
         ds = scattered_to_grid(ds) or ds
-    return ds
+    return ds.with_inputs(list(given)) if given else ds
 
 
 def scattered_to_grid(ds: Dataset) -> Dataset | None:

@@ -33,4 +33,5 @@ def subsample(ds: Dataset, n: int, seed: int = 0) -> Dataset:
         {k: v[idx] for k, v in scattered.fields.items()},
         grid=False,
         source=f"{ds.source}, {n} random samples",
+        inputs=ds.inputs,
     )

@@ -175,6 +175,56 @@ def fisher_kpp(
     return SyntheticSystem(data, truth, "Fisher-KPP fronts")
 
 
+def quantum_oscillator(n_x: int = 256, n_t: int = 101, t_end: float = 4.0) -> SyntheticSystem:
+    """The quantum harmonic oscillator i u_t = -u_xx / 2 + x^2 u / 2, exact, as its real and imaginary parts
+    a and b: a_t = -b_xx / 2 + x^2 b / 2, b_t = a_xx / 2 - x^2 a / 2.
+
+    A superposition of the first five eigenstates ``phi_n = H_n(x) e^{-x^2/2} / sqrt(2^n n! sqrt(pi))``, each
+    turning at its energy ``n + 1/2``; x in [-6, 6], where the states have decayed below 1e-6. The
+    coefficients of ``x^2 a`` and ``x^2 b`` are the potential, a coordinate factor.
+    """
+    from scipy.special import eval_hermite, factorial
+
+    x = np.linspace(-6.0, 6.0, n_x)
+    t = np.linspace(0.0, t_end, n_t)
+    weights = np.array([1.0, 0.8, 0.6j, 0.5, 0.4 - 0.3j])
+    psi = np.zeros((n_t, n_x), dtype=np.complex128)
+    for n, c in enumerate(weights):
+        phi = eval_hermite(n, x) * np.exp(-(x**2) / 2) / np.sqrt(2.0**n * factorial(n) * np.sqrt(np.pi))
+        psi += c * np.exp(-1j * (n + 0.5) * t)[:, None] * phi[None, :]
+    data = Dataset({"t": t, "x": x}, {"a": psi.real, "b": psi.imag}, grid=True, source="quantum oscillator (exact)")
+    truth = {"a_t": {"b_xx": -0.5, "x^2*b": 0.5}, "b_t": {"a_xx": 0.5, "x^2*a": -0.5}}
+    return SyntheticSystem(data, truth, "quantum harmonic oscillator, real and imaginary parts")
+
+
+def driven_diffusion(diffusion: float = 0.1, n_x: int = 256, n_t: int = 101, t_end: float = 4.0) -> SyntheticSystem:
+    """Diffusion with a travelling absorption, u_t = D u_xx - V u, the potential V(t, x) = 0.5 + 0.4
+    sin(2 pi x / 10 - t) an input field (given, no equation of its own).
+
+    On the periodic domain x in [0, 20), method of lines with spectral derivatives (LSODA, rtol 1e-9), from
+    three bumps on a level of 1.
+    """
+    length = 20.0
+    x = np.linspace(0.0, length, n_x, endpoint=False)
+    t = np.linspace(0.0, t_end, n_t)
+    k = 2.0 * np.pi * np.fft.rfftfreq(n_x, d=length / n_x)
+
+    def potential(time: np.ndarray | float) -> np.ndarray:
+        return 0.5 + 0.4 * np.sin(2.0 * np.pi * x / 10.0 - np.asarray(time)[..., None])
+
+    u0 = np.ones(n_x)
+    for height, centre, width in ((1.0, 4.0, 1.0), (0.7, 11.0, 1.5), (1.2, 16.0, 0.8)):
+        u0 += height * np.exp(-(((x - centre) / width) ** 2))
+
+    def rhs(time: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return diffusion * np.fft.irfft(-(k**2) * np.fft.rfft(u), n=n_x) - potential(float(time)) * u
+
+    sol = _periodic_mol(rhs, u0, t)
+    data = Dataset({"t": t, "x": x}, {"u": sol, "V": potential(t)}, grid=True, source="driven diffusion", inputs=("V",))
+    truth = {"u_t": {"u_xx": diffusion, "u*V": -1.0}}
+    return SyntheticSystem(data, truth, "diffusion with a travelling absorption V(t, x), an input field")
+
+
 def _ode_system(
     rhs: Callable[[float, np.ndarray], np.ndarray],
     y0: list[float],
@@ -233,6 +283,8 @@ EXAMPLES: dict[str, Callable[[], SyntheticSystem]] = {
     "advection-diffusion": advection_diffusion_2d,
     "reaction-diffusion": reaction_diffusion,
     "fisher-kpp": fisher_kpp,
+    "quantum-oscillator": quantum_oscillator,
+    "driven-diffusion": driven_diffusion,
     "lorenz": lorenz,
     "lotka-volterra": lotka_volterra,
 }

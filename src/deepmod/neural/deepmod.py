@@ -203,13 +203,17 @@ class DeepMoD(Method):
             torch.as_tensor(a, dtype=torch.float32, device=device)
             for a in ((x - norm.centre) / norm.half_width, u / norm.field_scale)
         )
-        return TrainingData(xt[n_val:], ut[n_val:], xt[:n_val], ut[:n_val])
+        return TrainingData(xt[n_val:], ut[n_val:], xt[:n_val], ut[:n_val], norm)
 
     def _selection(
         self, data: Dataset, split: TrainingData, library: CandidateLibrary, norm: Normalisation
     ) -> WeakSelection | GridWeakSelection | BoxWeakSelection | None:
         """The weak system on which terms are chosen: for ODE data with ``weak_selection``, for grid PDE data
-        with ``grid_weak_selection``, for scattered PDE samples with ``box_weak_selection``; ``None``: pointwise."""
+        with ``grid_weak_selection``, for scattered PDE samples with ``box_weak_selection``; ``None``: pointwise,
+        also for a library with a term that is no polynomial (a coordinate, a function, a negative power): the
+        weak selections choose among derivatives of monomials."""
+        if not all(t.polynomial for t in library.terms):
+            return None
         if data.n_space == 0 and self.weak_selection:
             pairs = ((split.x, split.x_val), (split.u, split.u_val))
             t, u = (torch.cat(pair).cpu().double().numpy() for pair in pairs)
@@ -371,4 +375,4 @@ def physical_factors(library: CandidateLibrary, norm: Normalisation) -> list[np.
     ``library.scales``, so ``xi_phys = xi' * (s_u / s_t) / scale_j``.
     """
     scales = library.scales(norm.field_scale.tolist(), norm.half_width[1:].tolist()).numpy()
-    return [norm.field_scale[f] / norm.half_width[0] / scales for f in range(len(norm.field_scale))]
+    return [norm.field_scale[f] / norm.half_width[0] / scales for f in range(len(library.symbols.targets))]

@@ -33,11 +33,11 @@ import numpy as np
 import torch
 
 from deepmod.derivatives.taylor import JetSpec
-from deepmod.library import CandidateLibrary
+from deepmod.library import CandidateLibrary, coordinate_values
 from deepmod.method import RunControl
 from deepmod.neural.approximators import Approximator
 from deepmod.neural.constraint import Constraint
-from deepmod.neural.schedule import Schedule, SelectionTracker, plateaued
+from deepmod.neural.schedule import Normalisation, Schedule, SelectionTracker, plateaued
 from deepmod.neural.sparsity import SparsityEstimator
 from deepmod.neural.weak import BoxWeakSelection, DataWeakCheck, GridWeakSelection, WeakSelection
 from deepmod.regression.system import RegressionSystem
@@ -63,7 +63,7 @@ def jet_spec_for(library: CandidateLibrary, n_inputs: int, fused: bool = False) 
     ``fused`` asks for compiled element-wise kernels; it is only taken up where there are derivatives of
     order 2 or more (with first derivatives only, the element-wise work is too small to repay compiling).
     """
-    wanted = [(1,) + (0,) * (n_inputs - 1)] + [(0, *d) for _, d in library.required()]
+    wanted = [(1,) + (0,) * (n_inputs - 1)] + [(0, *d) for f, d in library.required() if f >= 0]
     spec = JetSpec(wanted, n_inputs)
     spec.fused = fused and spec.max_order >= 2
     return spec
@@ -85,25 +85,35 @@ def field_weights(u: torch.Tensor) -> torch.Tensor:
 
 
 def evaluate(
-    model: Approximator, library: CandidateLibrary, spec: JetSpec, x: torch.Tensor
+    model: Approximator, library: CandidateLibrary, spec: JetSpec, x: torch.Tensor, norm: Normalisation | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Network values ``(n, F)``, time derivatives ``(n, F)`` and Theta ``(n, K)`` at ``x``."""
+    """Network values ``(n, F)``, time derivatives ``(n, F_targets)`` of the fields with an equation and Theta
+    ``(n, K)`` at ``x``. Theta's coordinate factors and functions take physical values (``norm``, the map from
+    physical units; needed only by a library with such terms)."""
     jets = model.jets(x, spec)
     n_in = x.shape[1]
-    u_t = spec.derivative(jets, (1,) + (0,) * (n_in - 1))
-    derivs = {(f, d): spec.derivative(jets, (0, *d))[:, f] for f, d in library.required()}
-    return jets[0], u_t, library.evaluate(derivs)
+    u_t = spec.derivative(jets, (1,) + (0,) * (n_in - 1))[:, : len(library.symbols.targets)]
+    needed = library.required()
+    derivs = {(f, d): spec.derivative(jets, (0, *d))[:, f] for f, d in needed if f >= 0}
+    if norm is None:
+        return jets[0], u_t, library.evaluate(derivs)
+    if len(derivs) < len(needed):
+        physical = [torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in (norm.half_width, norm.centre)]
+        derivs.update(coordinate_values(needed, list((x * physical[0] + physical[1]).unbind(dim=1))))
+    return jets[0], u_t, library.evaluate(derivs, norm.field_scale.tolist())
 
 
 @dataclass(frozen=True)
 class TrainingData:
     """Normalised samples: coordinates ``(n, n_inputs)`` and fields ``(n, n_fields)``, for training and for
-    validation."""
+    validation, and the normalisation that made them (``None``: a library without coordinates or functions
+    needs none)."""
 
     x: torch.Tensor
     u: torch.Tensor
     x_val: torch.Tensor
     u_val: torch.Tensor
+    norm: Normalisation | None = None
 
 
 @dataclass(frozen=True)
@@ -166,7 +176,7 @@ class Trainer:
         self.callbacks = control.callbacks
         self.stop = control.stop if control.stop is not None else threading.Event()
         self.spec = jet_spec_for(self.library, data.x.shape[1], self.model.fuse)
-        self.masks = [np.ones(len(self.library.terms), dtype=bool) for _ in range(data.u.shape[1])]
+        self.masks = [np.ones(len(self.library.terms), dtype=bool) for _ in self.library.symbols.targets]
         self.field_weights = field_weights(data.u)
         step = self.model.learning_rate if learning_rate is None else learning_rate
         self.optimiser = torch.optim.Adam(self.model.parameters(), lr=step, betas=self.model.betas)
@@ -201,7 +211,7 @@ class Trainer:
 
     def _step(self) -> _Step:
         """One Adam step on the data misfit plus the relative regression residual of every field."""
-        values, u_t, theta = evaluate(self.model, self.library, self.spec, self.data.x)
+        values, u_t, theta = evaluate(self.model, self.library, self.spec, self.data.x, self.data.norm)
         data_loss = self._misfit(values, self.data.u)
         coefs, reg_loss = [], values.new_zeros(())
         for f in range(u_t.shape[1]):
@@ -294,7 +304,7 @@ class Trainer:
         """Masked coefficients of the last step; solved afresh when no step ran (a stop before the first)."""
         if not coefs:
             with torch.no_grad():
-                _, u_t, theta = evaluate(self.model, self.library, self.spec, self.data.x)
+                _, u_t, theta = evaluate(self.model, self.library, self.spec, self.data.x, self.data.norm)
             coefs = [self._solve(theta, u_t[:, f], mask)[0] for f, mask in enumerate(self.masks)]
         return [c.detach().cpu().numpy().astype(np.float64) * m for c, m in zip(coefs, self.masks, strict=True)]
 

@@ -77,7 +77,7 @@ class WeakSelection:
         names, symbols = tuple(library.names), library.symbols
         masks = [
             estimator.select(RegressionSystem(theta, targets[:, f], names, symbols.lhs(f)))
-            for f in range(targets.shape[1])
+            for f in range(len(symbols.targets))
         ]
         if self.samples is None:
             return masks
@@ -168,13 +168,15 @@ class DataWeakCheck:
         coords = _normalised_coords(data, centre, half_width)
         fields = [np.asarray(data.fields[n], dtype=np.float64) for n in data.field_names]
         terms, spread = _spanned_weak_terms(library, data.n_space)
-        bumps = (BumpRule() if rule is None else rule).build(fields, coords, library.diff_order, len(terms))
+        targets = fields[: len(data.targets)]
+        bumps = (BumpRule() if rule is None else rule).build(targets, coords, library.diff_order, len(terms))
         return DataWeakCheck(bumps, terms, spread, data.shape, fields, coords)
 
     def system(self, fields: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """The weak columns ``(n_tests, n_weak_terms)`` and targets ``(n_tests, n_fields)`` of grid fields."""
         columns = np.stack(
-            [self.bumps.integrate(monomial_values(t.monomial, fields), (0, *t.alpha)) for t in self.terms], axis=1
+            [self.bumps.integrate(monomial_values(t.monomial, fields, self.coords), (0, *t.alpha)) for t in self.terms],
+            axis=1,
         )
         lhs_orders = (1,) + (0,) * (len(self.shape) - 1)
         return columns, np.stack([self.bumps.integrate(u, lhs_orders) for u in fields], axis=1)
@@ -268,7 +270,8 @@ class BoxWeakSelection:
     def masks(self, model: Approximator, library: CandidateLibrary, estimator: SparsityEstimator) -> list[np.ndarray]:
         """Per field, the library terms of the weak terms the estimator chooses on the network's weak system."""
         fields = _network_fields(model, self.points, self.shape)
-        bumps = BumpRule().build(fields, self.axes, library.diff_order, len(self.terms))
+        targets = fields[: len(library.symbols.targets)]
+        bumps = BumpRule().build(targets, self.axes, library.diff_order, len(self.terms))
         check = DataWeakCheck(bumps, self.terms, self.spread, self.shape, fields, self.axes)
         return _choices(check, check.columns, check.targets, library, estimator, refine=False)
 
@@ -280,7 +283,8 @@ class BoxWeakSelection:
 def _spanned_weak_terms(library: CandidateLibrary, n_space: int) -> tuple[list[WeakTerm], np.ndarray]:
     """The weak terms (derivatives of monomials up to the library's orders) whose expansions use library
     terms only, and their expansion coefficients over the library's terms."""
-    weak = weak_terms(len(library.symbols.fields), n_space, library.poly_order, library.diff_order)
+    symbols = library.symbols
+    weak = weak_terms(len(symbols.fields), n_space, library.poly_order, library.diff_order, len(symbols.targets))
     chosen, spread = spanned(weak, library.terms)
     return [weak[k] for k in chosen], spread
 
@@ -311,7 +315,7 @@ def _choices(
     check's weak terms and row groups), refined on the check's data when ``refine``."""
     names = tuple(t.name(library.symbols) for t in check.terms)
     out = []
-    for f in range(targets.shape[1]):
+    for f in range(len(library.symbols.targets)):
         chosen = estimator.select(RegressionSystem(columns, targets[:, f], names, library.symbols.lhs(f), check.groups))
         out.append(check.library_terms(check.refine_weak(f, chosen) if refine else chosen))
     return out

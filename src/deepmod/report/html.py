@@ -231,14 +231,14 @@ def weak_fit(data: Dataset, equations: Sequence[Equation], symbols: Symbols) -> 
             parts.append((w, c / expand_derivative(w.monomial, w.alpha)[term]))
         weak.append(parts)
     order = max([1, *(max(w.alpha, default=0) for parts in weak for w, _ in parts)])
-    bumps = BumpRule().build(fields, coords, order, max(1, max(len(p) for p in weak)))
+    bumps = BumpRule().build(fields[: len(weak)], coords, order, max(1, max(len(p) for p in weak)))
     lhs_orders = (1,) + (0,) * data.n_space
-    fig, axes = _subplots(1, len(fields), figsize=(4.2 * len(fields), 3.6), squeeze=False)
+    fig, axes = _subplots(1, len(weak), figsize=(4.2 * len(weak), 3.6), squeeze=False)
     residual = total = 0.0
     for f, (ax, parts) in enumerate(zip(axes[0], weak, strict=True)):
         target = bumps.integrate(fields[f], lhs_orders)
         model = sum(
-            (c * bumps.integrate(monomial_values(w.monomial, fields), (0, *w.alpha)) for w, c in parts),
+            (c * bumps.integrate(monomial_values(w.monomial, fields, coords), (0, *w.alpha)) for w, c in parts),
             np.zeros_like(target),
         )
         residual, total = residual + float(np.sum((target - model) ** 2)), total + float(np.sum(target**2))
