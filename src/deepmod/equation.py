@@ -50,21 +50,25 @@ class Equation:
         funcs = [sympy.Function(f)(t, *space) for f in symbols.fields]
         rhs = sympy.Integer(0)
         for name, c in self.coefficients.items():
-            rhs += sympy.Float(c, 6) * term_to_sympy(symbols.parse(name), funcs, space)
+            rhs += sympy.Float(c, 6) * term_to_sympy(symbols.parse(name), funcs, [t, *space])
         field = symbols.fields.index(self.lhs.split("_")[0])
         return sympy.Eq(sympy.Derivative(funcs[field], t), rhs)
 
 
-def term_to_sympy(term: Term, funcs: Sequence[Any], space: Sequence[Any]) -> Any:
-    """A term as a sympy product of (derivatives of) field functions."""
+def term_to_sympy(term: Term, funcs: Sequence[Any], coordinates: Sequence[Any]) -> Any:
+    """A term as a sympy product of (derivatives of) field functions, coordinates (``coordinates``: time,
+    then space) and functions of them."""
     import sympy
 
     expr = sympy.Integer(1)
+    space = coordinates[1:]
     for f in term.factors:
-        base = funcs[f.field]
+        base = coordinates[-1 - f.field] if f.field < 0 else funcs[f.field]
         pairs = [(s, k) for s, k in zip(space, f.derivative, strict=True) if k]
         if pairs:
             base = sympy.Derivative(base, *pairs)
+        if f.function:
+            base = getattr(sympy, "Abs" if f.function == "abs" else f.function)(base)
         expr *= base**f.power
     return expr
 

@@ -104,6 +104,16 @@ def require_grid(data: Dataset, method: str) -> None:
         )
 
 
+def require_one_run(data: Dataset, method: str) -> None:
+    """Refuse a record of several trajectories for a method that fits one (DeepMoD's network, the UDE)."""
+    if data.runs:
+        raise InputError(
+            f"the {method} method fits one trajectory and the record has {1 + len(data.runs)}: use the weak or fd "
+            "method, which stack them",
+            options=("method", "trajectory"),
+        )
+
+
 def check_library_size(n_points: int, n_terms: int) -> None:
     """Refuse libraries with more terms than data points."""
     if n_terms >= n_points:
@@ -114,4 +124,13 @@ def check_library_size(n_points: int, n_terms: int) -> None:
         )
 
 
-__all__ = ["Callback", "Method", "Problem", "RunControl", "check_library_size", "require_grid", "symbols_for"]
+__all__ = [
+    "Callback",
+    "Method",
+    "Problem",
+    "RunControl",
+    "check_library_size",
+    "require_grid",
+    "require_one_run",
+    "symbols_for",
+]

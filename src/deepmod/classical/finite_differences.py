@@ -10,6 +10,7 @@ Points within a window of an edge are left out of the regression.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -23,9 +24,9 @@ from deepmod.derivatives.smoothing import evenly_spaced, noise_cutoff, savgol_de
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, coordinate_values, finite_columns, right_hand_sides
-from deepmod.method import Method, Problem, check_library_size, require_grid
+from deepmod.method import Callback, Method, Problem, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
-from deepmod.regression.system import RegressionSystem, fit_equations
+from deepmod.regression.system import RegressionSystem, fit_equations, stacked
 from deepmod.result import Result, SelectionEvidence, selection_warnings
 from deepmod.terms import Symbols
 
@@ -129,15 +130,21 @@ def equation_rates(data: Dataset, equations: Sequence[Equation], symbols: Symbol
 
 
 def grid_values(
-    needed: set[tuple[int, tuple[int, ...]]], plan: SmoothingPlan, cut: Callable[[np.ndarray], np.ndarray]
+    needed: set[tuple[int, tuple[int, ...]]],
+    plan: SmoothingPlan,
+    cut: Callable[[np.ndarray], np.ndarray],
+    on_step: Callable[[], None] = lambda: None,
 ) -> dict[tuple[int, tuple[int, ...]], np.ndarray]:
     """The smoothed derivatives of the fields (``plan``'s fields) and the coordinates' mesh that ``needed``
-    names, each ``cut`` to the points of the regression.
+    names, each ``cut`` to the points of the regression; ``on_step`` is called after each derivative.
 
     Raises:
         InputError: where a value is not finite (a log or a negative power of a field that reaches 0).
     """
-    values = {(f, d): cut(plan.derivative(plan.fields[f], (0, *d))) for f, d in needed if f >= 0}
+    values = {}
+    for f, d in sorted(k for k in needed if k[0] >= 0):
+        values[(f, d)] = cut(plan.derivative(plan.fields[f], (0, *d)))
+        on_step()
     mesh = [cut(m) for m in np.meshgrid(*plan.coords, indexing="ij")]
     values.update(coordinate_values(needed, mesh))
     return values
@@ -161,8 +168,11 @@ class FiniteDifferences(Method):
     def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
         data, library = problem.data, problem.library
-        plan, systems = self.systems(data, library)
+        callbacks = problem.control.callbacks
+        plan, systems = self.systems(data, library, callbacks)
         fits = fit_equations(systems, self.regressor)
+        for cb in callbacks:
+            cb.on_end("converged")
         settings = {
             "savgol_half_widths": dict(zip(data.coord_names, plan.widths, strict=True)),
             "savgol_polyorders": dict(zip(data.coord_names, plan.polyorders, strict=True)),
@@ -182,10 +192,34 @@ class FiniteDifferences(Method):
             warnings=selection_warnings(systems, fits),
         )
 
-    def systems(self, data: Dataset, library: CandidateLibrary) -> tuple[SmoothingPlan, list[RegressionSystem]]:
+    def systems(
+        self, data: Dataset, library: CandidateLibrary, callbacks: Sequence[Callback] = ()
+    ) -> tuple[SmoothingPlan, list[RegressionSystem]]:
         """The pointwise systems, one per field: library columns and u_t from the smoothed derivatives at the
-        interior grid points (every ``step``-th time, at most ``max_rows`` rows), grouped by time."""
+        interior grid points (every ``step``-th time, at most ``max_rows`` rows), grouped by time; the rows of
+        every run of the record stacked (the first run's plan is returned). Each derivative is a step for
+        ``callbacks``' progress (``on_start``, ``on_record``)."""
         require_grid(data, self.name)
+        needed = library.required()
+        steps = itertools.count(1)
+        n_steps = (sum(1 for f, _ in needed if f >= 0) + len(data.targets)) * (1 + len(data.runs))
+        for cb in callbacks:
+            cb.on_start(n_steps)
+
+        def done() -> None:
+            count = next(steps)
+            for cb in callbacks:
+                cb.on_record(count, math.nan, 0)
+
+        per_run = [self._run_systems(run, library, done) for run in data.trajectories]
+        systems = [stacked(list(same)) for same in zip(*(s for _, s in per_run), strict=True)]
+        check_library_size(systems[0].n_rows, len(library.terms))
+        return per_run[0][0], systems
+
+    def _run_systems(
+        self, data: Dataset, library: CandidateLibrary, done: Callable[[], None]
+    ) -> tuple[SmoothingPlan, list[RegressionSystem]]:
+        """:meth:`systems` of one trajectory."""
         fields = [np.asarray(data.fields[n], dtype=np.float64) for n in data.field_names]
         coords = [np.asarray(data.coords[n], dtype=np.float64) for n in data.coord_names]
         n_axes = len(coords)
@@ -194,14 +228,16 @@ class FiniteDifferences(Method):
         interior = plan.interior
         step = max(1, int(np.ceil(np.prod([s.stop - s.start for s in interior]) / self.max_rows)))
 
-        def derivative(u: np.ndarray, orders: tuple[int, ...]) -> np.ndarray:
-            return plan.derivative(u, orders)[interior][::step]
+        def cut(a: np.ndarray) -> np.ndarray:
+            return a[interior][::step]
 
-        values = {k: v.ravel() for k, v in grid_values(library.required(), plan, lambda a: a[interior][::step]).items()}
+        values = {k: v.ravel() for k, v in grid_values(library.required(), plan, cut, done).items()}
         theta = library.evaluate(values)
-        check_library_size(len(theta), theta.shape[1])
         finite_columns(theta, library.names)
-        u_t = [derivative(u, (1,) + (0,) * (n_axes - 1)) for u in fields[: len(data.targets)]]
+        u_t = []
+        for u in fields[: len(data.targets)]:
+            u_t.append(cut(plan.derivative(u, (1,) + (0,) * (n_axes - 1))))
+            done()
         groups = np.repeat(np.arange(u_t[0].shape[0]), u_t[0][0].size)
         names = tuple(library.names)
         symbols = library.symbols

@@ -31,7 +31,7 @@ from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, TermEvaluator, coordinate_values, finite_columns
 from deepmod.method import Method, Problem, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
-from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations
+from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations, stacked
 from deepmod.result import Result, SelectionEvidence, selection_warnings
 from deepmod.terms import Factor, Symbols, Term, default_terms, derivative_indices, monomials
 
@@ -192,16 +192,19 @@ class WeakForm(Method):
         require_grid(data, self.name)
         symbols = library.symbols
         terms = weak_library(library, len(data.field_names), data.n_space)
-        fields, coords = grid_arrays(data)
         order = max([library.diff_order, *(max(t.alpha, default=0) for t in terms)])  # extra terms may go beyond it
-        bumps = self.bumps.build(fields[: len(data.targets)], coords, order, len(terms))
-        check_library_size(bumps.n_rows, len(terms))
-        systems = weak_systems(data, library, terms, bumps)
+        per_run = []
+        for run in data.trajectories:  # each run its own test functions; the rows stacked
+            fields, coords = grid_arrays(run)
+            bumps = self.bumps.build(fields[: len(data.targets)], coords, order, len(terms))
+            per_run.append((bumps, weak_systems(run, library, terms, bumps)))
+        systems = [stacked(list(same)) for same in zip(*(s for _, s in per_run), strict=True)]
+        check_library_size(systems[0].n_rows, len(terms))
         fits = fit_equations(systems, self.regressor)
         evidence = SelectionEvidence.of(systems, fits)
         settings = {
-            "test_functions": bumps.describe(data.coord_names),
-            "rows": bumps.n_rows,
+            "test_functions": per_run[0][0].describe(data.coord_names),
+            "rows": systems[0].n_rows,
             "weak_library": [t.name(symbols) for t in terms],
             "regressor": repr(self.regressor),
             "weak_terms": {

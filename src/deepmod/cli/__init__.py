@@ -48,7 +48,8 @@ def _control(args: argparse.Namespace, stop: threading.Event) -> Any:
     from deepmod.method import RunControl
     from deepmod.report.progress import ProgressBar
 
-    callbacks: list[Any] = [] if args.quiet else [ProgressBar()]
+    desc = "smoothed derivatives" if args.method == "fd" else "training"
+    callbacks: list[Any] = [] if args.quiet else [ProgressBar(desc=desc)]
     if args.tensorboard:
         from deepmod.report.progress import TensorBoardLogger
 
@@ -109,13 +110,18 @@ def _discover(args: argparse.Namespace) -> int:
     _check_output(_checkpoint_path(args))
     if args.resume is not None and not Path(args.resume).is_file():
         raise InputError(f"the checkpoint '{args.resume}' does not exist or is not a file")
-    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
-        raise InputError(f"unknown device '{args.device}': use cpu or cuda")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for but no CUDA GPU is available: use --device cpu")
+    _check_device(args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    data = load(args.data, args.coords, args.fields, dims=args.dims, mask_nan=args.mask_nan, inputs=args.inputs)
+    data = load(
+        args.data,
+        args.coords,
+        args.fields,
+        dims=args.dims,
+        mask_nan=args.mask_nan,
+        inputs=args.inputs,
+        trajectory=args.trajectory,
+    )
     stop = threading.Event()
     method = _method(args)
     if args.mask_nan and not data.grid and args.method in ("weak", "fd"):
@@ -142,6 +148,17 @@ def _discover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_device(device: str) -> None:
+    import torch
+
+    from deepmod.errors import InputError
+
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise InputError(f"unknown device '{device}': use cpu or cuda")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for but no CUDA GPU is available: use --device cpu")
+
+
 def _ude(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -155,6 +172,7 @@ def _ude(args: argparse.Namespace) -> int:
     from deepmod.ode import UDE
 
     _check_output(args.output)
+    _check_device(args.device)
     data = load(args.data, args.coords, args.fields)
     if data.n_space != 0:
         raise InputError(f"deepmod ude needs t as the only coordinate, got {', '.join(data.coord_names)}")
@@ -180,7 +198,8 @@ def _ude(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
-        result = discover(data, method, method.default_library(data, args.poly_order), seed=args.seed)
+        library = method.default_library(data, args.poly_order)
+        result = discover(data, method, library, seed=args.seed, device=args.device)
     except FitFailed as exc:  # the best finite model is still written; the one line and status 2 follow
         if args.output:
             exc.result.save(args.output)
@@ -257,6 +276,7 @@ def _report(args: argparse.Namespace) -> int:
 def _example(args: argparse.Namespace) -> int:
     from deepmod.data import add_noise, save_npz, subsample
     from deepmod.data.synthetic import EXAMPLES
+    from deepmod.equation import Equation
     from deepmod.errors import InputError
 
     if args.name not in EXAMPLES:
@@ -271,10 +291,10 @@ def _example(args: argparse.Namespace) -> int:
     save_npz(data, args.output)
     if not args.quiet:
         coords = ",".join(data.coord_names)
-        fields = ",".join(data.field_names)
+        fields = ",".join(data.targets) + (f" --inputs {','.join(data.inputs)}" if data.inputs else "")
         print(f"wrote {args.output}: {system.description}; use --coords {coords} --fields {fields}")
         for lhs, terms in system.truth.items():
-            print("true: " + lhs + " = " + " + ".join(f"{c:g} {t}" for t, c in terms.items()))
+            print(f"true: {Equation(lhs, terms).text()}")
     return 0
 
 
@@ -289,6 +309,7 @@ FLAGS = {
     "terms": "--term",
     "mask_nan": "--mask-nan",
     "inputs": "--inputs",
+    "trajectory": "--trajectory",
     "max_seconds": "--max-seconds",
 }
 

@@ -120,6 +120,16 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument("--resume", help="continue training from a checkpoint (same data and options)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--tensorboard", metavar="DIR", help="log losses and coefficients for TensorBoard to DIR")
+    _layout_arguments(d)
+
+
+def _layout_arguments(d: argparse.ArgumentParser) -> None:
+    """How the samples are laid out beyond coordinates and fields: gaps, runs."""
+    d.add_argument(
+        "--trajectory",
+        metavar="NAME",
+        help="array labelling each sample's run: several trajectories of a time series in one file (weak, fd)",
+    )
     d.add_argument(
         "--mask-nan",
         action="store_true",
@@ -149,6 +159,7 @@ def _ude_arguments(u: argparse.ArgumentParser) -> None:
     u.add_argument("--poly-order", type=_order(1, 5), default=2, help="highest power in recovered terms (default 2)")
     u.add_argument("--segments", type=_positive, default=1, help="multiple-shooting pieces (default 1)")
     u.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    u.add_argument("--device", default="cpu", help="cpu or cuda: where the network trains (refits run on the CPU)")
     u.add_argument("--threads", type=_positive, help="CPU threads for PyTorch (default: PyTorch's choice)")
     u.add_argument(
         "--max-iterations",

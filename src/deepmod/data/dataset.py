@@ -6,6 +6,7 @@ happens here, once, so later code can trust its input.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,9 @@ class Dataset:
         source: where the data came from (file name or generator), for reports.
         inputs: the last fields, given by the data and used in terms but with no equation of their own (a
             forcing, a potential, a velocity field).
+        runs: further trajectories of the same system (same coordinate and field names, their own samples):
+            a record of several runs is this data set, the first, with the others here. The weak and fd
+            methods stack the runs' rows; the other methods take one trajectory.
 
     Data with time as the only coordinate are an ODE system.
     """
@@ -36,6 +40,7 @@ class Dataset:
     grid: bool
     source: str = ""
     inputs: tuple[str, ...] = ()
+    runs: tuple[Dataset, ...] = ()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -85,6 +90,11 @@ class Dataset:
         """A copy with the same coordinates and new field values of the same shapes."""
         return Dataset(dict(self.coords), fields, self.grid, self.source if source is None else source, self.inputs)
 
+    @property
+    def trajectories(self) -> tuple[Dataset, ...]:
+        """Every run, this one first (its :attr:`runs` left out of each)."""
+        return (dataclasses.replace(self, runs=()), *self.runs)
+
     def with_inputs(self, names: tuple[str, ...] | list[str]) -> Dataset:
         """A copy in which ``names`` are the :attr:`inputs`: moved, in that order, after the fields to fit.
 
@@ -98,7 +108,9 @@ class Dataset:
                 options=("inputs", "fields"),
             )
         order = [n for n in self.fields if n not in names] + list(names)
-        return Dataset(dict(self.coords), {n: self.fields[n] for n in order}, self.grid, self.source, tuple(names))
+        runs = tuple(r.with_inputs(names) for r in self.runs)
+        fields = {n: self.fields[n] for n in order}
+        return Dataset(dict(self.coords), fields, self.grid, self.source, tuple(names), runs)
 
     def to_scattered(self) -> Dataset:
         """The same samples as scattered points."""
@@ -147,6 +159,9 @@ def _validate(ds: Dataset) -> None:
             "least one field to fit",
             options=("inputs",),
         )
+    for run in ds.runs:
+        if run.coord_names != ds.coord_names or run.field_names != ds.field_names or run.inputs != ds.inputs:
+            raise InputError("every run of a record needs the same coordinates, fields and inputs")
     for name, c in ds.coords.items():
         if c.ndim != 1:
             raise InputError(f"coordinate '{name}' must be a 1-D array, got shape {c.shape}")

@@ -8,6 +8,7 @@ vectors, space-major layouts, per-file array names.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import warnings
@@ -288,8 +289,13 @@ def load(
     dims: Sequence[str] | None = None,
     mask_nan: bool = False,
     inputs: NameSpec = (),
+    trajectory: str | None = None,
 ) -> Dataset:
     """Load a data file as a :class:`Dataset` (``mask_nan``: see :func:`from_arrays`).
+
+    ``trajectory`` names an array that labels each sample of a time series with its run (a column of a long
+    CSV, ``run = 0, 0, ..., 1, 1, ...``): each label's samples, in time order, are one trajectory, and the
+    data set holds the others as its :attr:`~Dataset.runs`.
 
     ``inputs`` (named as ``fields``) are loaded as the last fields and marked as the data set's
     :attr:`~Dataset.inputs`: used in terms, with no equation of their own.
@@ -309,10 +315,47 @@ def load(
     every = {**named, **given}
     if f"{WIDE}values" in arrays:
         arrays = name_wide(arrays, parse_names(coords, "coord"), every, Path(path).name)
+    if trajectory is not None:
+        runs = split_runs(arrays, trajectory, parse_names(coords, "coord"), Path(path).name)
+        loaded = [from_arrays(a, coords, every, source=f"{Path(path).name}, {trajectory} {k}") for k, a in runs]
+        ds = dataclasses.replace(loaded[0], runs=tuple(loaded[1:]))
+        return ds.with_inputs(list(given)) if given else ds
     ds = from_arrays(arrays, coords, every, dims=dims, source=Path(path).name, mask_nan=mask_nan)
     if Path(path).suffix.lower() == ".csv" and not ds.grid:
         ds = scattered_to_grid(ds) or ds
     return ds.with_inputs(list(given)) if given else ds
+
+
+def split_runs(
+    arrays: Mapping[str, np.ndarray], label: str, coords: Mapping[str, str], source: str
+) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """Per value of the array ``label`` (in order of first appearance): that run's samples of every array of
+    the samples' length, sorted by time (the first coordinate).
+
+    Raises:
+        InputError: when ``label`` is missing, the data are not a time series, or a run has under 3 samples.
+    """
+    if label not in arrays:
+        raise InputError(
+            f"no array named '{label}' in '{source}' to tell the trajectories apart", options=("trajectory",)
+        )
+    if len(coords) != 1:
+        raise InputError(
+            "several trajectories are read for time series (t the only coordinate)", options=("trajectory",)
+        )
+    labels = np.asarray(arrays[label]).ravel()
+    time = np.asarray(arrays[next(iter(coords.values()))], dtype=np.float64).ravel()
+    if time.shape != labels.shape:
+        raise InputError(f"'{label}' has {labels.size} values, the time {time.size}: one label per sample")
+    values, first = np.unique(labels, return_index=True)
+    out = []
+    for value in values[np.argsort(first)]:
+        rows = np.flatnonzero(labels == value)
+        if len(rows) < 3:
+            raise InputError(f"trajectory {value} has {len(rows)} sample(s): each needs at least 3")
+        rows = rows[np.argsort(time[rows], kind="stable")]
+        out.append((str(value), {k: np.asarray(a)[rows] for k, a in arrays.items() if np.size(a) == labels.size}))
+    return out
 
 
 def scattered_to_grid(ds: Dataset) -> Dataset | None:

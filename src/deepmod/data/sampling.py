@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from deepmod.data.dataset import Dataset
@@ -9,7 +11,7 @@ from deepmod.errors import InputError
 
 
 def add_noise(ds: Dataset, level: float, seed: int = 0) -> Dataset:
-    """Add Gaussian noise of standard deviation ``level * std(field)`` to every field.
+    """Add Gaussian noise of standard deviation ``level * std(field)`` to every field (of every run).
 
     Args:
         level: relative noise level, e.g. 0.1 for 10 %.
@@ -18,8 +20,14 @@ def add_noise(ds: Dataset, level: float, seed: int = 0) -> Dataset:
     if level < 0:
         raise InputError(f"noise level must be >= 0, got {level}")
     rng = np.random.default_rng(seed)
-    noisy = {n: f + level * np.std(f) * rng.standard_normal(f.shape) for n, f in ds.fields.items()}
-    return ds.with_fields(noisy, source=f"{ds.source} + {level:.0%} noise")
+    source = f"{ds.source} + {level:.0%} noise"
+    noisy = [
+        run.with_fields(
+            {n: f + level * np.std(f) * rng.standard_normal(f.shape) for n, f in run.fields.items()}, source
+        )
+        for run in ds.trajectories
+    ]
+    return dataclasses.replace(noisy[0], runs=tuple(noisy[1:]))
 
 
 def subsample(ds: Dataset, n: int, seed: int = 0) -> Dataset:

@@ -29,7 +29,7 @@ from deepmod.derivatives.smoothing import noise_std
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
-from deepmod.method import Method, Problem, check_library_size
+from deepmod.method import Method, Problem, check_library_size, require_one_run
 from deepmod.neural.approximators import MLP, Approximator, TimeWindows, oscillations
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.schedule import Normalisation, Schedule
@@ -140,6 +140,7 @@ class DeepMoD(Method):
         start = time.perf_counter()
         data, library = problem.data, problem.library
         seed, device, control = problem.seed, problem.device, problem.control
+        require_one_run(data, self.name)
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise InputError("device cuda was asked for but no CUDA GPU is available: use cpu", options=("device",))
         x, u = _samples(data, self.max_samples, seed)

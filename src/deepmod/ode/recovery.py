@@ -27,7 +27,7 @@ from torch import nn
 
 from deepmod.equation import Equation
 from deepmod.ode.fields import PolynomialField, state_monomials
-from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_trajectories
+from deepmod.ode.training import SolverOptions, TrajectoryFit, device_of, fit_trajectories
 from deepmod.regression.selection import BackwardElimination
 from deepmod.regression.system import RegressionSystem
 from deepmod.terms import Symbols, Term
@@ -76,10 +76,11 @@ def network_systems(
 ) -> list[RegressionSystem]:
     """The universal ODE's regression systems: per state, the library of monomials at ``states``
     ``(n_points, n_states)`` and the network's output there as the target."""
-    u = torch.as_tensor(states, dtype=torch.float64)
+    device = device_of(network)
+    u = torch.as_tensor(states, dtype=torch.float64, device=device)
     with torch.no_grad():
-        targets = network(torch.zeros(()), u).numpy()
-        theta = state_monomials(terms, u).numpy()
+        targets = network(torch.zeros((), device=device), u).cpu().numpy()
+        theta = state_monomials(terms, u).cpu().numpy()
     names = tuple(symbols.name(t) for t in terms)
     return [RegressionSystem(theta, targets[:, k], names, symbols.lhs(k)) for k in range(targets.shape[1])]
 

@@ -59,6 +59,12 @@ class TrajectoryFit:
     seconds: float = 0.0
 
 
+def device_of(module: nn.Module) -> torch.device:
+    """Where ``module``'s parameters live (the CPU for a module without any): the data follow it."""
+    first = next(module.parameters(), None)
+    return torch.device("cpu") if first is None else first.device
+
+
 def segment_bounds(n_times: int, segments: int) -> list[tuple[int, int]]:
     """Index ranges ``[a, b]`` (inclusive) of ``segments`` pieces that share their end points."""
     if not 1 <= segments <= n_times - 1:
@@ -94,9 +100,10 @@ def fit_trajectories(
     start = time.perf_counter()
     solver = solver or SolverOptions()
     func.double()
-    obs = torch.as_tensor(np.asarray(observations, dtype=np.float64))
+    device = device_of(func)
+    obs = torch.as_tensor(np.asarray(observations, dtype=np.float64), device=device)
     obs = obs.unsqueeze(0) if obs.dim() == 2 else obs
-    times = torch.as_tensor(np.asarray(t, dtype=np.float64))
+    times = torch.as_tensor(np.asarray(t, dtype=np.float64), device=device)
     bounds = segment_bounds(len(times), segments)
     scale = obs.reshape(-1, obs.shape[-1]).std(dim=0).clamp_min(1e-12)
     starts = nn.Parameter(torch.stack([obs[:, a] for a, _ in bounds], dim=1).clone())
@@ -117,7 +124,7 @@ def fit_trajectories(
     if lbfgs_iterations:
         lbfgs(params, loss_fn, lbfgs_iterations, history, on_step)
     return TrajectoryFit(
-        initial_states=starts.detach().numpy().copy(),
+        initial_states=starts.detach().cpu().numpy().copy(),
         loss=history,
         iterations=len(history),
         seconds=time.perf_counter() - start,
@@ -218,13 +225,14 @@ def fit_rates(
     ordinary differential equations"). Each state's misfit is scaled by the spread of its rate.
     """
     func.double()
-    u = torch.as_tensor(states.reshape(-1, states.shape[-1]))
-    du = torch.as_tensor(rates.reshape(-1, rates.shape[-1]))
+    device = device_of(func)
+    u = torch.as_tensor(states.reshape(-1, states.shape[-1]), device=device)
+    du = torch.as_tensor(rates.reshape(-1, rates.shape[-1]), device=device)
     scale = du.std(dim=0).clamp_min(1e-12)
     params = [p for p in func.parameters() if p.requires_grad]
     adam = torch.optim.Adam(params, lr=learning_rate)
     history = []
-    t = torch.zeros(())
+    t = torch.zeros((), device=device)
     for _ in range(iterations):
         adam.zero_grad()
         loss = (((func(t, u) - du) / scale) ** 2).mean()

@@ -21,7 +21,7 @@ from deepmod._random import torch_seeded
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import FitFailed, InputError
-from deepmod.method import Method, Problem, symbols_for
+from deepmod.method import Method, Problem, require_one_run, symbols_for
 from deepmod.ode.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
 from deepmod.ode.recovery import candidate_supports, choose_by_data, network_systems, support_coefficients
 from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_rates, fit_trajectories, smoothed_rates
@@ -70,6 +70,7 @@ class UDE(Method):
     def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
         data, library = problem.data, problem.library
+        require_one_run(data, self.name)
         if data.n_space != 0:
             raise InputError("the universal ODE method needs data with time as the only coordinate")
         if not data.grid:
@@ -78,7 +79,7 @@ class UDE(Method):
         t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
         obs = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
         known = self._known_equations(symbols, data)
-        network, fit, path = self._train(known, symbols, t, obs, problem.seed)
+        network, fit, path = self._train(known, symbols, t, obs, problem.seed, problem.device)
         systems = network_systems(network, path, library.terms, symbols)
         per_state = candidate_supports(systems, self.max_terms)
         bar = self._bar(int(np.prod([len(c) for c in per_state])), "refitting candidate models")
@@ -124,14 +125,14 @@ class UDE(Method):
         return result
 
     def _train(
-        self, known: list[Equation], symbols: Symbols, t: np.ndarray, obs: np.ndarray, seed: int
+        self, known: list[Equation], symbols: Symbols, t: np.ndarray, obs: np.ndarray, seed: int, device: str
     ) -> tuple[NeuralField, TrajectoryFit, np.ndarray]:
-        """Collocation, then training through the solver; returns the network, the fit and the fitted
-        trajectory at ten times the data's density ``(10 n_t, n_states)``."""
+        """Collocation, then training through the solver, on ``device``; returns the network, the fit and the
+        fitted trajectory at ten times the data's density ``(10 n_t, n_states)``."""
         smooth, rates = smoothed_rates(t, obs)
         with torch_seeded(seed):
             network = NeuralField(obs.shape[1], obs.mean(0), obs.std(0), rates.std(0), self.width, self.depth)
-        model = self._model(known, symbols, network)
+        model = self._model(known, symbols, network).to(device)
         fit_rates(model, smooth, rates, iterations=self.collocation_iterations)
         bar = self._bar(self.adam_iterations + self.lbfgs_iterations, "training through the solver")
         fit = fit_trajectories(
@@ -148,8 +149,9 @@ class UDE(Method):
         bar.close()
         dense = np.linspace(t[0], t[-1], 10 * len(t))
         with torch.no_grad():
-            path = self.solver.solve(model, torch.as_tensor(fit.initial_states[0, 0]), torch.as_tensor(dense))
-        return network, fit, path.numpy()
+            start = torch.as_tensor(fit.initial_states[0, 0], device=device)
+            path = self.solver.solve(model, start, torch.as_tensor(dense, device=device))
+        return network, fit, path.cpu().numpy()
 
     def _bar(self, total: int, desc: str) -> Any:
         import sys

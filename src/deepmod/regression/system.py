@@ -86,6 +86,30 @@ class RegressionSystem:
         )
 
 
+def stacked(systems: Sequence[RegressionSystem]) -> RegressionSystem:
+    """One system of the rows of several with the same columns and left-hand side (one per trajectory of a
+    record): each keeps its row blocks (no block spans two), and the first's names and expansions hold."""
+    first = systems[0]
+    if len(systems) == 1:
+        return first
+    groups, offset = [], 0
+    for s in systems:
+        if s.names != first.names or s.lhs != first.lhs:
+            raise ValueError("only systems with the same columns and left-hand side stack")
+        g = np.arange(s.n_rows) if s.groups is None else np.unique(s.groups, return_inverse=True)[1]
+        groups.append(g + offset)
+        offset += int(g.max()) + 1
+    return RegressionSystem(
+        np.concatenate([s.theta for s in systems]),
+        np.concatenate([s.target for s in systems]),
+        first.names,
+        first.lhs,
+        np.concatenate(groups),
+        first.expansions,
+        first.term_order,
+    )
+
+
 @dataclass(frozen=True)
 class FittedEquation:
     """One system's outcome: the equation, the coefficient of every column (zeros where inactive) and the
@@ -129,4 +153,4 @@ class LeastSquaresFit:
         return self
 
 
-__all__ = ["FittedEquation", "LeastSquaresFit", "RegressionSystem", "fit_equations"]
+__all__ = ["FittedEquation", "LeastSquaresFit", "RegressionSystem", "fit_equations", "stacked"]

@@ -9,10 +9,11 @@ from deepmod.method import Callback
 
 
 class ProgressBar(Callback):
-    """Shows iterations, loss and the number of active terms; silent when stderr is not a terminal."""
+    """Shows iterations, loss and the number of active terms (steps alone where the loss is NaN: a method
+    that has none, such as fd's derivatives); silent when stderr is not a terminal."""
 
-    def __init__(self, force: bool = False) -> None:
-        self.force = force
+    def __init__(self, force: bool = False, desc: str = "training") -> None:
+        self.force, self.desc = force, desc
         self._bar: Any = None
         self._last = 0
 
@@ -21,7 +22,7 @@ class ProgressBar(Callback):
 
         self._bar = tqdm(
             total=max_iterations,
-            desc="training",
+            desc=self.desc,
             unit="it",
             leave=False,
             disable=not (self.force or sys.stderr.isatty()),
@@ -31,7 +32,8 @@ class ProgressBar(Callback):
     def on_record(self, iteration: int, loss: float, active: int) -> None:
         if self._bar is not None:
             self._bar.update(iteration - self._last)
-            self._bar.set_postfix(loss=f"{loss:.2e}", terms=active)
+            if loss == loss:  # not NaN
+                self._bar.set_postfix(loss=f"{loss:.2e}", terms=active)
             self._last = iteration
 
     def on_end(self, status: str) -> None:
