@@ -70,11 +70,7 @@ class UDE(Method):
     def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
         data, library = problem.data, problem.library
-        require_one_run(data, self.name)
-        if data.n_space != 0:
-            raise InputError("the universal ODE method needs data with time as the only coordinate")
-        if not data.grid:
-            raise InputError("the universal ODE method needs a time series: samples on a grid in t")
+        _check_time_series(data)
         symbols = symbols_for(data)
         t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
         obs = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
@@ -176,6 +172,19 @@ class UDE(Method):
         if not any(e.coefficients for e in known):
             return NeuralODE(network)
         return UniversalODE(PolynomialField.from_equations(known, symbols), network)
+
+
+def _check_time_series(data: Dataset) -> None:
+    """Refuse what the universal ODE cannot fit: PDE data, scattered samples, several trajectories, inputs."""
+    if data.n_space != 0:
+        raise InputError("the universal ODE method needs data with time as the only coordinate")
+    if not data.grid:
+        raise InputError("the universal ODE method needs a time series: samples on a grid in t")
+    if data.inputs:
+        raise InputError(
+            "the universal ODE method takes no input fields: use the weak or fd method", options=("method",)
+        )
+    require_one_run(data, UDE.name)
 
 
 def _network_model(
