@@ -84,15 +84,53 @@ _MAX_TEXT = 2000
 
 
 def parse_equation(text: str, symbols: Symbols) -> Equation:
-    """Read a user's equation such as ``"x_t = 1.3*x - 0.9*x*y"`` or ``"u_t = 0.1*u_xx - u*u_x"``.
+    """Read a user's equation such as ``"x_t = 1.3*x - 0.9*x*y"`` or ``"u_t = 0.01/pi*u_xx - u*u_x"``.
 
-    Safe by construction: the text is parsed with :mod:`ast` and only numbers, the names of fields and their
-    derivatives (``u``, ``u_xx``), ``+ - * /``, powers (``**`` or ``^``) with small non-negative integer
+    Safe by construction: the text is parsed with :mod:`ast` and only numbers, ``pi``, the names of fields and
+    their derivatives (``u``, ``u_xx``), ``+ - * /``, powers (``**`` or ``^``) with small non-negative integer
     exponents and parentheses are accepted; nothing is evaluated by Python. The right-hand side is expanded
     into a polynomial and written in the term-naming convention.
 
     Raises:
         ValueError: naming what is not allowed, e.g. a function call or an unknown name.
+    """
+    parametric = parse_parametric(text, symbols, ())
+    return parametric.resolve({})
+
+
+@dataclass(frozen=True)
+class ParametricEquation:
+    """``lhs = sum_j (c_j + sum_p a_jp p) term_j``: an equation whose coefficients are affine in named
+    parameters (the unknowns of an inverse problem).
+
+    Attributes:
+        lhs: the left-hand side, ``u_t``.
+        terms: term name -> ``{"": c_j, "nu": a_jp, ...}``, in the equation's order.
+    """
+
+    lhs: str
+    terms: Mapping[str, Mapping[str, float]]
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The parameters named, in order of appearance."""
+        return tuple(dict.fromkeys(p for parts in self.terms.values() for p in parts if p))
+
+    def resolve(self, values: Mapping[str, float]) -> Equation:
+        """The equation with each parameter's value filled in (every parameter needs one)."""
+        missing = [p for p in self.parameters if p not in values]
+        if missing:
+            raise ValueError(f"no value for the parameter(s) {', '.join(missing)}")
+        out = {n: sum(k * (values[p] if p else 1.0) for p, k in parts.items()) for n, parts in self.terms.items()}
+        return Equation(self.lhs, {n: c for n, c in out.items() if c != 0.0})
+
+
+def parse_parametric(text: str, symbols: Symbols, parameters: Sequence[str]) -> ParametricEquation:
+    """Read an equation whose coefficients may name ``parameters`` (``"u_t = nu*u_xx + a*u*u_x"``), as
+    :func:`parse_equation` reads one of numbers; each coefficient must be affine in the parameters.
+
+    Raises:
+        ValueError: naming what is not allowed, or a coefficient that is not affine in the parameters.
     """
     import ast
 
@@ -104,7 +142,7 @@ def parse_equation(text: str, symbols: Symbols) -> Equation:
     if not sep or "=" in rhs:
         raise ValueError(f"'{text}' is not an equation: write it as LHS = RHS, e.g. x_t = 1.3*x")
     lhs = lhs.strip()
-    lhs_names = [symbols.lhs(i) for i in range(len(symbols.fields))]
+    lhs_names = [symbols.lhs(i) for i in range(len(symbols.targets))]
     if lhs not in lhs_names:
         raise ValueError(f"the left-hand side '{lhs}' must be one of {', '.join(lhs_names)}")
     try:
@@ -112,33 +150,49 @@ def parse_equation(text: str, symbols: Symbols) -> Equation:
     except SyntaxError as exc:
         raise ValueError(f"cannot read the right-hand side of '{text}': {exc.msg}") from exc
     factors: dict[str, Any] = {}
-    expr = _to_sympy(tree.body, symbols, factors)
+    params = {p: sympy.Symbol(p) for p in parameters}
+    expr = sympy.expand(_to_sympy(tree.body, symbols, factors, params))
     gens = list(factors.values())
-    poly = sympy.Poly(sympy.expand(expr), *gens) if gens else None
-    if poly is None:
-        value = float(expr)
-        return Equation(lhs, {"1": value} if value else {})
-    coefficients: dict[str, float] = {}
-    names = list(factors)
-    for powers, c in poly.terms():
-        parts = []
-        for name, p in zip(names, powers, strict=True):
-            if p:
-                parts.append(name if p == 1 else f"{name}^{p}")
+    pairs = sympy.Poly(expr, *gens).terms() if gens else [((), expr)]
+    terms: dict[str, dict[str, float]] = {}
+    for powers, c in pairs:
+        parts = [name if p == 1 else f"{name}^{p}" for name, p in zip(factors, powers, strict=True) if p]
         term = symbols.name(symbols.parse("*".join(parts))) if parts else "1"
-        coefficients[term] = coefficients.get(term, 0.0) + float(c)
-    order = sorted(coefficients, key=lambda n: (symbols.parse(n).degree, n))
-    return Equation(lhs, {k: coefficients[k] for k in order if coefficients[k] != 0.0})
+        for key, value in _affine(sympy.expand(c), params, text).items():
+            into = terms.setdefault(term, {})
+            into[key] = into.get(key, 0.0) + value
+    order = sorted(terms, key=lambda n: (symbols.parse(n).degree, n))
+    return ParametricEquation(lhs, {n: terms[n] for n in order if any(terms[n].values())})
 
 
-def _to_sympy(node: Any, symbols: Symbols, factors: dict[str, Any]) -> Any:
-    """The sympy expression of an allowed AST node; ``factors`` collects the names met (name -> symbol)."""
+def _affine(coefficient: Any, params: Mapping[str, Any], text: str) -> dict[str, float]:
+    """``{"": constant, p: factor}`` of a coefficient affine in the parameters ``params``."""
+    import sympy
+
+    if not params:
+        return {"": float(coefficient)}
+    poly = sympy.Poly(coefficient, *params.values())
+    if poly.total_degree() > 1:
+        raise ValueError(f"in '{text}' a coefficient is not affine in the unknowns ({coefficient})")
+    out = {"": float(poly.coeff_monomial(1))}
+    for name, symbol in params.items():
+        out[name] = float(poly.coeff_monomial(symbol))
+    return {k: v for k, v in out.items() if v != 0.0 or k == ""}
+
+
+def _to_sympy(node: Any, symbols: Symbols, factors: dict[str, Any], params: Mapping[str, Any]) -> Any:
+    """The sympy expression of an allowed AST node; ``factors`` collects the names met (name -> symbol);
+    ``params`` are the unknowns' symbols, ``pi`` is the constant."""
     import ast
 
     import sympy
 
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return sympy.Rational(node.value) if isinstance(node.value, int) else sympy.Float(node.value)
+    if isinstance(node, ast.Name) and node.id in params:
+        return params[node.id]
+    if isinstance(node, ast.Name) and node.id == "pi":
+        return sympy.pi
     if isinstance(node, ast.Name):
         try:
             term = symbols.parse(node.id)
@@ -149,11 +203,11 @@ def _to_sympy(node: Any, symbols: Symbols, factors: dict[str, Any]) -> Any:
         name = symbols.name(term)
         return factors.setdefault(name, sympy.Symbol(name))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
-        value = _to_sympy(node.operand, symbols, factors)
+        value = _to_sympy(node.operand, symbols, factors, params)
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow):
-        left = _to_sympy(node.left, symbols, factors)
-        right = _to_sympy(node.right, symbols, factors)
+        left = _to_sympy(node.left, symbols, factors, params)
+        right = _to_sympy(node.right, symbols, factors, params)
         if isinstance(node.op, ast.Add):
             return left + right
         if isinstance(node.op, ast.Sub):

@@ -336,6 +336,13 @@ def _show_warning(
 _python_show_warning = warnings.showwarning
 
 
+def _pinn(args: argparse.Namespace) -> int:
+    from deepmod.cli import pinn
+
+    _check_device(args.device)
+    return pinn.run(args, _stop_on_signals, _check_output)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deepmod`` command; returns the exit status."""
     parser = build_parser()
@@ -348,7 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from deepmod.errors import DeepmodError
 
-    handlers = {"discover": _discover, "ude": _ude, "simulate": _simulate, "report": _report, "example": _example}
+    handlers = {
+        "discover": _discover,
+        "ude": _ude,
+        "simulate": _simulate,
+        "report": _report,
+        "example": _example,
+        "pinn": _pinn,
+    }
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

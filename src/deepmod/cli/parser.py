@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("report", help="an HTML report: equation, data, fit, history, simulation against data")
     )
     _example_arguments(sub.add_parser("example", help="write a built-in synthetic data set"))
+    from deepmod.cli.pinn import add_arguments
+
+    add_arguments(sub.add_parser("pinn", help="solve or calibrate a PDE with a physics-informed network"), _csv)
     return parser
 
 

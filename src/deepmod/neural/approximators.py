@@ -143,6 +143,56 @@ class Siren(_LayeredNetwork):
                 layer.bias.uniform_(-1.0 / math.sqrt(fan_in), 1.0 / math.sqrt(fan_in))
 
 
+class PeriodicMLP(MLP):
+    """A tanh MLP that is periodic along some inputs by construction: each periodic input ``s`` in [-1, 1] (one
+    period) enters as ``sin(pi s)`` and ``cos(pi s)``, the others as they are. The features' jets are exact
+    (``d^n sin(w s) = w^n sin(w s + n pi / 2)``), so derivatives of every order stay periodic and come out of
+    the same Taylor-mode pass.
+
+    Args:
+        periodic: per input, whether it is periodic (time first, so normally ``(False, True, ...)``).
+    """
+
+    def __init__(
+        self,
+        n_outputs: int,
+        periodic: Sequence[bool],
+        hidden: Sequence[int] = (50, 50, 50, 50),
+        *,
+        learning_rate: float = 5e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        fuse: bool = True,
+    ) -> None:
+        self.periodic = tuple(bool(p) for p in periodic)
+        n_features = len(self.periodic) + sum(self.periodic)
+        super().__init__(n_features, n_outputs, hidden, learning_rate=learning_rate, betas=betas, fuse=fuse)
+        self.n_inputs = len(self.periodic)
+
+    def jets(self, x: torch.Tensor, spec: JetSpec) -> torch.Tensor:
+        layers = [(layer.weight.T, layer.bias) for layer in self.linears]
+        return _propagate(self._features(x, spec), layers, spec, tanh_derivatives)
+
+    def _features(self, x: torch.Tensor, spec: JetSpec) -> torch.Tensor:
+        """The features' jets ``(len(spec), n_points, n_features)``."""
+        seed = spec.seed(x)
+        columns = []
+        for k, wrap in enumerate(self.periodic):
+            if not wrap:
+                columns.append(seed[..., k])
+                continue
+            for phase in (0.0, math.pi / 2):  # sin, then cos = sin(. + pi / 2)
+                streams = []
+                for g in spec.indices:
+                    n = g[k]
+                    if sum(g) != n:  # a derivative along another input
+                        streams.append(torch.zeros_like(x[:, k]))
+                        continue
+                    scale = math.pi**n / math.factorial(n)
+                    streams.append(scale * torch.sin(math.pi * x[:, k] + phase + n * math.pi / 2))
+                columns.append(torch.stack(streams))
+        return torch.stack(columns, dim=-1)
+
+
 class Subdomains(Approximator):
     """Piecewise in space and time: one small network per box of a regular partition of the inputs.
 
