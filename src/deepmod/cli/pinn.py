@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
         "--grid", help="the output grid's points per coordinate: 101x256 (default: the data's, else 101x256)"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--max-iterations", type=int, help="cap on each stage: Adam (default 2000) and L-BFGS (4000)")
+    p.add_argument("--max-iterations", type=int, help="cap on each stage: Adam (default 2000) and L-BFGS (8000)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--output", required=True, help="the result JSON: equations, parameters with std, residual")
     p.add_argument("--solution", help="write the solved fields on the grid as .npz")

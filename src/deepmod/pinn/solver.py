@@ -46,7 +46,7 @@ class Sampling:
             largest among ``candidates`` random ones join the collocation points (0: none).
     """
 
-    collocation: int = 8000
+    collocation: int = 2500
     initial: int = 256
     boundary: int = 256
     adaptive: int = 2500
@@ -74,7 +74,7 @@ class PINN:
     adam_iterations: int = 2000
     learning_rate: float = 1e-3
     balance_every: int = 0
-    lbfgs_iterations: int = 4000
+    lbfgs_iterations: int = 8000
 
     def solve(
         self, problem: PinnProblem, *, seed: int = 0, device: str = "cpu", control: RunControl | None = None
