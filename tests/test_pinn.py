@@ -77,7 +77,6 @@ def _heat(unknown: bool) -> PinnProblem:
     )
 
 
-@pytest.mark.slow
 def test_a_forward_solve_of_the_heat_equation() -> None:
     """A short training (800 Adam, 800 L-BFGS, 1,000 points) solves the heat equation to 1e-3 (relative L2,
     measured 2e-4); the boundary values are met to 1e-3 of the field's size."""
@@ -95,7 +94,6 @@ def test_a_forward_solve_of_the_heat_equation() -> None:
     assert fit.residual() < 1e-2
 
 
-@pytest.mark.slow
 def test_a_calibration_on_clean_data_is_exact() -> None:
     """nu of the heat equation from 500 clean scattered samples, started at a quarter of its value: within 1e-3
     (relative), with a finite standard deviation."""
