@@ -46,6 +46,7 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
     rng = np.random.default_rng(0)
     npz("tiny", "library has", t=rng.random(12), x=rng.random(12), u=rng.random(12))
     npz("empty", "empty", t=np.array([]), x=x, u=np.zeros((0, 30)))
+    npz("complex", "u.real", t=t, x=x, u=u + 1j * u)
     np.save(tmp / "objects.npy", np.array([1]))
     np.savez(tmp / "pickled.npz", t=t, x=x, u=np.array([{"a": 1}], dtype=object))
     cases["pickled"] = (tmp / "pickled.npz", "pickles")
@@ -75,6 +76,7 @@ CASES = [
     "one_time",
     "tiny",
     "empty",
+    "complex",
     "pickled",
     "garbage",
     "garbage_mat",
