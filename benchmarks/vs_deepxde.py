@@ -1,0 +1,132 @@
+"""deepmod's PINN against DeepXDE on Raissi et al.'s Burgers forward problem, side by side in one run.
+
+The problem: u_t = 0.01/pi u_xx - u u_x on x in [-1, 1], t in [0, 1], u(x, 0) = -sin(pi x), u(+-1, t) = 0
+(Raissi, Perdikaris and Karniadakis 2019). The reference is the Cole-Hopf solution by quadrature
+(:func:`deepmod.data.synthetic.burgers_sine`, accurate to 1e-12) on 101 x 256 points.
+
+- DeepXDE (its own virtual environment, ``benchmarks/.venv-deepxde``, made on first use with ``pip install
+  deepxde torch==2.13.0``, PyTorch backend, one thread): the settings of its Burgers example, written here
+  against its public API: a 3 x 20 tanh network (Glorot normal), 2,540 domain, 80 boundary and 160 initial
+  points, Adam at 1e-3 for 15,000 steps, then L-BFGS.
+- deepmod: ``PINN()`` with its defaults, one thread.
+
+Printed: relative L2 error against the reference, CPU and wall seconds, iterations.
+Run: ``.venv/bin/python benchmarks/vs_deepxde.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEEPXDE_ENV = ROOT / "benchmarks" / ".venv-deepxde"
+
+PEER = """
+import json, sys, time
+import numpy as np
+import deepxde as dde
+import torch
+
+torch.set_num_threads(1)
+grid = np.load(sys.argv[1])
+geom = dde.geometry.GeometryXTime(dde.geometry.Interval(-1, 1), dde.geometry.TimeDomain(0, 1))
+
+def residual(z, u):
+    u_x = dde.grad.jacobian(u, z, i=0, j=0)
+    u_t = dde.grad.jacobian(u, z, i=0, j=1)
+    u_xx = dde.grad.hessian(u, z, i=0, j=0)
+    return u_t + u * u_x - 0.01 / np.pi * u_xx
+
+edge = dde.icbc.DirichletBC(geom, lambda z: 0 * z[:, 0:1], lambda _, on_boundary: on_boundary)
+start = dde.icbc.IC(geom, lambda z: -np.sin(np.pi * z[:, 0:1]), lambda _, on_initial: on_initial)
+data = dde.data.TimePDE(geom, residual, [edge, start], num_domain=2540, num_boundary=80, num_initial=160)
+model = dde.Model(data, dde.nn.FNN([2] + [20] * 3 + [1], "tanh", "Glorot normal"))
+wall, cpu = time.perf_counter(), time.process_time()
+model.compile("adam", lr=1e-3)
+model.train(iterations=15000, display_every=100000)
+model.compile("L-BFGS")
+state, _ = model.train(display_every=100000)
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+x, t = grid["x"], grid["t"]
+z = np.stack([np.tile(x, len(t)), np.repeat(t, len(x))], axis=1)
+u = model.predict(z).reshape(len(t), len(x))
+np.save(sys.argv[2], u)
+print(json.dumps({"wall": wall, "cpu": cpu, "iterations": int(state.step)}))
+"""
+
+
+def _ensure_deepxde() -> Path:
+    python = DEEPXDE_ENV / "bin" / "python"
+    if not python.exists():
+        print(f"creating {DEEPXDE_ENV} with deepxde (first run only) ...", file=sys.stderr)
+        venv.create(DEEPXDE_ENV, with_pip=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0", "deepxde"], check=True)
+    return python
+
+
+def _deepxde(reference: dict[str, np.ndarray]) -> dict[str, float]:
+    python = _ensure_deepxde()
+    with tempfile.TemporaryDirectory() as tmp:
+        grid, out, script = Path(tmp) / "grid.npz", Path(tmp) / "u.npy", Path(tmp) / "peer.py"
+        np.savez(grid, t=reference["t"], x=reference["x"])
+        script.write_text(PEER)
+        env = {**os.environ, "DDE_BACKEND": "pytorch", "OMP_NUM_THREADS": "1"}
+        run = subprocess.run([str(python), str(script), str(grid), str(out)], env=env, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"DeepXDE failed:\n{run.stderr[-3000:]}")
+        stats = json.loads(run.stdout.strip().splitlines()[-1])
+        u = np.load(out)
+    stats["error"] = float(np.linalg.norm(u - reference["u"]) / np.linalg.norm(reference["u"]))
+    return stats
+
+
+def _deepmod(reference: dict[str, np.ndarray]) -> dict[str, float]:
+    import torch
+
+    from deepmod.equation import parse_parametric
+    from deepmod.pinn import PINN, Box, PinnProblem, Values
+    from deepmod.terms import Symbols
+
+    torch.set_num_threads(1)
+    symbols = Symbols(("u",), ("x",))
+    problem = PinnProblem(
+        (parse_parametric("u_t = 0.01/pi*u_xx - u*u_x", symbols, []),),
+        symbols,
+        Box(("t", "x"), (0.0, -1.0), (1.0, 1.0)),
+        [Values.parse("u = -sin(pi*x)", symbols)],
+        [Values.parse("u = 0", symbols)],
+    )
+    wall, cpu = time.perf_counter(), time.process_time()
+    fit = PINN().solve(problem)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    u = fit.on_grid({"t": reference["t"], "x": reference["x"]}).fields["u"]
+    error = float(np.linalg.norm(u - reference["u"]) / np.linalg.norm(reference["u"]))
+    return {"wall": wall, "cpu": cpu, "iterations": fit.history.iterations[-1], "error": error}
+
+
+def main() -> int:
+    from deepmod.data.synthetic import burgers_sine
+
+    ref = burgers_sine().data
+    reference = {"t": ref.coords["t"], "x": ref.coords["x"], "u": ref.fields["u"]}
+    rows = [("deepmod pinn (defaults)", _deepmod(reference))]
+    if "--no-deepxde" not in sys.argv:
+        rows.append(("DeepXDE 3 x 20, Adam 15,000 + L-BFGS", _deepxde(reference)))
+    print("| solver | relative L2 | CPU s | wall s | iterations |")
+    print("|---|---|---|---|---|")
+    for name, r in rows:
+        print(f"| {name} | {r['error']:.2e} | {r['cpu']:.0f} | {r['wall']:.0f} | {r['iterations']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
