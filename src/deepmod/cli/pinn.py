@@ -20,7 +20,11 @@ EXIT_INTERRUPTED = 130
 def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
     p.add_argument("equation", help='the PDE, "u_t = 0.01/pi*u_xx - u*u_x" (several: separate by ;), or a result JSON')
     p.add_argument("--domain", help="the box, time first: t=0:1,x=-1:1 (default: the data's)")
-    p.add_argument("--initial", default="data", help='initial values, "u = -sin(pi*x)" (; between fields), or data')
+    p.add_argument(
+        "--initial",
+        default="data",
+        help='initial values, "u = -sin(pi*x)" (; between fields), or data (none with scattered samples)',
+    )
     p.add_argument("--boundary", default="data", help='periodic, values on every face "u = 0" (or "u_x = 0"), or data')
     p.add_argument("--data", help="a data file: the domain, the initial and boundary values, samples to fit")
     p.add_argument("--coords", type=csv, help="the data's coordinate arrays, time first; ALIAS=NAME renames")
@@ -106,6 +110,8 @@ def _problem(args: argparse.Namespace) -> tuple[Any, Any]:
         if text == "data":
             if data is None:
                 raise InputError(f"--{what} data needs --data", options=(what,))
+            if not data.grid and unknowns:  # scattered samples: the inverse problem rests on them alone
+                return None
             return data
         if text == "periodic" and what == "boundary":
             return "periodic"

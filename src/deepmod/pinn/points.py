@@ -76,10 +76,16 @@ def training_points(problem: PinnProblem, settings: PINN, rng: np.random.Generat
     n_in = len(box.names)
     centre, half = box.centre, box.half_width
     collocation = rng.uniform(-1.0, 1.0, (settings.sampling.collocation, n_in))
-    initial, initial_values, initial_fields = _initial(problem, settings.sampling.initial, rng)
-    scale = np.sqrt(np.mean(initial_values**2, axis=0))
     field_scale = np.ones(len(problem.symbols.fields))
-    field_scale[initial_fields] = np.where(scale > 0, scale, 1.0)
+    initial = initial_values = None
+    initial_fields: list[int] = []
+    if problem.initial is not None:
+        initial, initial_values, initial_fields = _initial(problem, settings.sampling.initial, rng)
+        scale = np.sqrt(np.mean(initial_values**2, axis=0))
+        field_scale[initial_fields] = np.where(scale > 0, scale, 1.0)
+    elif problem.data is not None:  # an inverse problem from samples alone: their size sets the scale
+        scale = np.sqrt(np.mean(problem.data.points()[1] ** 2, axis=0))
+        field_scale[: len(scale)] = np.where(scale > 0, scale, 1.0)
     boundary = _boundary(problem, settings.sampling.boundary, rng)
     data = data_values = None
     data_fields: list[int] = []
@@ -126,7 +132,7 @@ def _initial(problem: PinnProblem, n: int, rng: np.random.Generator) -> tuple[np
     z[:, 0] = -1.0
     physical = z * half + centre
     given: dict[int, Values] = {}
-    for v in problem.initial:
+    for v in problem.initial or ():
         if any(v.target.derivative):
             raise InputError(f"an initial condition gives a field's values, not {symbols.factor_name(v.target)}")
         given[v.target.field] = v
@@ -160,7 +166,7 @@ def _boundary(
     """Points on the spatial faces, the prescribed values and their kinds: none for periodic boundaries."""
     box, symbols = problem.box, problem.symbols
     centre, half = box.centre, box.half_width
-    if isinstance(problem.boundary, str):
+    if isinstance(problem.boundary, str) or problem.boundary is None:
         return None, None, [], []
     if isinstance(problem.boundary, Dataset):
         return _data_edges(problem.boundary, centre, half, len(symbols.targets))

@@ -101,9 +101,10 @@ class PinnProblem:
         equations: one per field, coefficients affine in the unknowns (:func:`~deepmod.equation.parse_parametric`).
         symbols: the fields' and coordinates' names.
         box: the domain.
-        initial: the fields at the first time: expressions, or a grid data set's first snapshot.
+        initial: the fields at the first time: expressions, or a grid data set's first snapshot; ``None``
+            for an inverse problem from samples alone (Raissi's identification).
         boundary: ``"periodic"`` (every spatial axis, a hard constraint), expressions on every spatial face,
-            or a grid data set's values along its edges.
+            a grid data set's values along its edges, or ``None`` with samples alone.
         data: samples the solution must also fit (grid or scattered): needed to calibrate unknowns.
         unknowns: the unknown coefficients' names and starting values.
     """
@@ -111,8 +112,8 @@ class PinnProblem:
     equations: tuple[ParametricEquation, ...]
     symbols: Symbols
     box: Box
-    initial: Condition
-    boundary: str | Condition
+    initial: Condition | None
+    boundary: str | Condition | None
     data: Dataset | None = None
     unknowns: Mapping[str, float] = field(default_factory=dict)
 
@@ -124,6 +125,8 @@ class PinnProblem:
                 f"({', '.join(sorted(named)) or 'none'})",
                 options=("unknown",),
             )
+        if (self.initial is None or self.boundary is None) and self.data is None:
+            raise InputError("without initial or boundary values the solution is fixed by data alone: give data")
         if self.unknowns and self.data is None:
             raise InputError("unknown coefficients are calibrated from data: give data", options=("data",))
         if isinstance(self.boundary, str) and self.boundary != "periodic":
