@@ -20,6 +20,10 @@ from deepmod.pinn import PINN, Box, PinnProblem, Sampling, Values
 from deepmod.terms import Symbols
 
 S = Symbols(("u",), ("x",))
+SHORT = PINN(
+    sampling=Sampling(collocation=1000, adaptive=200), adam_iterations=800, lbfgs_iterations=800, hidden=(20, 20, 20)
+)
+"""A short training for the analytic cases: 800 Adam, 800 L-BFGS, 1,000 + 200 points, 3 x 20."""
 
 
 @pytest.mark.parametrize(
@@ -80,12 +84,7 @@ def _heat(unknown: bool) -> PinnProblem:
 def test_a_forward_solve_of_the_heat_equation() -> None:
     """A short training (800 Adam, 800 L-BFGS, 1,000 points) solves the heat equation to 1e-3 (relative L2,
     measured 2e-4); the boundary values are met to 1e-3 of the field's size."""
-    fit = PINN(
-        sampling=Sampling(collocation=1000, adaptive=200),
-        adam_iterations=800,
-        lbfgs_iterations=800,
-        hidden=(20, 20, 20),
-    ).solve(_heat(False))
+    fit = SHORT.solve(_heat(False))
     t, x = np.linspace(0, 1, 11), np.linspace(0, np.pi, 31)
     sol = fit.on_grid({"t": t, "x": x}).fields["u"]
     exact = np.exp(-0.2 * t)[:, None] * np.sin(x)[None, :]
@@ -97,12 +96,7 @@ def test_a_forward_solve_of_the_heat_equation() -> None:
 def test_a_calibration_on_clean_data_is_exact() -> None:
     """nu of the heat equation from 500 clean scattered samples, started at a quarter of its value: within 1e-3
     (relative), with a finite standard deviation."""
-    fit = PINN(
-        sampling=Sampling(collocation=1000, adaptive=200),
-        adam_iterations=800,
-        lbfgs_iterations=800,
-        hidden=(20, 20, 20),
-    ).solve(_heat(True))
+    fit = SHORT.solve(_heat(True))
     nu = fit.parameters()["nu"]
     assert abs(nu["value"] - 0.2) < 2e-4, nu
     assert np.isfinite(nu["std"]) and nu["std"] > 0
@@ -161,3 +155,32 @@ def test_identification_from_scattered_samples_alone(tmp_path: Path, capsys: pyt
     assert "nu = " in capsys.readouterr().out
     nu = json.loads(out.read_text())["settings"]["parameters"]["nu"]
     assert abs(nu["value"] - 0.2) < 2e-3 and nu["std"] > 0, nu
+
+
+def test_initial_and_boundary_values_from_a_data_grid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--initial data --boundary data`` take the grid's first snapshot and its edges (a first snapshot is one
+    time, fewer than a data set may hold, so it is read as points), and the error against the data is
+    reported."""
+    t, x = np.linspace(0, 1, 11), np.linspace(0, np.pi, 21)
+    np.savez(tmp_path / "g.npz", t=t, x=x, u=np.exp(-0.2 * t)[:, None] * np.sin(x)[None, :])
+    out = tmp_path / "r.json"
+    argv = ["pinn", "u_t = 0.2*u_xx", "--data", str(tmp_path / "g.npz"), "--coords", "t,x", "--fields", "u"]
+    assert (
+        main(
+            [
+                *argv,
+                "--initial",
+                "data",
+                "--boundary",
+                "data",
+                "--max-iterations",
+                "20",
+                "--quiet",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert "relative L2 error against the data" in capsys.readouterr().out
+    assert np.isfinite(json.loads(out.read_text())["settings"]["data_error"])

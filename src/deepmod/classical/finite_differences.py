@@ -136,11 +136,8 @@ def grid_values(
     on_step: Callable[[], None] = lambda: None,
 ) -> dict[tuple[int, tuple[int, ...]], np.ndarray]:
     """The smoothed derivatives of the fields (``plan``'s fields) and the coordinates' mesh that ``needed``
-    names, each ``cut`` to the points of the regression; ``on_step`` is called after each derivative.
-
-    Raises:
-        InputError: where a value is not finite (a log or a negative power of a field that reaches 0).
-    """
+    names, each ``cut`` to the points of the regression; ``on_step`` is called after each derivative (the
+    terms' finiteness is checked on Theta, :func:`~deepmod.library.finite_columns`)."""
     values = {}
     for f, d in sorted(k for k in needed if k[0] >= 0):
         values[(f, d)] = cut(plan.derivative(plan.fields[f], (0, *d)))

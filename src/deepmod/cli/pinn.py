@@ -70,7 +70,8 @@ def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> in
     if args.solution:
         save_npz(fit.on_grid(grid), args.solution)
     print(result)
-    for name, p in fit.parameters().items():
+    parameters: dict[str, dict[str, float]] = result.settings["parameters"]
+    for name, p in parameters.items():
         print(f"{name} = {p['value']:.6g} +- {p['std']:.2g}")
     if "data_error" in result.settings:
         print(f"relative L2 error against the data: {result.settings['data_error']:.4g}")

@@ -319,10 +319,10 @@ def load(
         runs = split_runs(arrays, trajectory, parse_names(coords, "coord"), Path(path).name)
         loaded = [from_arrays(a, coords, every, source=f"{Path(path).name}, {trajectory} {k}") for k, a in runs]
         ds = dataclasses.replace(loaded[0], runs=tuple(loaded[1:]))
-        return ds.with_inputs(list(given)) if given else ds
-    ds = from_arrays(arrays, coords, every, dims=dims, source=Path(path).name, mask_nan=mask_nan)
-    if Path(path).suffix.lower() == ".csv" and not ds.grid:
-        ds = scattered_to_grid(ds) or ds
+    else:
+        ds = from_arrays(arrays, coords, every, dims=dims, source=Path(path).name, mask_nan=mask_nan)
+        if Path(path).suffix.lower() == ".csv" and not ds.grid:
+            ds = scattered_to_grid(ds) or ds
     return ds.with_inputs(list(given)) if given else ds
 
 

@@ -28,9 +28,9 @@ class Points:
         initial_fields: the fields the initial values are of.
         boundary, boundary_values: points on the spatial faces and the prescribed values, grouped by
             ``kinds`` (the field or derivative each group prescribes) with their rows ``kind_rows``.
-        data, data_values, data_fields: samples to fit (an inverse problem's).
+        data, data_values: samples to fit (an inverse problem's), values of the first fields.
         field_scale: ``(n_fields,)`` the fields' typical size (RMS of the initial values).
-        value_scale: the same, as the tensor the losses divide by; boundary_scale: per boundary row.
+        boundary_scale: per boundary row, its field's size over the derivative's length scale.
     """
 
     collocation: Any
@@ -44,9 +44,7 @@ class Points:
     boundary_scale: Any
     data: Any
     data_values: Any
-    data_fields: list[int]
     field_scale: np.ndarray
-    value_scale: Any
 
     def to(self, convert: Callable[[np.ndarray], Any]) -> Points:
         """The points with every array converted (to tensors); indices and scales of numbers stay."""
@@ -66,7 +64,6 @@ class Points:
             data=maybe(self.data),
             data_values=maybe(self.data_values),
             kind_rows=[torch.as_tensor(r) for r in self.kind_rows],
-            value_scale=convert(self.value_scale),
         )
 
 
@@ -88,11 +85,9 @@ def training_points(problem: PinnProblem, settings: PINN, rng: np.random.Generat
         field_scale[: len(scale)] = np.where(scale > 0, scale, 1.0)
     boundary = _boundary(problem, settings.sampling.boundary, rng)
     data = data_values = None
-    data_fields: list[int] = []
     if problem.data is not None:
         x, u = problem.data.points()
         data, data_values = (x - centre) / half, u
-        data_fields = list(range(u.shape[1]))
     pts, values, kinds, rows = boundary
     b_scale = None
     if pts is not None:
@@ -114,8 +109,6 @@ def training_points(problem: PinnProblem, settings: PINN, rng: np.random.Generat
         b_scale,
         data,
         data_values,
-        data_fields,
-        field_scale,
         field_scale,
     )
 
@@ -125,9 +118,8 @@ def _initial(problem: PinnProblem, n: int, rng: np.random.Generator) -> tuple[np
     box, symbols = problem.box, problem.symbols
     centre, half = box.centre, box.half_width
     if isinstance(problem.initial, Dataset):
-        first = _first_snapshot(problem.initial)
-        x, u = first.points()
-        return (x - centre) / half, u[:, : len(symbols.targets)], list(range(len(symbols.targets)))
+        x, u = _first_snapshot(problem.initial, len(symbols.targets))
+        return (x - centre) / half, u, list(range(len(symbols.targets)))
     z = rng.uniform(-1.0, 1.0, (n, len(box.names)))
     z[:, 0] = -1.0
     physical = z * half + centre
@@ -145,19 +137,15 @@ def _initial(problem: PinnProblem, n: int, rng: np.random.Generator) -> tuple[np
     return z, values.astype(np.float64), fields
 
 
-def _first_snapshot(data: Dataset) -> Dataset:
+def _first_snapshot(data: Dataset, n_fields: int) -> tuple[np.ndarray, np.ndarray]:
+    """The grid points at the first time ``(n, n_coords)`` and the first ``n_fields`` fields there."""
     if not data.grid:
         raise InputError("the initial state from data needs data on a grid", options=("initial",))
-    t = data.coords[data.coord_names[0]]
-    return (
-        Dataset(
-            {data.coord_names[0]: t[:1], **{c: data.coords[c] for c in data.coord_names[1:]}},
-            {n: np.asarray(f)[:1] for n, f in data.fields.items()},
-            grid=True,
-        )
-        if len(t) >= 1
-        else data
-    )
+    axes = [np.asarray(data.coords[c])[:1] if k == 0 else data.coords[c] for k, c in enumerate(data.coord_names)]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    x = np.stack([m.ravel() for m in mesh], axis=1).astype(np.float64)
+    u = np.stack([np.asarray(data.fields[n], dtype=np.float64)[0].ravel() for n in data.field_names[:n_fields]], axis=1)
+    return x, u
 
 
 def _boundary(

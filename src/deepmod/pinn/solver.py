@@ -18,14 +18,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 import torch
 
+from deepmod._random import torch_seeded
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.taylor import JetSpec
-from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import TermEvaluator, coordinate_values
 from deepmod.method import RunControl
@@ -85,13 +84,9 @@ class PINN:
         control = RunControl() if control is None else control
         rng = np.random.default_rng(seed)
         points = training_points(problem, self, rng)
-        generator = torch.Generator().manual_seed(seed)
-        torch_state = torch.random.get_rng_state()
-        torch.random.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-        try:
+        init_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=torch.Generator().manual_seed(seed)))
+        with torch_seeded(init_seed):
             model = self._network(problem, len(problem.symbols.fields)).to(device=device, dtype=self.dtype)
-        finally:
-            torch.random.set_rng_state(torch_state)
         losses = Losses(problem, points, model, self.dtype, device)
         candidates = torch.as_tensor(
             rng.uniform(-1.0, 1.0, (self.sampling.candidates, len(problem.box.names))), dtype=self.dtype, device=device
@@ -119,6 +114,7 @@ class Losses:
             return torch.as_tensor(a, dtype=dtype, device=device)
 
         self.points = points.to(as_tensor)
+        self.value_scale = as_tensor(points.field_scale)
         self.unknown_names = tuple(problem.unknowns)
         self.unknowns = torch.nn.Parameter(as_tensor(np.array([problem.unknowns[n] for n in self.unknown_names])))
         symbols = problem.symbols
@@ -171,6 +167,10 @@ class Losses:
     def residuals(self, x: torch.Tensor) -> torch.Tensor:
         """``(n, F_targets)``: u_t minus the right-hand side, in units of each field's typical rate."""
         _, values, u_t = self.values(x)
+        return self.residuals_of(values, u_t)
+
+    def residuals_of(self, values: dict[tuple[int, tuple[int, ...]], torch.Tensor], u_t: torch.Tensor) -> torch.Tensor:
+        """:meth:`residuals` from :meth:`values`' derivatives and u_t."""
         out = []
         for k, (evaluator, row) in enumerate(zip(self.evaluators, self.coefficients(), strict=True)):
             rhs = sum((c * col for c, col in zip(row, evaluator.columns(values, like=u_t[:, k]), strict=True)), 0.0)
@@ -183,7 +183,8 @@ class Losses:
         out = {"residual": torch.mean(self.residuals(p.collocation) ** 2)}
         if p.initial is not None:
             fields, _, _ = self.values(p.initial)
-            out["initial"] = torch.mean(((fields[:, p.initial_fields] - p.initial_values) / p.value_scale) ** 2)
+            scale = self.value_scale[p.initial_fields]
+            out["initial"] = torch.mean(((fields[:, p.initial_fields] - p.initial_values) / scale) ** 2)
         if p.boundary is not None:
             _, values, _ = self.values(p.boundary)
             got = torch.cat(
@@ -192,7 +193,8 @@ class Losses:
             out["boundary"] = torch.mean(((got - p.boundary_values) / p.boundary_scale) ** 2)
         if p.data is not None:
             fields, _, _ = self.values(p.data)
-            out["data"] = torch.mean(((fields[:, p.data_fields] - p.data_values) / p.value_scale[p.data_fields]) ** 2)
+            n = p.data_values.shape[1]
+            out["data"] = torch.mean(((fields[:, :n] - p.data_values) / self.value_scale[:n]) ** 2)
         return out
 
     def total(self) -> torch.Tensor:
@@ -301,7 +303,6 @@ class PinnFit:
     status: str
     history: History
     seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def parameters(self) -> dict[str, dict[str, float]]:
         """Each unknown's value and standard deviation (:func:`deepmod.pinn.uncertainty.parameter_std`)."""
@@ -353,7 +354,7 @@ class PinnFit:
         problem's)."""
         params = self.parameters()
         values = {n: p["value"] for n, p in params.items()}
-        equations = [Equation(eq.lhs, dict(eq.resolve(values).coefficients)) for eq in self.losses.equations]
+        equations = [eq.resolve(values) for eq in self.losses.equations]
         settings: dict[str, object] = {
             "parameters": params,
             "residual": self.residual(),

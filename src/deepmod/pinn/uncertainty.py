@@ -25,10 +25,10 @@ def parameter_std(losses: Losses) -> np.ndarray:
     if not names:
         return np.zeros(0)
     points = losses.points.collocation
-    _, values, _ = losses.values(points)
     rows, residuals = [], []
     with torch.no_grad():
-        r = losses.residuals(points).cpu().numpy()
+        _, values, u_t = losses.values(points)
+        r = losses.residuals_of(values, u_t).cpu().numpy()
         for k, (eq, evaluator) in enumerate(zip(losses.equations, losses.evaluators, strict=True)):
             columns = [c.detach().cpu().numpy() for c in evaluator.columns(values, like=points[:, 0])]
             block = np.zeros((len(points), len(names)))
