@@ -4,6 +4,8 @@ on analytic cases, and the CLI's bad input."""
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +16,12 @@ from deepmod.cli import main
 from deepmod.data import Dataset
 from deepmod.derivatives.taylor import JetSpec
 from deepmod.equation import parse_parametric
+from deepmod.errors import InputError
 from deepmod.expression import Expression
+from deepmod.method import RunControl
 from deepmod.neural.approximators import PeriodicMLP
 from deepmod.pinn import PINN, Box, PinnProblem, Sampling, Values
+from deepmod.pinn.problem import period_end
 from deepmod.terms import Symbols
 
 S = Symbols(("u",), ("x",))
@@ -184,3 +189,54 @@ def test_initial_and_boundary_values_from_a_data_grid(tmp_path: Path, capsys: py
     )
     assert "relative L2 error against the data" in capsys.readouterr().out
     assert np.isfinite(json.loads(out.read_text())["settings"]["data_error"])
+
+
+def test_a_periodic_grid_without_its_end_point_spans_one_period() -> None:
+    """A periodic field on a uniform grid that leaves the end point out (n dx = 2 pi) gets the period 2 pi,
+    not the grid's span; one that repeats the first point at the end gets the span."""
+    t = np.linspace(0, 1, 4)
+    for x, end in ((np.linspace(0, 2 * np.pi, 32, endpoint=False), 2 * np.pi), (np.linspace(0, 2 * np.pi, 33), None)):
+        u = np.exp(-t)[:, None] * np.sin(x)[None, :]
+        box = Box.of(Dataset({"t": t, "x": x}, {"u": u}, grid=True), periodic=True)
+        assert box.upper[1] == pytest.approx(x[-1] if end is None else end)
+    assert period_end(Dataset({"t": t, "x": x}, {"u": u}, grid=True), 1, "x") == pytest.approx(x[-1])
+
+
+def test_report_shows_a_pinn_solution_against_the_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``deepmod report`` on a PINN's result and solution, with the data as reference: the solution, its residual
+    map and its error against the data."""
+    t, x = np.linspace(0, 1, 11), np.linspace(0, np.pi, 21)
+    np.savez(tmp_path / "g.npz", t=t, x=x, u=np.exp(-0.2 * t)[:, None] * np.sin(x)[None, :])
+    out, sol, page = tmp_path / "r.json", tmp_path / "sol.npz", tmp_path / "r.html"
+    common = ["--coords", "t,x", "--fields", "u", "--quiet"]
+    argv = ["pinn", "u_t = 0.2*u_xx", "--data", str(tmp_path / "g.npz"), *common, "--max-iterations", "40"]
+    assert main([*argv, "--output", str(out), "--solution", str(sol)]) == 0
+    argv = ["report", str(out), str(sol), *common, "--reference", str(tmp_path / "g.npz"), "--no-simulation"]
+    assert main([*argv, "--output", str(page)]) == 0
+    text = page.read_text()
+    for part in ("Solution (the PINN", "Residual map", "Solution against the data", "Relative L2 error of the"):
+        assert part in text, part
+
+
+def test_an_interrupted_pinn_resumes_to_the_same_solution(tmp_path: Path) -> None:
+    """A run stopped in its Adam stage writes a checkpoint; going on from it ends where an uninterrupted run
+    ends (the same weights, points and Adam moments: bit for bit); a checkpoint of another problem is refused."""
+    stop, ckpt = threading.Event(), tmp_path / "pinn.ckpt"
+
+    class StopAt100:
+        def on_start(self, total: int) -> None: ...
+        def on_end(self, status: str) -> None: ...
+        def on_record(self, iteration: int, loss: float, active: int) -> None:
+            if iteration >= 100:
+                stop.set()
+
+    settings = replace(SHORT, adam_iterations=200, lbfgs_iterations=50)
+    problem = _heat(True)
+    cut = settings.solve(problem, control=RunControl([StopAt100()], stop, ckpt))  # type: ignore[list-item]
+    assert cut.status == "interrupted" and ckpt.is_file()
+    resumed = settings.solve(problem, control=RunControl(resume=ckpt))
+    whole = settings.solve(problem)
+    assert resumed.status == "converged" and resumed.history.iterations[0] > 100
+    assert resumed.parameters()["nu"]["value"] == whole.parameters()["nu"]["value"]
+    with pytest.raises(InputError, match="other data"):
+        settings.solve(_heat(False), control=RunControl(resume=ckpt))

@@ -39,11 +39,14 @@ def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
     p.add_argument("--output", required=True, help="the result JSON: equations, parameters with std, residual")
     p.add_argument("--solution", help="write the solved fields on the grid as .npz")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--checkpoint", help="where an interrupted run writes its state (default: OUTPUT.ckpt)")
+    p.add_argument("--resume", help="go on from a checkpoint (same equation, data and options)")
 
 
 def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> int:
     """The ``pinn`` command: train, write the result (and the solution), print the equations and errors."""
     from deepmod.data import save_npz
+    from deepmod.errors import InputError
     from deepmod.method import RunControl
     from deepmod.pinn import PINN
     from deepmod.report.progress import ProgressBar
@@ -53,7 +56,11 @@ def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> in
         check_output(args.solution)
     problem, data = _problem(args)
     stop = threading.Event()
-    control = RunControl([] if args.quiet else [ProgressBar(desc="pinn")], stop)
+    checkpoint = args.checkpoint or f"{args.output}.ckpt"
+    check_output(checkpoint)
+    if args.resume and not Path(args.resume).is_file():
+        raise InputError(f"the checkpoint '{args.resume}' does not exist or is not a file", options=("resume",))
+    control = RunControl([] if args.quiet else [ProgressBar(desc="pinn")], stop, checkpoint, args.resume)
     settings = PINN()
     if args.max_iterations is not None:
         cap = max(1, args.max_iterations)
@@ -76,7 +83,7 @@ def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> in
     if "data_error" in result.settings:
         print(f"relative L2 error against the data: {result.settings['data_error']:.4g}")
     if fit.status == "interrupted":
-        print("deepmod: interrupted; the result so far is written", flush=True)
+        print(f"deepmod: interrupted; the result so far is written; continue with --resume {checkpoint}", flush=True)
         return EXIT_INTERRUPTED
     return 0
 
@@ -93,7 +100,8 @@ def _problem(args: argparse.Namespace) -> tuple[Any, Any]:
         if not args.coords or not args.fields:
             raise InputError("--data needs --coords and --fields", options=("coords", "fields"))
         data = load(args.data, args.coords, args.fields)
-    box = _domain(args.domain) if args.domain else (Box.of(data) if data is not None else None)
+    periodic = args.boundary == "periodic"
+    box = _domain(args.domain) if args.domain else (Box.of(data, periodic) if data is not None else None)
     if box is None:
         raise InputError("give the domain (--domain t=0:1,x=-1:1) or data (--data)")
     texts, fields = _equation_texts(args.equation, box.names[0])

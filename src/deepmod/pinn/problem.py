@@ -40,10 +40,14 @@ class Box:
             raise InputError(f"each coordinate's upper bound must exceed its lower one: {self.describe()}")
 
     @staticmethod
-    def of(data: Dataset) -> Box:
-        """The box a data set spans."""
+    def of(data: Dataset, periodic: bool = False) -> Box:
+        """The box a data set spans; ``periodic``: one period per spatial axis (:func:`period_end`)."""
         ranges = data.coord_ranges()
-        return Box(data.coord_names, tuple(ranges[:, 0].tolist()), tuple(ranges[:, 1].tolist()))
+        upper = ranges[:, 1].copy()
+        if periodic and data.grid:
+            for k, name in enumerate(data.coord_names[1:], start=1):
+                upper[k] = period_end(data, k, name)
+        return Box(data.coord_names, tuple(ranges[:, 0].tolist()), tuple(upper.tolist()))
 
     @property
     def centre(self) -> np.ndarray:
@@ -55,6 +59,23 @@ class Box:
 
     def describe(self) -> str:
         return ",".join(f"{n}={lo:g}:{hi:g}" for n, lo, hi in zip(self.names, self.lower, self.upper, strict=True))
+
+
+def period_end(data: Dataset, axis: int, name: str) -> float:
+    """Where one period of the grid's spatial ``axis`` ends.
+
+    A periodic field sampled on a uniform grid (as spectral solvers write it) leaves the end point out, so
+    the period is ``n dx``, one step past the last point. Where the last point repeats the first (the data's
+    values there differ much less than neighbouring points' do), the period is the grid's span.
+    """
+    x = np.asarray(data.coords[name], dtype=np.float64)
+    step = np.diff(x)
+    if len(x) < 3 or np.ptp(step) > 1e-6 * abs(step.mean()):
+        raise InputError(f"periodic boundaries need a uniform grid in {name}", options=("boundary",))
+    u = np.stack([np.moveaxis(np.asarray(data.fields[f]), axis, 0) for f in data.field_names])
+    ends = float(np.mean(np.abs(u[:, 0] - u[:, -1])))
+    neighbours = float(np.mean(np.abs(u[:, 0] - u[:, 1])))
+    return float(x[-1]) if ends < 0.1 * neighbours else float(x[-1] + step.mean())
 
 
 @dataclass(frozen=True)
@@ -136,4 +157,4 @@ class PinnProblem:
             raise InputError(f"a PINN needs one equation per field: {', '.join(lhs)}")
 
 
-__all__ = ["Box", "Condition", "PinnProblem", "Values"]
+__all__ = ["Box", "Condition", "PinnProblem", "Values", "period_end"]

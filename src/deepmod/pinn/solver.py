@@ -29,6 +29,7 @@ from deepmod.errors import InputError
 from deepmod.library import TermEvaluator, coordinate_values
 from deepmod.method import RunControl
 from deepmod.neural.approximators import MLP, Approximator, PeriodicMLP
+from deepmod.pinn.checkpoint import Progress, fingerprint, resume, save
 from deepmod.pinn.points import Points, training_points
 from deepmod.pinn.problem import PinnProblem
 from deepmod.result import History, Result
@@ -91,7 +92,11 @@ class PINN:
         candidates = torch.as_tensor(
             rng.uniform(-1.0, 1.0, (self.sampling.candidates, len(problem.box.names))), dtype=self.dtype, device=device
         )
-        status, history = _train(self, losses, control, candidates)
+        key = fingerprint(problem, self, seed)
+        state = Progress() if control.resume is None else resume(losses, control.resume, key, device)
+        status, history = _train(self, losses, control, candidates, state)
+        if status == "interrupted" and control.checkpoint is not None:
+            save(losses, control.checkpoint, key, state)
         return PinnFit(problem, model, losses, status, history, time.perf_counter() - start)
 
     def _network(self, problem: PinnProblem, n_fields: int) -> Approximator:
@@ -224,18 +229,23 @@ class Losses:
                     self.weights[k] = 0.9 * self.weights[k] + 0.1 * peak / mean
 
 
-def _train(settings: PINN, losses: Losses, control: RunControl, candidates: torch.Tensor) -> tuple[str, History]:
-    """Adam, the adaptive collocation points from ``candidates``, then L-BFGS; ``(status, history)``; a stop
-    request ends either stage ("interrupted")."""
+def _train(
+    settings: PINN, losses: Losses, control: RunControl, candidates: torch.Tensor, state: Progress
+) -> tuple[str, History]:
+    """Adam, the adaptive collocation points from ``candidates``, then L-BFGS, from where ``state`` says
+    (updated as training goes); ``(status, history)``; a stop request ends either stage ("interrupted")."""
     history = History()
     params = losses.parameters()
     total = settings.adam_iterations + settings.lbfgs_iterations
     for cb in control.callbacks:
         cb.on_start(total)
     adam = torch.optim.Adam(params, lr=settings.learning_rate)
+    if state.adam is not None:
+        adam.load_state_dict(state.adam)
     status = "converged"
-    for it in range(1, settings.adam_iterations + 1):
+    for it in range(state.iteration + 1, settings.adam_iterations + 1):
         if control.stop is not None and control.stop.is_set():
+            state.adam = adam.state_dict()
             return _ended("interrupted", control, history)
         if settings.balance_every and it % settings.balance_every == 1:
             losses.rebalance()
@@ -243,19 +253,20 @@ def _train(settings: PINN, losses: Losses, control: RunControl, candidates: torc
         loss = losses.total()
         loss.backward()
         adam.step()
+        state.iteration = it
         _record(history, it, float(loss.detach()), control)
-    if settings.sampling.adaptive:
+    if settings.sampling.adaptive and not state.refined:
         losses.add_collocation(candidates, settings.sampling.adaptive)
+        state.refined = True
     lbfgs = torch.optim.LBFGS(
         params,
         lr=1.0,
-        max_iter=settings.lbfgs_iterations,
+        max_iter=max(1, total - state.iteration),
         history_size=50,
         tolerance_grad=1e-12,
         tolerance_change=1e-15,
         line_search_fn="strong_wolfe",
     )
-    count = [settings.adam_iterations]
 
     def closure() -> torch.Tensor:
         if control.stop is not None and control.stop.is_set():
@@ -263,11 +274,11 @@ def _train(settings: PINN, losses: Losses, control: RunControl, candidates: torc
         lbfgs.zero_grad()
         value = losses.total()
         value.backward()
-        count[0] += 1
-        _record(history, count[0], float(value.detach()), control)
+        state.iteration += 1
+        _record(history, state.iteration, float(value.detach()), control)
         return value
 
-    if settings.lbfgs_iterations:
+    if state.iteration < total:
         try:
             lbfgs.step(closure)
         except _Stopped:

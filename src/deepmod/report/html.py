@@ -270,8 +270,10 @@ def build_report(
     report = Report(f"deepmod report: {data.source or 'data'}")
     _equation_section(report, result, symbols)
     grids = [(name, np.asarray(data.fields[name])) for name in data.field_names]
+    pinn = result.method == "pinn"
     if data.grid:
-        report.add("Data", image(field_panels(grids, data), "the data"))
+        title = "Solution (the PINN's, on its grid)" if pinn else "Data"
+        report.add(title, image(field_panels(grids, data), "the data"))
     else:
         report.add("Data", f"<p class='note'>{data.n_points} scattered samples (no grid to draw as images).</p>")
     judged = weak_fit(data, result.equations, symbols) if result.method == "weak" else None
@@ -288,12 +290,19 @@ def build_report(
     if fit is not None:
         panels, trimmed, size = fit
         report.add(
-            "Fit: the equation against the data's time derivative" + (" (secondary)" if judged else ""),
+            (
+                "Residual map: the equation on the solution"
+                if pinn
+                else "Fit: the equation against the data's time derivative"
+            )
+            + (" (secondary)" if judged else ""),
             image(field_panels(panels, trimmed, cmap="RdBu_r"), "time derivative, right-hand side and residual")
             + f"<p>Relative L2 size of the residual: <b>{size:.3g}</b>. Derivatives of the data by "
             "Savitzky-Golay filters whose windows follow the noise floor; edges left out.</p>",
         )
     _evidence_section(report, result)
+    if pinn and reference is not None and reference is not data:
+        _against_data_section(report, data, reference)
     if simulation is not None:
         _simulation_section(report, simulation, data if reference is None else reference)
     report.add("Settings", settings_table(result.settings))
@@ -371,6 +380,28 @@ def _simulation_section(report: Report, simulation: Simulation, reference: Datas
         f"started from {html.escape(simulation.start or 'the first snapshot')}.</p>"
     )
     report.add("Simulation against the data", body)
+
+
+def _against_data_section(report: Report, solution: Dataset, reference: Dataset) -> None:
+    """A PINN's solution against the data: the difference maps and the relative L2 error, on the data's grid."""
+    if not reference.grid or solution.shape != reference.shape:
+        report.add(
+            "Solution against the data",
+            "<p class='note'>The data are not on the solution's grid: write the solution on the data's grid "
+            "(deepmod pinn --data DATA --solution SOL.npz) to compare them here.</p>",
+        )
+        return
+    panels, squares, total = [], 0.0, 0.0
+    for name in reference.field_names:
+        got, want = np.asarray(solution.fields[name]), np.asarray(reference.fields[name])
+        panels += [(f"{name} data", want), (f"{name} solution - data", got - want)]
+        squares, total = squares + float(np.sum((got - want) ** 2)), total + float(np.sum(want**2))
+    error = np.sqrt(squares / total) if total > 0 else float("nan")
+    report.add(
+        "Solution against the data",
+        image(field_panels(panels, reference), "the data and the solution's difference from it")
+        + f"<p>Relative L2 error of the solution over the data's grid: <b>{error:.4g}</b>.</p>",
+    )
 
 
 def _snapshots(sim: Dataset, ref: Dataset) -> Any:

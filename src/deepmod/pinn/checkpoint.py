@@ -1,0 +1,81 @@
+"""An interrupted PINN's state, written so that training can go on from it (``deepmod pinn --resume``).
+
+The checkpoint holds the network's weights, the unknowns, the collocation points (the adaptive ones
+included), how far training got and Adam's moments; it is tied to the problem, the settings and the seed by a
+digest, and read back without unpickling code (:func:`deepmod.neural.deepmod.load_checkpoint`). An L-BFGS
+stage goes on with a fresh curvature history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from deepmod.data.dataset import Dataset
+from deepmod.errors import InputError
+from deepmod.neural.deepmod import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+
+if TYPE_CHECKING:
+    from deepmod.pinn.problem import PinnProblem
+    from deepmod.pinn.solver import PINN, Losses
+
+
+@dataclass
+class Progress:
+    """How far training got: the last iteration (Adam's first, then L-BFGS's), whether the adaptive points
+    have joined, and Adam's state while in its stage."""
+
+    iteration: int = 0
+    refined: bool = False
+    adam: dict[str, Any] | None = None
+
+
+def fingerprint(problem: PinnProblem, settings: PINN, seed: int) -> str:
+    """A digest of what a checkpoint belongs to: the problem (equations, domain, conditions, data), the
+    settings and the seed."""
+    digest = hashlib.sha256(repr((problem.equations, problem.box, settings, seed)).encode())
+    for condition in (problem.initial, problem.boundary):
+        digest.update(repr(condition if isinstance(condition, str | list | tuple | None) else "data").encode())
+    for data in (problem.data, problem.initial, problem.boundary):
+        if isinstance(data, Dataset):
+            for part in data.points():
+                digest.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def save(losses: Losses, path: str | os.PathLike[str], key: str, progress: Progress) -> None:
+    """Write the training state atomically."""
+    state = {
+        "model": losses.model.state_dict(),
+        "unknowns": losses.unknowns.detach(),
+        "collocation": losses.points.collocation.detach(),
+        "iteration": progress.iteration,
+        "refined": progress.refined,
+        "adam": progress.adam,
+    }
+    save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "key": key, "trainer": state})
+
+
+def resume(losses: Losses, path: str | os.PathLike[str], key: str, device: str) -> Progress:
+    """Load the state of ``path`` into ``losses`` (network, unknowns, points) and say how far training got.
+
+    Raises:
+        InputError: for a file that is no checkpoint of this problem, settings and seed.
+    """
+    state = load_checkpoint(path, key, device)
+    try:
+        losses.model.load_state_dict(state["model"])
+        with torch.no_grad():
+            losses.unknowns.copy_(state["unknowns"])
+        losses.points = replace(losses.points, collocation=state["collocation"].to(losses.unknowns.dtype))
+        return Progress(int(state["iteration"]), bool(state["refined"]), state["adam"])
+    except (KeyError, RuntimeError, TypeError) as exc:
+        raise InputError(f"'{path}' is not a checkpoint of this PINN ({type(exc).__name__})") from exc
+
+
+__all__ = ["Progress", "fingerprint", "resume", "save"]
