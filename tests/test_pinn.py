@@ -26,9 +26,15 @@ from deepmod.terms import Symbols
 
 S = Symbols(("u",), ("x",))
 SHORT = PINN(
-    sampling=Sampling(collocation=1000, adaptive=200), adam_iterations=800, lbfgs_iterations=800, hidden=(20, 20, 20)
+    sampling=Sampling(collocation=1000, adaptive=200),
+    adam_iterations=800,
+    lbfgs_iterations=800,
+    hidden=(20, 20, 20),
+    bootstrap=3,
+    refit_iterations=50,
 )
-"""A short training for the analytic cases: 800 Adam, 800 L-BFGS, 1,000 + 200 points, 3 x 20."""
+"""A short training for the analytic cases: 800 Adam, 800 L-BFGS, 1,000 + 200 points, 3 x 20; 3 refits of 50
+steps for the std."""
 
 
 @pytest.mark.parametrize(

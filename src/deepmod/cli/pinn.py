@@ -36,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--max-iterations", type=int, help="cap on each stage: Adam (default 2000) and L-BFGS (8000)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument(
+        "--float64", action="store_true", help="train in float64 (default: float32 to solve, float64 to calibrate)"
+    )
     p.add_argument("--output", required=True, help="the result JSON: equations, parameters with std, residual")
     p.add_argument("--solution", help="write the solved fields on the grid as .npz")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -45,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
 
 def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> int:
     """The ``pinn`` command: train, write the result (and the solution), print the equations and errors."""
+    import torch
+
     from deepmod.data import save_npz
     from deepmod.errors import InputError
     from deepmod.method import RunControl
@@ -61,7 +66,7 @@ def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> in
     if args.resume and not Path(args.resume).is_file():
         raise InputError(f"the checkpoint '{args.resume}' does not exist or is not a file", options=("resume",))
     control = RunControl([] if args.quiet else [ProgressBar(desc="pinn")], stop, checkpoint, args.resume)
-    settings = PINN()
+    settings = PINN(dtype=torch.float64) if args.float64 else PINN()
     if args.max_iterations is not None:
         cap = max(1, args.max_iterations)
         settings = dataclasses.replace(

@@ -1,49 +1,61 @@
-"""Standard deviations of a PINN's calibrated coefficients.
+"""Standard deviations of a PINN's calibrated coefficients, by the bootstrap.
 
-Given the trained network, the residual ``u_t - sum_j (c_j + sum_p a_jp theta_p) term_j`` is linear in the
-unknowns ``theta``: least squares on the collocation points, with Jacobian ``J`` (``dr / dtheta``) and
-residual variance ``s^2``, has covariance ``s^2 (J^T J)^-1`` (the Laplace approximation of the residual
-loss as a Gaussian likelihood, conditional on the network). The collocation points are as many as one likes,
-while the information comes from the data's samples, so the covariance is scaled by ``n_collocation /
-n_data``: the regression as if it had one row per data sample.
+Each draw resamples the data with replacement and refits from the trained state (network and unknowns) by
+L-BFGS on the same collocation points; the unknowns' spread over the draws is their standard deviation.
+The refit lets the network move with the coefficients, so the spread holds what the data leave open about
+the solution itself (its initial state, say, when none is given), which the shock width of Burgers' equation
+and nu trade against.
+
+Measured against the alternative, the Laplace approximation of the residual loss conditional on the trained
+network (``s^2 (J^T J)^-1`` of the residual's linear regression on the unknowns): on Raissi's identification
+at 1 % noise it was 140 times too small, since the network cannot move there.
 """
 
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 if TYPE_CHECKING:
+    from deepmod.method import RunControl
     from deepmod.pinn.solver import Losses
 
 
-def parameter_std(losses: Losses) -> np.ndarray:
-    """``(n_unknowns,)`` standard deviations (module docstring); empty without unknowns."""
-    names = losses.unknown_names
-    if not names:
-        return np.zeros(0)
-    points = losses.points.collocation
-    rows, residuals = [], []
-    with torch.no_grad():
-        _, values, u_t = losses.values(points)
-        r = losses.residuals_of(values, u_t).cpu().numpy()
-        for k, (eq, evaluator) in enumerate(zip(losses.equations, losses.evaluators, strict=True)):
-            columns = [c.detach().cpu().numpy() for c in evaluator.columns(values, like=points[:, 0])]
-            block = np.zeros((len(points), len(names)))
-            for col, parts in zip(columns, eq.terms.values(), strict=True):
-                for p, name in enumerate(names):
-                    block[:, p] -= parts.get(name, 0.0) * col / float(losses.rate_scale[k])
-            rows.append(block)
-            residuals.append(r[:, k])
-    jac, res = np.concatenate(rows), np.concatenate(residuals)
-    n, p = jac.shape
-    variance = float(res @ res) / max(n - p, 1)
-    cov = variance * np.linalg.pinv(jac.T @ jac)
-    n_data = 0 if losses.points.data is None else int(losses.points.data.shape[0])
-    scale = n / n_data if n_data else 1.0
-    return np.sqrt(np.maximum(np.diag(cov) * scale, 0.0))
+def bootstrap_std(
+    losses: Losses, draws: int, iterations: int, rng: np.random.Generator, control: RunControl
+) -> np.ndarray:
+    """``(n_unknowns,)`` the unknowns' standard deviation over ``draws`` refits of ``iterations`` L-BFGS steps
+    on resampled data (module docstring); NaN with fewer than two draws or without data."""
+    from deepmod.pinn.solver import lbfgs
+
+    points = losses.points
+    if points.data is None or draws < 2 or not losses.unknown_names:
+        return np.full(len(losses.unknown_names), np.nan)
+    n = len(points.data)
+    values = []
+    for _ in range(draws):
+        if control.stop is not None and control.stop.is_set():
+            break
+        refit = copy.deepcopy(losses)
+        pick = torch.as_tensor(rng.integers(0, n, n), device=points.data.device)
+        refit.points = replace(points, data=points.data[pick], data_values=points.data_values[pick])
+        optimiser = lbfgs(refit.parameters(), iterations)
+
+        def closure(refit: Losses = refit, optimiser: torch.optim.LBFGS = optimiser) -> torch.Tensor:
+            optimiser.zero_grad()
+            value = refit.total()
+            value.backward()
+            return value
+
+        optimiser.step(closure)
+        values.append(refit.unknowns.detach().cpu().numpy())
+    if len(values) < 2:
+        return np.full(len(losses.unknown_names), np.nan)
+    return np.asarray(np.std(values, axis=0, ddof=1))
 
 
-__all__ = ["parameter_std"]
+__all__ = ["bootstrap_std"]
