@@ -22,6 +22,7 @@ from deepmod.method import RunControl
 from deepmod.neural.approximators import PeriodicMLP
 from deepmod.pinn import PINN, Box, PinnProblem, Sampling, Values
 from deepmod.pinn.problem import period_end
+from deepmod.pinn.solver import Losses
 from deepmod.terms import Symbols
 
 S = Symbols(("u",), ("x",))
@@ -246,3 +247,15 @@ def test_an_interrupted_pinn_resumes_to_the_same_solution(tmp_path: Path) -> Non
     assert resumed.parameters()["nu"]["value"] == whole.parameters()["nu"]["value"]
     with pytest.raises(InputError, match="other data"):
         settings.solve(_heat(False), control=RunControl(resume=ckpt))
+
+
+def test_causal_weights_count_a_slice_once_the_earlier_ones_are_resolved() -> None:
+    """Slice i of the span weighs exp(-eps * sum of the earlier slices' mean squares): with every mean square
+    1, the weighted mean is the mean of exp(-eps i); eps = 0 gives the plain mean."""
+    losses = Losses.__new__(Losses)
+    time = torch.linspace(-1, 1, 320, dtype=torch.float64)
+    squares = torch.ones(320, 1, dtype=torch.float64)
+    for eps in (0.0, 0.5):
+        losses.causal = eps
+        want = np.mean(np.exp(-eps * np.arange(32)))
+        assert float(losses.causal_mean(squares, time)) == pytest.approx(want)

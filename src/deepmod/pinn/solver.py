@@ -67,6 +67,7 @@ class PINN:
             initial and boundary weights to 6,500 and the error to 0.2, against 3.6e-3 with weights of 1.
         dtype: the model's float type, per model (nothing global is set); by default (``None``) float32 for a
             forward solve and float64 for a calibration (:meth:`dtype_for`).
+        causal: the causal weighting's tolerance (:meth:`Losses.causal_mean`; 0, the default: none).
         bootstrap, refit_iterations: the unknowns' standard deviations: this many refits on resampled data,
             each of this many L-BFGS steps (:func:`deepmod.pinn.uncertainty.bootstrap_std`; fewer than 2: none).
     """
@@ -77,6 +78,7 @@ class PINN:
     adam_iterations: int = 2000
     learning_rate: float = 1e-3
     balance_every: int = 0
+    causal: float = 0.0
     lbfgs_iterations: int = 8000
     bootstrap: int = 8
     refit_iterations: int = 500
@@ -95,6 +97,7 @@ class PINN:
         with torch_seeded(init_seed):
             model = self._network(problem, len(problem.symbols.fields)).to(device=device, dtype=dtype)
         losses = Losses(problem, points, model, dtype, device)
+        losses.causal = self.causal
         candidates = torch.as_tensor(
             rng.uniform(-1.0, 1.0, (self.sampling.candidates, len(problem.box.names))), dtype=dtype, device=device
         )
@@ -153,6 +156,7 @@ class Losses:
         wanted = [(1,) + (0,) * (n_in - 1)] + [(0, *d) for f, d in needed if f >= 0]
         self.spec = JetSpec(wanted, n_in)
         self.weights = {name: 1.0 for name in ("initial", "boundary", "data")}
+        self.causal = 0.0
 
     def parameters(self) -> list[torch.Tensor]:
         return [*self.model.parameters(), *([self.unknowns] if self.unknown_names else [])]
@@ -202,7 +206,8 @@ class Losses:
     def terms(self) -> dict[str, torch.Tensor]:
         """Each loss, dimensionless: mean squares relative to the fields' and rates' scales."""
         p = self.points
-        out = {"residual": torch.mean(self.residuals(p.collocation) ** 2)}
+        squares = self.residuals(p.collocation) ** 2
+        out = {"residual": torch.mean(squares) if not self.causal else self.causal_mean(squares, p.collocation[:, 0])}
         if p.initial is not None:
             fields = self.model(p.initial) * self.value_scale  # values only: no derivative streams
             scale = self.value_scale[p.initial_fields]
@@ -220,6 +225,18 @@ class Losses:
             n = p.data_values.shape[1]
             out["data"] = torch.mean(((fields[:, :n] - p.data_values) / self.value_scale[:n]) ** 2)
         return out
+
+    def causal_mean(self, squares: torch.Tensor, time: torch.Tensor, slices: int = 32) -> torch.Tensor:
+        """The residual's mean square with causal weights (Wang, Sankaran and Perdikaris, CMAME 421, 2024): the
+        span cut into ``slices`` in time, slice i weighted by ``exp(-causal * sum_{k<i} L_k)`` (no gradient), so
+        later times count once earlier ones are resolved."""
+        index = ((time + 1) / 2 * slices).long().clamp(0, slices - 1)
+        per_point = squares.mean(dim=1)
+        sums = per_point.new_zeros(slices).index_add(0, index, per_point)
+        counts = per_point.new_zeros(slices).index_add(0, index, torch.ones_like(per_point)).clamp(min=1)
+        means = sums / counts
+        before = torch.cat([means.new_zeros(1), torch.cumsum(means, 0)[:-1]]).detach()
+        return torch.mean(torch.exp(-self.causal * before) * means)
 
     def total(self) -> torch.Tensor:
         parts = self.terms()
