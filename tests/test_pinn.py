@@ -124,6 +124,7 @@ def test_a_calibration_on_clean_data_is_exact() -> None:
         (["--domain", "t=0:1,x=-1:1", "--initial", "u = sin(x)", "--unknown", "nu"], "names the equations use"),
         (["--domain", "t=0:1,x=-1:1", "--initial", "v = sin(x)"], "not a condition"),
         (["--initial", "u = sin(x)"], "give the domain"),
+        (["--domain", "t=0:1,x=-1:1", "--initial", "u = sin(x)", "--data-weight", "0"], "positive weight"),
     ],
 )
 def test_pinn_bad_input_exits_2_with_one_line(

@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
     p.add_argument("--max-iterations", type=int, help="cap on each stage: Adam (default 2000) and L-BFGS (8000)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument(
+        "--data-weight", type=float, default=1.0, help="the data loss's weight against the residual's (default 1)"
+    )
+    p.add_argument(
         "--float64", action="store_true", help="train in float64 (default: float32 to solve, float64 to calibrate)"
     )
     p.add_argument("--output", required=True, help="the result JSON: equations, parameters with std, residual")
@@ -66,7 +69,9 @@ def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> in
     if args.resume and not Path(args.resume).is_file():
         raise InputError(f"the checkpoint '{args.resume}' does not exist or is not a file", options=("resume",))
     control = RunControl([] if args.quiet else [ProgressBar(desc="pinn")], stop, checkpoint, args.resume)
-    settings = PINN(dtype=torch.float64) if args.float64 else PINN()
+    if not args.data_weight > 0:
+        raise InputError(f"--data-weight {args.data_weight}: give a positive weight")
+    settings = PINN(dtype=torch.float64 if args.float64 else None, data_weight=args.data_weight)
     if args.max_iterations is not None:
         cap = max(1, args.max_iterations)
         settings = dataclasses.replace(
