@@ -34,10 +34,14 @@ def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
         "--grid", help="the output grid's points per coordinate: 101x256 (default: the data's, else 101x256)"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--max-iterations", type=int, help="cap on each stage: Adam (default 2000) and L-BFGS (8000)")
+    p.add_argument(
+        "--max-iterations",
+        type=int,
+        help="cap on each stage: Adam (default 2000), L-BFGS (8000), each bootstrap refit (500)",
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument(
-        "--data-weight", type=float, default=1.0, help="the data loss's weight against the residual's (default 1)"
+        "--data-weight", type=float, default=10.0, help="the data loss's weight against the residual's (default 10)"
     )
     p.add_argument(
         "--float64", action="store_true", help="train in float64 (default: float32 to solve, float64 to calibrate)"
@@ -78,6 +82,7 @@ def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> in
             settings,
             adam_iterations=min(cap, settings.adam_iterations),
             lbfgs_iterations=min(cap, settings.lbfgs_iterations),
+            refit_iterations=min(cap, settings.refit_iterations),
         )
     with stop_on_signals(stop):
         fit = settings.solve(problem, seed=args.seed, device=args.device, control=control)

@@ -266,6 +266,8 @@ def build_report(
         simulation: the model simulated over the data's span, or ``None`` (not simulable).
         reference: what the simulation is compared with; default ``data``.
     """
+    from deepmod.report.comparison import against_data_section, simulation_section
+
     symbols = result.symbols_for(data)
     report = Report(f"deepmod report: {data.source or 'data'}")
     _equation_section(report, result, symbols)
@@ -302,9 +304,9 @@ def build_report(
         )
     _evidence_section(report, result)
     if pinn and reference is not None and reference is not data:
-        _against_data_section(report, data, reference)
+        against_data_section(report, data, reference)
     if simulation is not None:
-        _simulation_section(report, simulation, data if reference is None else reference)
+        simulation_section(report, simulation, data if reference is None else reference)
     report.add("Settings", settings_table(result.settings))
     return report
 
@@ -359,63 +361,3 @@ def _evidence_section(report: Report, result: Result) -> None:
         else "<p class='note'>No training history: the method is not iterative.</p>"
     )
     report.add("Model selection", body)
-
-
-def _simulation_section(report: Report, simulation: Simulation, reference: Dataset) -> None:
-    error = simulation.relative_error(reference)
-    sim_grids = []
-    for name in reference.field_names:
-        ref = np.asarray(reference.fields[name])
-        sim = np.asarray(simulation.fields[name])
-        steps = min(len(sim), len(ref))
-        sim_grids += [(f"{name} simulated", sim[:steps]), (f"{name} data", ref[:steps])]
-        sim_grids.append((f"{name} simulated - data", sim[:steps] - ref[:steps]))
-    body = image(field_panels(sim_grids, reference), "simulation against the data")
-    if reference.n_space == 1:
-        body += image(_snapshots(simulation, reference), "snapshots")
-    boundary = ", ".join("periodic" if p else "data" for p in simulation.periodic) or "none (ODE)"
-    body += (
-        f"<p>Relative L2 error over the data's span: <b>{error:.4g}</b>; integrator status "
-        f"{html.escape(simulation.status)}; boundaries per axis: {boundary}; {simulation.seconds:.1f} s; "
-        f"started from {html.escape(simulation.start or 'the first snapshot')}.</p>"
-    )
-    report.add("Simulation against the data", body)
-
-
-def _against_data_section(report: Report, solution: Dataset, reference: Dataset) -> None:
-    """A PINN's solution against the data: the difference maps and the relative L2 error, on the data's grid."""
-    if not reference.grid or solution.shape != reference.shape:
-        report.add(
-            "Solution against the data",
-            "<p class='note'>The data are not on the solution's grid: write the solution on the data's grid "
-            "(deepmod pinn --data DATA --solution SOL.npz) to compare them here.</p>",
-        )
-        return
-    panels, squares, total = [], 0.0, 0.0
-    for name in reference.field_names:
-        got, want = np.asarray(solution.fields[name]), np.asarray(reference.fields[name])
-        panels += [(f"{name} data", want), (f"{name} solution - data", got - want)]
-        squares, total = squares + float(np.sum((got - want) ** 2)), total + float(np.sum(want**2))
-    error = np.sqrt(squares / total) if total > 0 else float("nan")
-    report.add(
-        "Solution against the data",
-        image(field_panels(panels, reference), "the data and the solution's difference from it")
-        + f"<p>Relative L2 error of the solution over the data's grid: <b>{error:.4g}</b>.</p>",
-    )
-
-
-def _snapshots(sim: Dataset, ref: Dataset) -> Any:
-    t = np.asarray(ref.coords[ref.coord_names[0]])
-    x = np.asarray(ref.coords[ref.coord_names[1]])
-    picks = sorted({0, len(t) // 3, 2 * len(t) // 3, len(t) - 1})
-    names = list(ref.field_names)
-    fig, axes = _subplots(1, len(names), figsize=(6 * len(names), 3.4), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        s, r = np.asarray(sim.fields[name]), np.asarray(ref.fields[name])
-        for k, colour in zip(picks, ("C0", "C1", "C2", "C3"), strict=False):
-            ax.plot(x, r[k], ".", color=colour, ms=2.5, label=f"data t={t[k]:.3g}")
-            if k < len(s):
-                ax.plot(x, s[k], "-", color=colour, lw=1.2)
-        ax.set_title(f"{name}: data (dots) and simulation (lines)")
-        ax.legend(fontsize=7)
-    return fig
