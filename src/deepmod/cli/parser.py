@@ -181,7 +181,7 @@ def _report_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument(
         "--reference",
         help="simulate from and compare with this file instead of DATA (same arrays and grid: a clean or "
-        "smoothed copy of noisy data)",
+        "smoothed copy of noisy data; for a PINN result, DATA is its --solution and this the measured data)",
     )
 
 
