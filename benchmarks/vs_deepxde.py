@@ -12,7 +12,8 @@ The problem: u_t = 0.01/pi u_xx - u u_x on x in [-1, 1], t in [0, 1], u(x, 0) = 
 
 Printed: relative L2 error against the reference, CPU and wall seconds, iterations (``--no-deepmod``,
 ``--no-deepxde``: one side only). ``--identification``: Raissi's inverse problem instead (lambda1 and nu from
-2,000 noisy samples, no initial or boundary values) at 0, 1, 5 and 10 % noise over 5 seeds (``SEEDS=N``).
+2,000 noisy samples, no initial or boundary values) at 0, 1, 5 and 10 % noise over 5 seeds (``SEEDS=N``;
+``LEVELS=0.01,0.1`` and ``WORKERS=2`` choose the levels and the parallel runs).
 Run: ``.venv/bin/python benchmarks/vs_deepxde.py``.
 """
 
@@ -156,7 +157,8 @@ def _identification_table(levels: list[float], seeds: int) -> None:
     from concurrent.futures import ProcessPoolExecutor
 
     jobs = [(level, seed) for level in levels for seed in range(seeds)]
-    with ProcessPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+    workers = int(os.environ.get("WORKERS", str(min(2, os.cpu_count() or 1))))
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
         rows = list(pool.map(_identification, *zip(*jobs, strict=True)))
     print("| noise | seed | lambda1 off % | nu off % | nu off / std | CPU s |")
     print("|---|---|---|---|---|---|")
@@ -175,7 +177,8 @@ def main() -> int:
     from deepmod.data.synthetic import burgers_sine
 
     if "--identification" in sys.argv:
-        _identification_table([0.0, 0.01, 0.05, 0.10], int(os.environ.get("SEEDS", "5")))
+        levels = [float(v) for v in os.environ.get("LEVELS", "0,0.01,0.05,0.10").split(",")]
+        _identification_table(levels, int(os.environ.get("SEEDS", "5")))
         return 0
     ref = burgers_sine().data
     reference = {"t": ref.coords["t"], "x": ref.coords["x"], "u": ref.fields["u"]}

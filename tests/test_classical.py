@@ -278,3 +278,34 @@ def test_weak_method_on_the_pde_find_data(name: str, level: float, tmp_path: Pat
     argv = ["discover", str(path), "--coords", "t,x", "--fields", "u", "--method", "weak", "--output", str(out)]
     assert main(argv) == 0
     assert _relative_error(json.loads(out.read_text())["equations"], {"u_t": truth}) < 0.10
+
+
+def test_unbiased_powers_remove_the_noise_bias_of_monomials() -> None:
+    from deepmod.classical.noise import unbiased_power
+
+    rng = np.random.default_rng(0)
+    u = np.linspace(-1.5, 1.5, 7)
+    s = 0.4
+    y = u + s * rng.standard_normal((200_000, len(u)))
+    for k in (2, 3, 4):
+        exact, spread = u**k, np.std(y**k, axis=0) / np.sqrt(len(y))
+        assert np.all(np.abs(unbiased_power(y, k, s**2).mean(axis=0) - exact) < 5 * spread)
+        assert np.max(np.abs((y**k).mean(axis=0) - exact)) > 20 * np.max(spread)  # the bias it removes
+    assert np.array_equal(unbiased_power(y[:3], 3, 0.0), y[:3] ** 3)
+
+
+def test_weak_method_corrects_the_noise_bias_of_powers() -> None:
+    """Fisher-KPP at 25 % noise: E[y^2] = u^2 + s^2 puts a spurious constant r s^2 beside -r u^2 unless the
+    columns are corrected with the noise variance read off the data."""
+    from deepmod.data.synthetic import fisher_kpp
+
+    system = fisher_kpp(diffusion=0.3, rate=0.5)
+    data = add_noise(system.data, 0.25, seed=0)
+    result = discover(data, WeakForm(), seed=0)
+    error = _relative_error(result.coefficients, system.truth)
+    assert error < 0.05
+    level = result.settings["noise_std"]["u"] / np.std(system.data.fields["u"])
+    assert level == pytest.approx(0.25, rel=0.1)
+    biased = discover(data, WeakForm(noise_correction=False), seed=0).coefficients["u_t"]
+    truth = system.truth["u_t"]
+    assert max(abs(biased.get(t, 0.0) - c) / abs(c) for t, c in truth.items()) > 2 * error

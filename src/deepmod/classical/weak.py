@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from deepmod.classical.noise import noise_variances, unbiased_monomial
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
 from deepmod.errors import InputError
@@ -140,15 +141,23 @@ def as_weak_term(term: Term, n_fields: int, n_space: int) -> WeakTerm | None:
 
 
 def weak_systems(
-    data: Dataset, library: CandidateLibrary, terms: Sequence[WeakTerm], bumps: Bumps
+    data: Dataset,
+    library: CandidateLibrary,
+    terms: Sequence[WeakTerm],
+    bumps: Bumps,
+    variances: Sequence[float] | None = None,
 ) -> list[RegressionSystem]:
     """One weak system per field: columns ``(-1)^|a| int (d^a psi) monomial``, target ``-int psi_t u``, one row
-    per test function, grouped by time centre; each column carries the expansion of its weak term."""
+    per test function, grouped by time centre; each column carries the expansion of its weak term. With the
+    fields' noise ``variances``, each monomial is its unbiased estimate (:mod:`deepmod.classical.noise`)."""
     symbols = library.symbols
     fields, coords = grid_arrays(data)
     integrals = []
     for t in terms:
-        values = monomial_values(t.monomial, fields, coords)
+        if variances is None:
+            values = monomial_values(t.monomial, fields, coords)
+        else:
+            values = unbiased_monomial(t.monomial, fields, coords, variances)
         finite_columns(values.reshape(-1, 1), [t.name(symbols)])
         integrals.append(bumps.integrate(values, (0, *t.alpha)))
     columns = np.stack(integrals, 1)
@@ -178,13 +187,20 @@ class WeakForm(Method):
     Attributes:
         bumps: how the test functions are chosen (:class:`~deepmod.derivatives.bumps.BumpRule`).
         regressor: sparse regression on the weak system; by default :class:`CrossValidatedPath`.
+        noise_correction: on space-time grids, replace each monomial of the noisy fields by its unbiased
+            estimate, the noise variance of each field read off its spectrum (:mod:`deepmod.classical.noise`).
+            Measured with the weak method's defaults at 25 and 50 % noise on Allen-Cahn, Fisher-KPP and
+            FitzHugh-Nagumo-type systems (2 of each, 2 noise seeds): 8 of 32 runs correct against 3 without;
+            the PDE-FIND Burgers, KdV and Kuramoto-Sivashinsky tables unchanged. Time series are left as they
+            are: their spectral floor overestimates the noise (up to 40 times on short records).
     """
-
-    bumps: BumpRule = field(default_factory=BumpRule)
-    regressor: Any = field(default_factory=CrossValidatedPath)
 
     name: ClassVar[str] = "weak"
     diff_order: ClassVar[int] = 4
+
+    bumps: BumpRule = field(default_factory=BumpRule)
+    regressor: Any = field(default_factory=CrossValidatedPath)
+    noise_correction: bool = True
 
     def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
@@ -193,11 +209,16 @@ class WeakForm(Method):
         symbols = library.symbols
         terms = weak_library(library, len(data.field_names), data.n_space)
         order = max([library.diff_order, *(max(t.alpha, default=0) for t in terms)])  # extra terms may go beyond it
-        per_run = []
-        for run in data.trajectories:  # each run its own test functions; the rows stacked
+        # on a time series the spectral floor is no noise estimate: signal leaks into it (3 to 40 times the
+        # noise on the 31-point Lotka-Volterra record, 1.6 to 4.9 times on Lorenz at 1 %), so only grids
+        correct = self.noise_correction and data.n_space > 0
+        per_run, noise = [], []
+        for run in data.trajectories:  # each run its own test functions and noise; the rows stacked
             fields, coords = grid_arrays(run)
             bumps = self.bumps.build(fields[: len(data.targets)], coords, order, len(terms))
-            per_run.append((bumps, weak_systems(run, library, terms, bumps)))
+            variances = noise_variances(fields)
+            noise.append(np.sqrt(variances))
+            per_run.append((bumps, weak_systems(run, library, terms, bumps, variances if correct else None)))
         systems = [stacked(list(same)) for same in zip(*(s for _, s in per_run), strict=True)]
         check_library_size(systems[0].n_rows, len(terms))
         fits = fit_equations(systems, self.regressor)
@@ -205,6 +226,8 @@ class WeakForm(Method):
         settings = {
             "test_functions": per_run[0][0].describe(data.coord_names),
             "rows": systems[0].n_rows,
+            "noise_std": {n: float(np.mean([s[k] for s in noise])) for k, n in enumerate(data.field_names)},
+            "noise_correction": correct,
             "weak_library": [t.name(symbols) for t in terms],
             "regressor": repr(self.regressor),
             "weak_terms": {
