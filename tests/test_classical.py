@@ -309,3 +309,21 @@ def test_weak_method_corrects_the_noise_bias_of_powers() -> None:
     biased = discover(data, WeakForm(noise_correction=False), seed=0).coefficients["u_t"]
     truth = system.truth["u_t"]
     assert max(abs(biased.get(t, 0.0) - c) / abs(c) for t, c in truth.items()) > 2 * error
+
+
+def test_the_weak_refit_corrects_the_noise_bias_of_powers() -> None:
+    """DeepMoD's coefficients on grids come from the weak refit of the noisy data: on Fisher-KPP at 25 %
+    noise the true terms refit 11 % off uncorrected (u^2's shift spread over u, u^2 and u_xx), 2 % corrected."""
+    from deepmod.classical.weak import refit
+    from deepmod.data.synthetic import fisher_kpp
+
+    system = fisher_kpp(diffusion=0.3, rate=0.5)
+    data = add_noise(system.data, 0.25, seed=0)
+    library = make_library(data, 2, 3)
+    mask = np.array([n in system.truth["u_t"] for n in library.names])
+    errors = []
+    for correct in (True, False):
+        found = refit(data, library, [mask], noise_correction=correct)[0]
+        assert found is not None
+        errors.append(_relative_error({"u_t": found}, system.truth))
+    assert errors[0] < 0.04 < 0.08 < errors[1]

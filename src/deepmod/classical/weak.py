@@ -259,7 +259,11 @@ def monomial_values(term: Term, fields: list[np.ndarray], coords: Sequence[np.nd
 
 
 def refit(
-    data: Dataset, library: CandidateLibrary, masks: list[np.ndarray], rule: BumpRule | None = None
+    data: Dataset,
+    library: CandidateLibrary,
+    masks: list[np.ndarray],
+    rule: BumpRule | None = None,
+    noise_correction: bool = True,
 ) -> list[dict[str, float] | None]:
     """Least-squares coefficients of already chosen terms on the weak form of grid data, in physical units.
 
@@ -267,7 +271,8 @@ def refit(
     (boolean, over ``library.terms``) become the columns; their fitted coefficients are expanded back into
     the active terms. ``None`` for a field whose active terms these do not span (``u*u_xx``, say, is not a
     derivative of a monomial, nor a custom term), and for every field of scattered or ODE data. The test
-    functions follow ``rule`` (the weak method's by default), for the weak library of ``library``'s orders.
+    functions follow ``rule`` (the weak method's by default), for the weak library of ``library``'s orders;
+    the monomials of noisy fields are corrected for the noise's bias as in :class:`WeakForm`.
     """
     if not data.grid or data.n_space == 0:
         return [None] * len(masks)
@@ -277,7 +282,7 @@ def refit(
     fields, coords = grid_arrays(data)
     rule = BumpRule() if rule is None else rule
     bumps = rule.build(fields[: len(data.targets)], coords, library.diff_order, len(terms))
-    systems = weak_systems(data, library, terms, bumps)
+    systems = weak_systems(data, library, terms, bumps, noise_variances(fields) if noise_correction else None)
     out: list[dict[str, float] | None] = []
     for f, mask in enumerate(masks):
         active = [library.terms[j] for j in np.flatnonzero(mask)]
