@@ -29,6 +29,7 @@ from deepmod.method import RunControl
 from deepmod.neural.approximators import MLP, Approximator, PeriodicMLP
 from deepmod.pinn.checkpoint import Progress, fingerprint, resume, save
 from deepmod.pinn.fit import PinnFit
+from deepmod.pinn.optim import CompactLBFGS
 from deepmod.pinn.points import Points, training_points
 from deepmod.pinn.problem import PinnProblem
 from deepmod.pinn.uncertainty import bootstrap_std
@@ -323,18 +324,12 @@ def _train(
     return _ended(status, control, history)
 
 
-def lbfgs(params: list[torch.Tensor], iterations: int) -> torch.optim.LBFGS:
-    """PyTorch's L-BFGS with a strong-Wolfe line search and 100 pairs of history (against 50: a given error in
-    about 20 % fewer steps on Raissi's Burgers)."""
-    return torch.optim.LBFGS(
-        params,
-        lr=1.0,
-        max_iter=iterations,
-        history_size=100,
-        tolerance_grad=1e-12,
-        tolerance_change=1e-15,
-        line_search_fn="strong_wolfe",
-    )
+def lbfgs(params: list[torch.Tensor], iterations: int) -> CompactLBFGS:
+    """L-BFGS with a strong-Wolfe line search and 500 pairs of history in the compact representation
+    (:class:`~deepmod.pinn.optim.CompactLBFGS`). Measured on Raissi's Burgers (float32, one thread): the
+    error of 1e-3 reached in about 80 CPU seconds, against 110-130 with PyTorch's L-BFGS at 100 pairs (50
+    pairs took 20 % more steps still; 300 in PyTorch's two-loop recursion cost 40 % more per step)."""
+    return CompactLBFGS(params, iterations, history=500)
 
 
 class _Stopped(Exception):

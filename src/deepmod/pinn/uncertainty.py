@@ -22,6 +22,7 @@ import torch
 
 if TYPE_CHECKING:
     from deepmod.method import RunControl
+    from deepmod.pinn.optim import CompactLBFGS
     from deepmod.pinn.solver import Losses
 
 
@@ -45,7 +46,7 @@ def bootstrap_std(
         refit.points = replace(points, data=points.data[pick], data_values=points.data_values[pick])
         optimiser = lbfgs(refit.parameters(), iterations)
 
-        def closure(refit: Losses = refit, optimiser: torch.optim.LBFGS = optimiser) -> torch.Tensor:
+        def closure(refit: Losses = refit, optimiser: CompactLBFGS = optimiser) -> torch.Tensor:
             optimiser.zero_grad()
             value = refit.total()
             value.backward()
