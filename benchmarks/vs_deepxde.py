@@ -158,12 +158,14 @@ def _identification_table(levels: list[float], seeds: int) -> None:
 
     jobs = [(level, seed) for level in levels for seed in range(seeds)]
     workers = int(os.environ.get("WORKERS", str(min(2, os.cpu_count() or 1))))
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        rows = list(pool.map(_identification, *zip(*jobs, strict=True)))
     print("| noise | seed | lambda1 off % | nu off % | nu off / std | CPU s |")
-    print("|---|---|---|---|---|---|")
-    for (level, seed), r in zip(jobs, rows, strict=True):
-        print(f"| {level:.0%} | {seed} | {r['lambda1']:.2f} | {r['nu']:.2f} | {r['nu_sigmas']:.1f} | {r['cpu']:.0f} |")
+    print("|---|---|---|---|---|---|", flush=True)
+    rows = []
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        for (level, seed), r in zip(jobs, pool.map(_identification, *zip(*jobs, strict=True)), strict=True):
+            cells = f"{r['lambda1']:.2f} | {r['nu']:.2f} | {r['nu_sigmas']:.1f} | {r['cpu']:.0f}"
+            print(f"| {level:.0%} | {seed} | {cells} |", flush=True)
+            rows.append(r)
     for level in levels:
         mine = [r for (lv, _), r in zip(jobs, rows, strict=True) if lv == level]
         covered = sum(r["nu_sigmas"] <= 2.0 for r in mine)

@@ -260,3 +260,29 @@ def test_causal_weights_count_a_slice_once_the_earlier_ones_are_resolved() -> No
         losses.causal = eps
         want = np.mean(np.exp(-eps * np.arange(32)))
         assert float(losses.causal_mean(squares, time)) == pytest.approx(want)
+
+
+@pytest.mark.parametrize("pairs", [3, 7, 20])
+def test_the_compact_lbfgs_direction_is_the_two_loop_recursions(pairs: int) -> None:
+    """The compact representation's ``-H g`` equals the two-loop recursion's, the history's ring wrapped or
+    not (7 pairs kept)."""
+    from deepmod.pinn.optim import CompactLBFGS
+
+    gen = torch.Generator().manual_seed(pairs)
+    n, kept = 40, 7
+    a = torch.randn(n, n, dtype=torch.float64, generator=gen)
+    a = a @ a.T + n * torch.eye(n, dtype=torch.float64)
+    optimiser = CompactLBFGS([torch.zeros(n, dtype=torch.float64)], 10, history=kept)
+    steps = [torch.randn(n, dtype=torch.float64, generator=gen) for _ in range(pairs)]
+    for s in steps:
+        optimiser.remember(s, a @ s)
+    history = [(s, a @ s) for s in steps[-kept:]]
+    g = torch.randn(n, dtype=torch.float64, generator=gen)
+    q, alphas = g.clone(), []
+    for s, y in reversed(history):
+        alphas.append((s @ q) / (y @ s))
+        q -= alphas[-1] * y
+    r = q * (history[-1][0] @ history[-1][1]) / (history[-1][1] @ history[-1][1])
+    for (s, y), alpha in zip(history, reversed(alphas), strict=True):
+        r += s * (alpha - (y @ r) / (y @ s))
+    assert torch.allclose(optimiser.direction(g), -r, rtol=1e-10, atol=1e-14)

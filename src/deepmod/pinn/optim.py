@@ -44,37 +44,53 @@ class CompactLBFGS:
         self.max_iter, self.max_eval, self.history = max_iter, max_iter * 5 // 4, history
         self.tolerance_grad, self.tolerance_change = tolerance_grad, tolerance_change
         n = sum(p.numel() for p in self.params)
-        self.s = torch.zeros(0, n, dtype=torch.float64, device=self.params[0].device)
-        self.y = self.s.clone()
-        self.sy = torch.zeros(0, 0, dtype=torch.float64, device=self.s.device)  # s_i . y_j
+        # the pairs in a ring (no copy of the history per step); sy, yy in chronological order
+        self.s_ring = torch.zeros(history, n, dtype=torch.float64, device=self.params[0].device)
+        self.y_ring = torch.zeros_like(self.s_ring)
+        self.count, self.start = 0, 0
+        self.sy = torch.zeros(0, 0, dtype=torch.float64, device=self.s_ring.device)  # s_i . y_j
         self.yy = self.sy.clone()
 
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None
 
+    def _order(self) -> torch.Tensor:
+        """The ring slots of the stored pairs, oldest first."""
+        return (self.start + torch.arange(self.count, device=self.s_ring.device)) % self.history
+
     def direction(self, g: torch.Tensor) -> torch.Tensor:
         """``-H g`` (module docstring); ``-g`` before the first pair."""
-        if not len(self.s):
+        if not self.count:
             return -g
+        slots = self._order()  # chronological position -> slot
+        rank = torch.empty_like(slots)  # slot -> chronological position
+        rank[slots] = torch.arange(self.count, device=slots.device)
+        s, y = self.s_ring[: self.count], self.y_ring[: self.count]  # products in slot order, then reordered
         r, d = torch.triu(self.sy), torch.diagonal(self.sy)
         gamma = d[-1] / self.yy[-1, -1]
-        c = torch.linalg.solve_triangular(r, (self.s @ g)[:, None], upper=True)[:, 0]
-        rhs = d * c + gamma * (self.yy @ c) - gamma * (self.y @ g)
+        c = torch.linalg.solve_triangular(r, (s @ g)[slots][:, None], upper=True)[:, 0]
+        rhs = d * c + gamma * (self.yy @ c) - gamma * (y @ g)[slots]
         top = torch.linalg.solve_triangular(r.T, rhs[:, None], upper=False)[:, 0]
-        return -(gamma * g + self.s.T @ top - gamma * (self.y.T @ c))
+        return -(gamma * g + s.T @ top[rank] - gamma * (y.T @ c[rank]))
 
     def remember(self, s: torch.Tensor, y: torch.Tensor) -> None:
-        """Add the pair ``(s, y)``, dropping the oldest beyond ``history``."""
-        if len(self.s) == self.history:
-            self.s, self.y, self.sy, self.yy = self.s[1:], self.y[1:], self.sy[1:, 1:], self.yy[1:, 1:]
-        k = len(self.s)
+        """Add the pair ``(s, y)``, in the slot of the oldest beyond ``history``."""
+        filled = self.count
+        if self.count == self.history:
+            self.sy, self.yy = self.sy[1:, 1:], self.yy[1:, 1:]
+            self.start, self.count = (self.start + 1) % self.history, self.count - 1
+        slots = self._order()
+        k = self.count
+        with_y, with_s = (self.s_ring[:filled] @ y)[slots], (self.y_ring[:filled] @ s)[slots]
+        yy_new = (self.y_ring[:filled] @ y)[slots]
         sy = self.sy.new_zeros(k + 1, k + 1)
         yy = self.yy.new_zeros(k + 1, k + 1)
-        sy[:k, :k], sy[:k, k], sy[k, :k], sy[k, k] = self.sy, self.s @ y, self.y @ s, s @ y
-        yy[:k, :k], yy[:k, k], yy[k, :k], yy[k, k] = self.yy, self.y @ y, self.y @ y, y @ y
-        self.s, self.y = torch.cat([self.s, s[None]]), torch.cat([self.y, y[None]])
-        self.sy, self.yy = sy, yy
+        sy[:k, :k], sy[:k, k], sy[k, :k], sy[k, k] = self.sy, with_y, with_s, s @ y
+        yy[:k, :k], yy[:k, k], yy[k, :k], yy[k, k] = self.yy, yy_new, yy_new, y @ y
+        slot = (self.start + k) % self.history
+        self.s_ring[slot], self.y_ring[slot] = s, y
+        self.sy, self.yy, self.count = sy, yy, k + 1
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor]) -> float:
@@ -90,7 +106,7 @@ class CompactLBFGS:
             slope = float(g @ d)
             if slope > -self.tolerance_change:
                 break
-            t = min(1.0, 1.0 / float(g.abs().sum())) if not len(self.s) else 1.0
+            t = min(1.0, 1.0 / float(g.abs().sum())) if not self.count else 1.0
 
             def along(x0: torch.Tensor, step: float, d: torch.Tensor) -> tuple[float, torch.Tensor]:
                 return self._evaluate(closure, x0 + step * d)
