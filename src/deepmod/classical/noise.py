@@ -8,7 +8,8 @@ the scaled Hermite polynomial ``s^k He_k(y / s)``:
 
     u^2 -> y^2 - s^2,    u^3 -> y^3 - 3 s^2 y,    u^4 -> y^4 - 6 s^2 y^2 + 3 s^4,
 
-and, the fields' noises being independent, a product of fields is corrected factor by factor. The variance
+and, the fields' noises being independent, a product of fields is corrected factor by factor
+(:func:`~deepmod.classical.weak.monomial_values` with the variances). The variance
 of each field is read off its spectrum's floor (:func:`~deepmod.derivatives.smoothing.noise_std`); on clean
 data it is at the level of the discretisation and the correction vanishes.
 """
@@ -21,8 +22,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from deepmod.derivatives.smoothing import noise_std
-from deepmod.library import TermEvaluator, coordinate_values
-from deepmod.terms import Term
 
 
 def noise_variances(fields: Sequence[np.ndarray]) -> list[float]:
@@ -44,25 +43,4 @@ def unbiased_power(y: np.ndarray, k: int, variance: float) -> np.ndarray:
     return out
 
 
-def unbiased_monomial(
-    term: Term, fields: Sequence[np.ndarray], coords: Sequence[np.ndarray], variances: Sequence[float]
-) -> np.ndarray:
-    """The values on the grid of an underived term, each positive power of a field replaced by its unbiased
-    estimate (:func:`unbiased_power`); coordinates, functions and reciprocals as they are."""
-    out = np.ones_like(fields[0], dtype=np.float64)
-    rest = []
-    for f in term.factors:
-        if f.plain and not any(f.derivative):
-            out = out * unbiased_power(fields[f.field], f.power, variances[f.field])
-        else:
-            rest.append(f)
-    if rest:
-        keys = {(f.field, f.derivative) for f in rest}
-        values = {k: fields[k[0]] for k in keys if k[0] >= 0}
-        if len(values) < len(keys):
-            values.update(coordinate_values(keys, np.meshgrid(*coords, indexing="ij")))
-        out = out * TermEvaluator([Term.of(rest)]).columns(values, like=fields[0])[0]
-    return out
-
-
-__all__ = ["noise_variances", "unbiased_monomial", "unbiased_power"]
+__all__ = ["noise_variances", "unbiased_power"]

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from deepmod.classical.noise import noise_variances, unbiased_monomial
+from deepmod.classical.noise import noise_variances, unbiased_power
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
 from deepmod.errors import InputError
@@ -154,10 +154,7 @@ def weak_systems(
     fields, coords = grid_arrays(data)
     integrals = []
     for t in terms:
-        if variances is None:
-            values = monomial_values(t.monomial, fields, coords)
-        else:
-            values = unbiased_monomial(t.monomial, fields, coords, variances)
+        values = monomial_values(t.monomial, fields, coords, variances)
         finite_columns(values.reshape(-1, 1), [t.name(symbols)])
         integrals.append(bumps.integrate(values, (0, *t.alpha)))
     columns = np.stack(integrals, 1)
@@ -249,13 +246,30 @@ class WeakForm(Method):
         )
 
 
-def monomial_values(term: Term, fields: list[np.ndarray], coords: Sequence[np.ndarray]) -> np.ndarray:
-    """The values on the grid of an underived term of the fields and coordinates (axes ``coords``)."""
+def monomial_values(
+    term: Term, fields: list[np.ndarray], coords: Sequence[np.ndarray], variances: Sequence[float] | None = None
+) -> np.ndarray:
+    """The values on the grid of an underived term of the fields and coordinates (axes ``coords``). With the
+    fields' noise ``variances``, each positive power of a field is its unbiased estimate
+    (:func:`~deepmod.classical.noise.unbiased_power`); coordinates, functions and reciprocals stay as they are."""
+    corrected = None
+    if variances is not None:
+        corrected = np.ones_like(fields[0], dtype=np.float64)
+        rest = []
+        for f in term.factors:
+            if f.plain and not any(f.derivative):
+                corrected = corrected * unbiased_power(fields[f.field], f.power, variances[f.field])
+            else:
+                rest.append(f)
+        if not rest:
+            return corrected
+        term = Term.of(rest)
     keys = {(f.field, f.derivative) for f in term.factors}
     values = {k: fields[k[0]] for k in keys if k[0] >= 0}
     if len(values) < len(keys):
         values.update(coordinate_values(keys, np.meshgrid(*coords, indexing="ij")))
-    return TermEvaluator([term]).columns(values, like=fields[0])[0]
+    column = TermEvaluator([term]).columns(values, like=fields[0])[0]
+    return column if corrected is None else corrected * column
 
 
 def refit(
