@@ -320,10 +320,10 @@ def test_the_weak_refit_corrects_the_noise_bias_of_powers() -> None:
     system = fisher_kpp(diffusion=0.3, rate=0.5)
     data = add_noise(system.data, 0.25, seed=0)
     library = make_library(data, 2, 3)
-    mask = np.array([n in system.truth["u_t"] for n in library.names])
+    chosen = [t for t, n in zip(library.terms, library.names, strict=True) if n in system.truth["u_t"]]
     errors = []
     for correct in (True, False):
-        found = refit(data, library, [mask], noise_correction=correct)[0]
+        found = refit(data, library, [chosen], noise_correction=correct)[0]
         assert found is not None
         errors.append(_relative_error({"u_t": found}, system.truth))
     assert errors[0] < 0.04 < 0.08 < errors[1]

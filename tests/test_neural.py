@@ -10,6 +10,7 @@ import deepmod
 from deepmod.classical.weak import refit
 from deepmod.data import burgers_delta
 from deepmod.derivatives.taylor import JetSpec
+from deepmod.method import Problem
 from deepmod.neural.approximators import Approximator
 from deepmod.neural.deepmod import DeepMoD, default_estimator
 from deepmod.neural.schedule import Normalisation, Schedule
@@ -17,6 +18,7 @@ from deepmod.neural.training import TrainingOutcome, field_weights
 from deepmod.neural.weak import WeakSelection
 from deepmod.regression import RegressionSystem
 from deepmod.result import History
+from deepmod.terms import Term
 
 
 class _Exact(Approximator):
@@ -110,11 +112,15 @@ def _mask(library: deepmod.library.CandidateLibrary, names: set[str]) -> np.ndar
     return np.array([n in names for n in library.names])
 
 
+def _terms(library: deepmod.library.CandidateLibrary, names: set[str]) -> list[Term]:
+    return [t for t, n in zip(library.terms, library.names, strict=True) if n in names]
+
+
 def test_weak_refit_recovers_the_coefficients_of_chosen_terms() -> None:
     """On exact Burgers grid data, the true terms' coefficients to 0.5 %; u*u_x is (u^2/2)_x, u_xx is (u)_xx."""
     system = burgers_delta()
     library = deepmod.make_library(system.data)
-    (coefs,) = refit(system.data, library, [_mask(library, {"u*u_x", "u_xx"})])
+    (coefs,) = refit(system.data, library, [_terms(library, {"u*u_x", "u_xx"})])
     assert coefs is not None and set(coefs) == {"u*u_x", "u_xx"}
     for term, true in system.truth["u_t"].items():
         assert abs(coefs[term] - true) < 0.005 * abs(true), coefs
@@ -124,9 +130,9 @@ def test_weak_refit_declines_what_it_cannot_integrate() -> None:
     system = burgers_delta()
     library = deepmod.make_library(system.data)
     # u*u_xx is no derivative of a monomial ((u^2)_xx = 2 u_x^2 + 2 u*u_xx brings u_x^2 along)
-    assert refit(system.data, library, [_mask(library, {"u*u_xx", "u_xx"})]) == [None]
+    assert refit(system.data, library, [_terms(library, {"u*u_xx", "u_xx"})]) == [None]
     scattered = deepmod.subsample(system.data, 500, seed=0)
-    assert refit(scattered, deepmod.make_library(scattered), [_mask(library, {"u*u_x", "u_xx"})]) == [None]
+    assert refit(scattered, deepmod.make_library(scattered), [_terms(library, {"u*u_x", "u_xx"})]) == [None]
 
 
 def test_deepmod_reports_refitted_coefficients_and_keeps_the_network_ones() -> None:
@@ -136,11 +142,11 @@ def test_deepmod_reports_refitted_coefficients_and_keeps_the_network_ones() -> N
     x, u = system.data.points()
     norm = Normalisation.fit(x, u)
     outcome = TrainingOutcome([mask], [np.where(mask, 0.5, 0.0)], 10, "converged", 0.0, History(), [])
-    result = DeepMoD()._result(system.data, library, norm, outcome, {}, 0.0)
-    assert result.coefficients["u_t"] == refit(system.data, library, [mask])[0]
+    result = DeepMoD()._result(Problem(system.data, library), norm, outcome, {}, 0.0)
+    assert result.coefficients["u_t"] == refit(system.data, library, [_terms(library, {"u*u_x", "u_xx"})])[0]
     assert result.settings["coefficients"] == "weak refit"
     assert set(result.settings["network_coefficients"]["u_t"]) == {"u*u_x", "u_xx"}
-    plain = DeepMoD(weak_refit=False)._result(system.data, library, norm, outcome, {}, 0.0)
+    plain = DeepMoD(weak_refit=False)._result(Problem(system.data, library), norm, outcome, {}, 0.0)
     assert plain.settings["coefficients"] == "network"
     assert plain.coefficients["u_t"] == result.settings["network_coefficients"]["u_t"]
 

@@ -11,9 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
+
 from deepmod.data.dataset import Dataset
+from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, PolynomialLibrary, symbols_for
+from deepmod.regression.system import RegressionSystem
 from deepmod.result import Result
 
 
@@ -52,16 +56,42 @@ class RunControl:
 
 
 @dataclass(frozen=True)
+class Bootstrap:
+    """One ensemble member's resampling of the rows a method learns from, drawn from ``seed``: rows of its
+    regression systems (test functions for the weak method, grid points for fd), samples (DeepMoD), times
+    (the universal ODE). Each method says which; :mod:`deepmod.ensemble` builds one per member."""
+
+    seed: int
+
+    def draw(self, n: int) -> np.ndarray:
+        """``n`` indices into ``range(n)`` drawn with replacement, sorted."""
+        return np.sort(np.random.default_rng(self.seed).integers(0, n, n))
+
+    def systems(self, systems: Sequence[RegressionSystem]) -> list[RegressionSystem]:
+        """The systems (one per field, on the same rows) on one draw of their rows: a row drawn twice keeps its
+        block label, so held-out folds never split its copies."""
+        groups = systems[0].groups
+        if groups is None:
+            rows = self.draw(systems[0].n_rows)
+        else:
+            labels, inverse = np.unique(groups, return_inverse=True)
+            picked = self.draw(len(labels))
+            rows = np.concatenate([np.flatnonzero(inverse == g) for g in picked])
+        return [s.taken(rows) for s in systems]
+
+
+@dataclass(frozen=True)
 class Problem:
     """One discovery task, everything a method's :meth:`Method.run` is given: the data, the candidate library,
     the seed of every random choice, the device and the run control. A value, so a task can be sent to another
-    process as it is."""
+    process as it is. ``bootstrap``: an ensemble member's resampling of the rows (``None``: all the data)."""
 
     data: Dataset
     library: CandidateLibrary
     seed: int = 0
     device: str = "cpu"
     control: RunControl = field(default_factory=RunControl)
+    bootstrap: Bootstrap | None = None
 
 
 class Method(abc.ABC):
@@ -77,6 +107,12 @@ class Method(abc.ABC):
     @abc.abstractmethod
     def run(self, problem: Problem) -> Result:
         """Discover the equations of ``problem.data`` among the terms of ``problem.library``."""
+
+    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> list[Equation] | None:
+        """The equations with these terms (names, one list per field) refitted on all of ``problem.data``, as an
+        ensemble's reported model; ``None`` where the method has no refit of its own (the ensemble then takes
+        its members' median coefficients)."""
+        return None
 
     def default_library(
         self,
@@ -125,6 +161,7 @@ def check_library_size(n_points: int, n_terms: int) -> None:
 
 
 __all__ = [
+    "Bootstrap",
     "Callback",
     "Method",
     "Problem",

@@ -125,6 +125,21 @@ def dense_warning(lhs: str, kept: int, candidates: int) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class TermUncertainty:
+    """How sure an ensemble is of one term (:mod:`deepmod.ensemble`): the fraction of its members that kept
+    the term, the median of their coefficients and a 95 % interval (physical units)."""
+
+    inclusion: float
+    median: float
+    interval: tuple[float, float]
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> TermUncertainty:
+        low, high = _floats(d["interval"])
+        return TermUncertainty(float(d["inclusion"]), float(d["median"]), (low, high))
+
+
 Evidence = SelectionEvidence | CandidateEvidence
 _EVIDENCE: dict[str, Callable[..., Evidence]] = {"selection": SelectionEvidence, "candidates": CandidateEvidence}
 
@@ -147,6 +162,8 @@ class Result:
         coords: the data's coordinate names, time first.
         warnings: what the user should know before trusting the equations (a fit far above the data's noise,
             training stopped by its iteration cap), one sentence each.
+        uncertainty: an ensemble's account of each term that entered any member, per left-hand side; empty for
+            a single run.
     """
 
     equations: list[Equation]
@@ -161,6 +178,7 @@ class Result:
     symbols: Symbols | None = None
     coords: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    uncertainty: dict[str, dict[str, TermUncertainty]] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return "\n".join(e.text() for e in self.equations)
@@ -205,6 +223,10 @@ class Result:
             }
         if self.evidence is not None:
             out["evidence"] = {"kind": self.evidence.kind, **_finite(asdict(self.evidence))}
+        if self.uncertainty:
+            out["uncertainty"] = {
+                lhs: {t: _finite(asdict(u)) for t, u in terms.items()} for lhs, terms in self.uncertainty.items()
+            }
         return out
 
     @staticmethod
@@ -236,6 +258,10 @@ class Result:
             ),
             coords=tuple(str(c) for c in d.get("coords") or ()),
             warnings=[str(w) for w in d.get("warnings") or []],
+            uncertainty={
+                str(lhs): {str(t): TermUncertainty.from_dict(u) for t, u in terms.items()}
+                for lhs, terms in (d.get("uncertainty") or {}).items()
+            },
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -26,7 +26,7 @@ from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, coordinate_values, finite_columns, right_hand_sides
 from deepmod.method import Callback, Method, Problem, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
-from deepmod.regression.system import RegressionSystem, fit_equations, stacked
+from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations, stacked
 from deepmod.result import Result, SelectionEvidence, selection_warnings
 from deepmod.terms import Symbols
 
@@ -167,6 +167,8 @@ class FiniteDifferences(Method):
         data, library = problem.data, problem.library
         callbacks = problem.control.callbacks
         plan, systems = self.systems(data, library, callbacks)
+        if problem.bootstrap is not None:  # an ensemble member: a draw of the grid points
+            systems = problem.bootstrap.systems(systems)
         fits = fit_equations(systems, self.regressor)
         for cb in callbacks:
             cb.on_end("converged")
@@ -188,6 +190,16 @@ class FiniteDifferences(Method):
             coords=data.coord_names,
             warnings=selection_warnings(systems, fits),
         )
+
+    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> list[Equation] | None:
+        """Least squares of the chosen terms on the pointwise systems of all the data."""
+        _, systems = self.systems(problem.data, problem.library)
+        out = []
+        for system, names in zip(systems, supports, strict=True):
+            columns = [system.names.index(n) for n in names]
+            fitted = fit_equations([system.restricted(columns)], LeastSquaresFit())[0]
+            out.append(fitted.equation)
+        return out
 
     def systems(
         self, data: Dataset, library: CandidateLibrary, callbacks: Sequence[Callback] = ()

@@ -28,9 +28,10 @@ import numpy as np
 from deepmod.classical.noise import noise_variances, unbiased_power
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
+from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, TermEvaluator, coordinate_values, finite_columns
-from deepmod.method import Method, Problem, check_library_size, require_grid
+from deepmod.method import Bootstrap, Method, Problem, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations, stacked
 from deepmod.result import Result, SelectionEvidence, selection_warnings
@@ -218,6 +219,8 @@ class WeakForm(Method):
             per_run.append((bumps, weak_systems(run, library, terms, bumps, variances if correct else None)))
         systems = [stacked(list(same)) for same in zip(*(s for _, s in per_run), strict=True)]
         check_library_size(systems[0].n_rows, len(terms))
+        if problem.bootstrap is not None:  # an ensemble member: a draw of the test functions
+            systems = problem.bootstrap.systems(systems)
         fits = fit_equations(systems, self.regressor)
         evidence = SelectionEvidence.of(systems, fits)
         settings = {
@@ -244,6 +247,11 @@ class WeakForm(Method):
             coords=data.coord_names,
             warnings=selection_warnings(systems, fits),
         )
+
+    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> list[Equation] | None:
+        """Least squares of the chosen terms on the weak form of all the data (:func:`refit`, these test
+        functions); a field whose terms no derivatives of monomials span keeps no refit (``None`` overall)."""
+        return refit_equations(problem, supports, self.bumps, self.noise_correction)
 
 
 def monomial_values(
@@ -275,21 +283,23 @@ def monomial_values(
 def refit(
     data: Dataset,
     library: CandidateLibrary,
-    masks: list[np.ndarray],
+    supports: Sequence[Sequence[Term]],
     rule: BumpRule | None = None,
     noise_correction: bool = True,
+    bootstrap: Bootstrap | None = None,
 ) -> list[dict[str, float] | None]:
     """Least-squares coefficients of already chosen terms on the weak form of grid data, in physical units.
 
-    Per field, the weak terms ``d^a (monomial)`` whose expansions use only the active terms of ``masks``
-    (boolean, over ``library.terms``) become the columns; their fitted coefficients are expanded back into
-    the active terms. ``None`` for a field whose active terms these do not span (``u*u_xx``, say, is not a
-    derivative of a monomial, nor a custom term), and for every field of scattered or ODE data. The test
-    functions follow ``rule`` (the weak method's by default), for the weak library of ``library``'s orders;
-    the monomials of noisy fields are corrected for the noise's bias as in :class:`WeakForm`.
+    Per field, the weak terms ``d^a (monomial)`` whose expansions use only the chosen terms (``supports``, one
+    list per field) become the columns; their fitted coefficients are expanded back into the chosen terms.
+    ``None`` for a field whose chosen terms these do not span (``u*u_xx``, say, is not a derivative of a
+    monomial, nor a custom term), and for every field of scattered or ODE data. The test functions follow
+    ``rule`` (the weak method's by default), for the weak library of ``library``'s orders; the monomials of
+    noisy fields are corrected for the noise's bias as in :class:`WeakForm`. With ``bootstrap`` (an ensemble
+    member), on its draw of the test functions.
     """
     if not data.grid or data.n_space == 0:
-        return [None] * len(masks)
+        return [None] * len(supports)
     terms = weak_terms(
         len(data.field_names), data.n_space, library.poly_order, library.diff_order, len(library.symbols.targets)
     )
@@ -297,9 +307,11 @@ def refit(
     rule = BumpRule() if rule is None else rule
     bumps = rule.build(fields[: len(data.targets)], coords, library.diff_order, len(terms))
     systems = weak_systems(data, library, terms, bumps, noise_variances(fields) if noise_correction else None)
+    if bootstrap is not None:
+        systems = bootstrap.systems(systems)
     out: list[dict[str, float] | None] = []
-    for f, mask in enumerate(masks):
-        active = [library.terms[j] for j in np.flatnonzero(mask)]
+    for f, support in enumerate(supports):
+        active = list(support)
         chosen, spread = spanned(terms, active)
         if not active or np.linalg.matrix_rank(spread) < len(active) or bumps.n_rows < rule.rows_per_term * len(chosen):
             out.append(None)
@@ -309,6 +321,19 @@ def refit(
         fitted = fit_equations([system], LeastSquaresFit())[0].coefficients
         out.append(dict(zip(names, (fitted @ spread).tolist(), strict=True)))
     return out
+
+
+def refit_equations(
+    problem: Problem, supports: Sequence[Sequence[str]], rule: BumpRule | None = None, noise_correction: bool = True
+) -> list[Equation] | None:
+    """:func:`refit` of terms given by name on all of ``problem.data``, as equations; ``None`` unless every
+    field's terms are refitted."""
+    symbols = problem.library.symbols
+    chosen = [[symbols.parse(n) for n in names] for names in supports]
+    fitted = refit(problem.data, problem.library, chosen, rule, noise_correction)
+    if any(f is None for f in fitted):
+        return None
+    return [Equation(symbols.lhs(k), f or {}) for k, f in enumerate(fitted)]
 
 
 def spanned(weak: Sequence[WeakTerm], terms: Sequence[Term]) -> tuple[list[int], np.ndarray]:

@@ -130,13 +130,13 @@ def _discover(args: argparse.Namespace) -> int:
             "method needs the whole grid: use the deepmod method"
         )
     library = method.default_library(data, args.poly_order, args.diff_order, args.term)
+    if args.ensemble:
+        if args.resume or args.tensorboard:
+            raise InputError("--resume and --tensorboard are for single runs, not --ensemble")
+        return _ensemble(args, data, method, library)
     with _stop_on_signals(stop):
         result = discover(data, method, library, seed=args.seed, device=args.device, control=_control(args, stop))
-    if args.output:
-        result.save(args.output)
-    print(result)
-    for warning in result.warnings:
-        print(f"deepmod: warning: {warning}", file=sys.stderr)
+    _show(result, args.output)
     if result.status == "interrupted":
         saved = f"; the result so far is in {args.output}" if args.output else ""
         checkpoint = _checkpoint_path(args)
@@ -144,6 +144,36 @@ def _discover(args: argparse.Namespace) -> int:
             f"deepmod: interrupted at iteration {result.iterations}{saved}; continue with --resume {checkpoint}",
             file=sys.stderr,
         )
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _show(result: Any, output: str | None) -> None:
+    """Write the result where asked, print its equations and its warnings."""
+    if output:
+        result.save(output)
+    print(result)
+    for warning in result.warnings:
+        print(f"deepmod: warning: {warning}", file=sys.stderr)
+
+
+def _ensemble(args: argparse.Namespace, data: Any, method: Any, library: Any) -> int:
+    """``--ensemble N``: the members on the chosen backend, one model with every term's uncertainty."""
+    from deepmod.cli import ensemble
+    from deepmod.errors import FitFailed
+
+    stop = threading.Event()
+    with _stop_on_signals(stop):
+        try:
+            result = ensemble.run(args, data, method, library, stop)
+        except FitFailed:
+            if stop.is_set():
+                print("deepmod: interrupted before any member of the ensemble finished", file=sys.stderr)
+                return EXIT_INTERRUPTED
+            raise
+    _show(result, args.output)
+    if result.status == "interrupted":
+        print(ensemble.interrupted_line(result, args.output), file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
 
@@ -160,56 +190,11 @@ def _check_device(device: str) -> None:
 
 
 def _ude(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    import torch
-
-    from deepmod.api import discover
-    from deepmod.data.loaders import load
-    from deepmod.equation import parse_equation
-    from deepmod.errors import FitFailed, InputError
-    from deepmod.method import symbols_for
-    from deepmod.ode import UDE
+    from deepmod.cli import ude
 
     _check_output(args.output)
     _check_device(args.device)
-    data = load(args.data, args.coords, args.fields)
-    if data.n_space != 0:
-        raise InputError(f"deepmod ude needs t as the only coordinate, got {', '.join(data.coord_names)}")
-    symbols = symbols_for(data)
-    known = []
-    for text in args.known:
-        try:
-            known.append(parse_equation(text, symbols))
-        except ValueError as exc:
-            raise InputError(f"--known '{text}': {exc}") from exc
-    n_times = len(data.coords[data.coord_names[0]])
-    if args.segments >= n_times:
-        raise InputError(f"--segments must be below the number of time points ({n_times})")
-    method = UDE(known=known, segments=args.segments, progress=not args.quiet)
-    if args.max_iterations is not None:
-        cap = args.max_iterations
-        method = dataclasses.replace(
-            method,
-            collocation_iterations=min(cap, method.collocation_iterations),
-            adam_iterations=min(cap, method.adam_iterations),
-            lbfgs_iterations=min(cap, method.lbfgs_iterations),
-        )
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    try:
-        library = method.default_library(data, args.poly_order)
-        result = discover(data, method, library, seed=args.seed, device=args.device)
-    except FitFailed as exc:  # the best finite model is still written; the one line and status 2 follow
-        if args.output:
-            exc.result.save(args.output)
-        raise
-    if args.output:
-        result.save(args.output)
-    print(result)
-    for warning in result.warnings:
-        print(f"deepmod: warning: {warning}", file=sys.stderr)
-    return 0
+    return ude.run(args, _show, _ensemble)
 
 
 def _run_simulation(args: argparse.Namespace, result: Any, data: Any) -> Any:

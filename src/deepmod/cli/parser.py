@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from deepmod._version import __version__
+from deepmod.cli.ensemble import add_arguments as ensemble_arguments
 
 EXIT_USAGE = 2
 METHODS = ("deepmod", "weak", "fd")
@@ -124,6 +125,7 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--tensorboard", metavar="DIR", help="log losses and coefficients for TensorBoard to DIR")
     _layout_arguments(d)
+    ensemble_arguments(d, _positive)
 
 
 def _layout_arguments(d: argparse.ArgumentParser) -> None:
@@ -172,6 +174,7 @@ def _ude_arguments(u: argparse.ArgumentParser) -> None:
     )
     u.add_argument("--output", help="write the result as JSON to this file (also when every refit blew up)")
     u.add_argument("--quiet", action="store_true", help="no progress bars")
+    ensemble_arguments(u, _positive)
 
 
 def _report_arguments(r: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -23,13 +23,13 @@ import torch
 
 from deepmod._io import atomic_write
 from deepmod._random import torch_seeded
-from deepmod.classical.weak import refit
+from deepmod.classical.weak import refit, refit_equations
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.smoothing import noise_std
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
-from deepmod.method import Method, Problem, check_library_size, require_one_run
+from deepmod.method import Bootstrap, Method, Problem, check_library_size, require_one_run
 from deepmod.neural.approximators import MLP, Approximator, TimeWindows, oscillations
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.schedule import Normalisation, Schedule
@@ -52,9 +52,15 @@ def default_network(data: Dataset, n_inputs: int, n_outputs: int, *, fuse: bool 
     return MLP(n_inputs, n_outputs, fuse=fuse)
 
 
-def _samples(data: Dataset, max_samples: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """At most ``max_samples`` of the data's points in a random order drawn from ``seed``: ``(X, U)``."""
+def _samples(
+    data: Dataset, max_samples: int | None, seed: int, bootstrap: Bootstrap | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_samples`` of the data's points in a random order drawn from ``seed``: ``(X, U)``; with
+    ``bootstrap`` (an ensemble member), of its draw of the points with replacement."""
     x, u = data.points()
+    if bootstrap is not None:
+        rows = bootstrap.draw(len(x))
+        x, u = x[rows], u[rows]
     n = len(x) if max_samples is None else min(len(x), max_samples)
     idx = np.random.default_rng(seed).permutation(len(x))[:n]
     return x[idx], u[idx]
@@ -143,7 +149,7 @@ class DeepMoD(Method):
         require_one_run(data, self.name)
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise InputError("device cuda was asked for but no CUDA GPU is available: use cpu", options=("device",))
-        x, u = _samples(data, self.max_samples, seed)
+        x, u = _samples(data, self.max_samples, seed, problem.bootstrap)
         check_library_size(len(x), len(library.terms))
         norm = Normalisation.fit(x, u)
         split = self._split(x, u, norm, device)
@@ -190,7 +196,7 @@ class DeepMoD(Method):
         fit = fit_against_noise(data, model, split, norm)
         if fit:
             settings["fit"] = fit
-        result = self._result(data, library, norm, outcome, settings, time.perf_counter() - start)
+        result = self._result(problem, norm, outcome, settings, time.perf_counter() - start)
         checked = check is not None or isinstance(selection, GridWeakSelection)
         result.warnings.extend(fit_warnings(fit, outcome, self.schedule, checked=checked))
         for eq in result.equations:
@@ -225,19 +231,25 @@ class DeepMoD(Method):
             return BoxWeakSelection.for_samples(library, len(data.coord_names))
         return None
 
+    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> list[Equation] | None:
+        """On PDE grid data with ``weak_refit``, the weak refit of the chosen terms on all the data
+        (:func:`deepmod.classical.weak.refit`); ``None`` elsewhere or where it spans no field's terms."""
+        return refit_equations(problem, supports) if self.weak_refit else None
+
     def _result(
         self,
-        data: Dataset,
-        library: CandidateLibrary,
+        problem: Problem,
         norm: Normalisation,
         outcome: TrainingOutcome,
         settings: dict[str, object],
         seconds: float,
     ) -> Result:
+        data, library, bootstrap = problem.data, problem.library, problem.bootstrap
         to_phys = physical_factors(library, norm)
         names = library.names
         usable = self.weak_refit and outcome.status != "interrupted"
-        refits = refit(data, library, outcome.masks) if usable else [None] * len(outcome.masks)
+        supports = [[library.terms[j] for j in np.flatnonzero(m)] for m in outcome.masks]
+        refits = refit(data, library, supports, bootstrap=bootstrap) if usable else [None] * len(outcome.masks)
         lhs = [library.symbols.lhs(f) for f in range(len(outcome.masks))]
         equations, network_coefficients = [], {}
         for f, (coef, mask, weak) in enumerate(zip(outcome.coefficients, outcome.masks, refits, strict=True)):

@@ -74,6 +74,9 @@ class UDE(Method):
         symbols = symbols_for(data)
         t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
         obs = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
+        if problem.bootstrap is not None:  # an ensemble member: the times of a draw, the span kept
+            keep = np.unique(np.r_[0, problem.bootstrap.draw(len(t)), len(t) - 1])
+            t, obs = t[keep], obs[keep]
         known = self._known_equations(symbols, data)
         network, fit, path = self._train(known, symbols, t, obs, problem.seed, problem.device)
         systems = network_systems(network, path, library.terms, symbols)

@@ -10,6 +10,7 @@ code for all of them: :func:`fit_equations` and :meth:`RegressionSystem.equation
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,13 @@ class RegressionSystem:
                 combined[term] = combined.get(term, 0.0) + c * k
         order = self.term_order if self.term_order is not None else tuple(combined)
         return Equation(self.lhs, {t: float(combined[t]) for t in order if combined.get(t, 0.0) != 0.0})
+
+    def taken(self, rows: np.ndarray) -> RegressionSystem:
+        """The system on these rows (indices, repeats allowed), each with its block label."""
+        groups = None if self.groups is None else self.groups[rows]
+        if groups is None:  # contiguous blocks of the original order, as cross-validation would cut them
+            groups = np.arange(self.n_rows)[rows]
+        return dataclasses.replace(self, theta=self.theta[rows], target=self.target[rows], groups=groups)
 
     def restricted(self, columns: Sequence[int]) -> RegressionSystem:
         """The system on these columns only."""
