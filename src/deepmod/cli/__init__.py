@@ -328,6 +328,20 @@ def _pinn(args: argparse.Namespace) -> int:
     return pinn.run(args, _stop_on_signals, _check_output)
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from deepmod.cli import ensemble
+
+    _check_output(args.output)
+    stop = threading.Event()
+    defaults = argparse.Namespace(max_iterations=None, no_fuse=False, samples=None)
+
+    def make(name: str) -> Any:
+        return _method(argparse.Namespace(**vars(defaults), method=name))
+
+    with _stop_on_signals(stop):
+        return ensemble.sweep(args, make, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deepmod`` command; returns the exit status."""
     parser = build_parser()
@@ -347,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": _report,
         "example": _example,
         "pinn": _pinn,
+        "sweep": _sweep,
     }
     try:
         with warnings.catch_warnings():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 BACKENDS = ("auto", "serial", "process", "ray")
@@ -102,3 +103,73 @@ def interrupted_line(result: Any, output: str | None) -> str:
     settings = result.settings["ensemble"]
     saved = f"; they are in {output}" if output else ""
     return f"deepmod: interrupted: {settings['finished']} of {settings['members']} members finished{saved}"
+
+
+def sweep_arguments(s: argparse.ArgumentParser, csv: Any, positive: Any) -> None:
+    s.add_argument("data", help="clean data: .npz, .mat, .nc/.h5 or .csv (noise is added per cell)")
+    s.add_argument("--coords", type=csv, required=True, help="coordinate arrays, time first; ALIAS=NAME renames")
+    s.add_argument("--fields", type=csv, required=True, help="field arrays; ALIAS=NAME renames")
+    s.add_argument("--dims", type=csv, help="axis order of grid fields, only when lengths are ambiguous")
+    s.add_argument(
+        "--truth", action="append", required=True, help='the true equation, "u_t = 0.1*u_xx - u*u_x" (one per field)'
+    )
+    s.add_argument(
+        "--noise", type=csv, default=["0", "0.01", "0.05", "0.1"], help="noise levels (default 0,0.01,0.05,0.1)"
+    )
+    s.add_argument("--seeds", type=positive, default=3, help="noise seeds per level: 0..N-1 (default 3)")
+    s.add_argument("--methods", type=csv, default=["weak", "fd"], help="methods to compare (default weak,fd)")
+    s.add_argument("--poly-order", type=int, default=None, help="highest power of the fields (each method's own)")
+    s.add_argument("--diff-order", type=int, default=None, help="highest spatial derivative (each method's own)")
+    s.add_argument("--ensemble", type=positive, metavar="N", help="an ensemble of N members per cell")
+    s.add_argument("--output", help="write the rows as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    backend_arguments(s, positive)
+
+
+def sweep(args: argparse.Namespace, make_method: Callable[[str], Any], stop: threading.Event) -> int:
+    """The ``sweep`` command: the table on stdout (and the rows as JSON)."""
+    import dataclasses
+    import json
+
+    from deepmod._io import atomic_write_text
+    from deepmod.data.loaders import load
+    from deepmod.ensemble.sweep import sweep as run_sweep
+    from deepmod.equation import parse_equation
+    from deepmod.errors import InputError
+    from deepmod.method import symbols_for
+
+    data = load(args.data, args.coords, args.fields, dims=args.dims)
+    truth = {}
+    for text in args.truth:
+        try:
+            eq = parse_equation(text, symbols_for(data))
+        except ValueError as exc:
+            raise InputError(f"--truth '{text}': {exc}") from exc
+        truth[eq.lhs] = dict(eq.coefficients)
+    try:
+        levels = [float(v) for v in args.noise]
+    except ValueError as exc:
+        raise InputError(f"--noise takes numbers, not {','.join(args.noise)}") from exc
+    methods = [make_method(name) for name in args.methods]
+    slow = "deepmod" if any(m.name == "deepmod" for m in methods) else "weak"
+    bar = MemberBar(len(methods) * len(levels) * args.seeds, args.quiet, desc="sweep")
+    try:
+        table = run_sweep(
+            data,
+            truth,
+            methods,
+            levels,
+            range(args.seeds),
+            members=args.ensemble or 0,
+            poly_order=args.poly_order,
+            diff_order=args.diff_order,
+            backend=backend(args, slow),
+            on_row=bar,
+            stop=stop,
+        )
+    finally:
+        bar.close()
+    print(table.text())
+    if args.output:
+        atomic_write_text(args.output, json.dumps([dataclasses.asdict(r) for r in table.rows], indent=1) + "\n")
+    return 130 if table.interrupted else 0

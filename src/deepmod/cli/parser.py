@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from deepmod._version import __version__
 from deepmod.cli.ensemble import add_arguments as ensemble_arguments
+from deepmod.cli.ensemble import sweep_arguments
 
 EXIT_USAGE = 2
 METHODS = ("deepmod", "weak", "fd")
@@ -65,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("report", help="an HTML report: equation, data, fit, history, simulation against data")
     )
     _example_arguments(sub.add_parser("example", help="write a built-in synthetic data set"))
+    sweep_arguments(
+        sub.add_parser("sweep", help="noise levels x seeds x methods on one data set, scored against the truth"),
+        _csv,
+        _positive,
+    )
     from deepmod.cli.pinn import add_arguments
 
     add_arguments(sub.add_parser("pinn", help="solve or calibrate a PDE with a physics-informed network"), _csv)

@@ -302,7 +302,12 @@ def build_report(
             + f"<p>Relative L2 size of the residual: <b>{size:.3g}</b>. Derivatives of the data by "
             "Savitzky-Golay filters whose windows follow the noise floor; edges left out.</p>",
         )
-    _evidence_section(report, result)
+    if result.uncertainty:
+        from deepmod.report.uncertainty import uncertainty_section
+
+        uncertainty_section(report, result)
+    else:
+        _evidence_section(report, result)
     if pinn and reference is not None and reference is not data:
         against_data_section(report, data, reference)
     if simulation is not None:
