@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from deepmod.derivatives.bumps import Bumps
 from deepmod.derivatives.smoothing import noise_std
+from deepmod.regression.noise import RowNoise
+from deepmod.terms import Term
 
 
 def noise_variances(fields: Sequence[np.ndarray]) -> list[float]:
@@ -43,4 +47,90 @@ def unbiased_power(y: np.ndarray, k: int, variance: float) -> np.ndarray:
     return out
 
 
-__all__ = ["noise_variances", "unbiased_power"]
+def power_moment(y: np.ndarray, a: int, c: int, variance: float) -> np.ndarray:
+    """The unbiased estimate of ``E[H_a H_c]``, ``H_k`` the unbiased estimate of ``u^k`` (:func:`unbiased_power`):
+    ``sum_m C(a, m) C(c, m) m! s^(2m) u^(a + c - 2m)`` (the Hermite polynomials' orthogonality under the
+    Gaussian), each power of ``u`` itself estimated without bias."""
+    out = np.zeros_like(y, dtype=np.float64)
+    for m in range(min(a, c) + 1):
+        weight = math.comb(a, m) * math.comb(c, m) * math.factorial(m) * variance**m
+        out = out + weight * unbiased_power(y, a + c - 2 * m, variance)
+    return out
+
+
+@dataclass(frozen=True)
+class WeakColumn:
+    """A weak column's noise: its monomial's powers of the fields ``((field, power), ...)``, the test
+    function's derivative orders (time first), the values of its coordinate factors (``None``: none); a
+    column with a factor whose noise is not modelled (a function of a field, a negative power) is ``modelled``
+    False and counted noise-free."""
+
+    powers: tuple[tuple[int, int], ...]
+    orders: tuple[int, ...]
+    scale: np.ndarray | None = None
+    modelled: bool = True
+
+    @staticmethod
+    def of(term: Term, orders: tuple[int, ...], coords: Sequence[np.ndarray]) -> WeakColumn:
+        """The column of ``term`` (underived factors) integrated against the ``orders`` derivative of the test
+        functions, on the grid of ``coords`` (time first)."""
+        powers: dict[int, int] = {}
+        scale = None
+        grids = np.meshgrid(*coords, indexing="ij") if any(f.field < 0 for f in term.factors) else []
+        for f in term.factors:
+            if f.plain and not any(f.derivative):
+                powers[f.field] = powers.get(f.field, 0) + f.power
+            elif f.field < 0 and not f.function:
+                values = grids[-1 - f.field] ** f.power
+                scale = values if scale is None else scale * values
+            else:
+                return WeakColumn((), orders, modelled=False)
+        return WeakColumn(tuple(sorted(powers.items())), orders, scale)
+
+
+@dataclass(frozen=True)
+class WeakNoise(RowNoise):
+    """Each test function's covariance of the weak columns and target of one field's equation, from the
+    fields' white-noise ``variances``: for monomials ``m_j``, ``m_k`` of the noisy fields (each its unbiased
+    estimate), the pointwise covariance is ``prod_f E[H_a H_c] - prod_f u^(a + c)`` over the fields (their
+    noises independent), and the integrals against ``d^a psi`` and ``d^b psi`` carry
+    ``sum_p (d^a psi)(p) (d^b psi)(p) Cov_jk(p)`` (:meth:`~deepmod.derivatives.bumps.Bumps.integrate_pair`).
+    ``columns``: the system's columns, then the target's (``-int psi_t u``)."""
+
+    fields: tuple[np.ndarray, ...]
+    variances: tuple[float, ...]
+    bumps: Bumps
+    columns: tuple[WeakColumn, ...]
+
+    def covariance(self, columns: Sequence[int]) -> np.ndarray:
+        picked = [self.columns[c] for c in columns] + [self.columns[-1]]
+        k = len(picked)
+        out = np.zeros((self.bumps.n_rows, k, k))
+        for i in range(k):
+            for j in range(i, k):
+                first, second = picked[i], picked[j]
+                if not (first.modelled and second.modelled):
+                    continue
+                pointwise = self._pointwise(dict(first.powers), dict(second.powers))
+                if pointwise is None:
+                    continue
+                for column in (first, second):
+                    if column.scale is not None:
+                        pointwise = pointwise * column.scale
+                out[:, i, j] = out[:, j, i] = self.bumps.integrate_pair(pointwise, first.orders, second.orders)
+        return out
+
+    def _pointwise(self, first: dict[int, int], second: dict[int, int]) -> np.ndarray | None:
+        """The covariance at each point of the two monomials' estimates (``None``: they share no field)."""
+        shared = set(first) & set(second)
+        if not shared:
+            return None
+        moment, mean = np.ones_like(self.fields[0], dtype=np.float64), np.ones_like(self.fields[0], dtype=np.float64)
+        for f in set(first) | set(second):
+            a, c = first.get(f, 0), second.get(f, 0)
+            moment = moment * power_moment(self.fields[f], a, c, self.variances[f])
+            mean = mean * unbiased_power(self.fields[f], a + c, self.variances[f])
+        return moment - mean
+
+
+__all__ = ["WeakColumn", "WeakNoise", "noise_variances", "power_moment", "unbiased_power"]

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from deepmod.classical.noise import noise_variances, unbiased_power
+from deepmod.classical.noise import WeakColumn, WeakNoise, noise_variances, unbiased_power
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
 from deepmod.equation import Equation
@@ -150,7 +150,9 @@ def weak_systems(
 ) -> list[RegressionSystem]:
     """One weak system per field: columns ``(-1)^|a| int (d^a psi) monomial``, target ``-int psi_t u``, one row
     per test function, grouped by time centre; each column carries the expansion of its weak term. With the
-    fields' noise ``variances``, each monomial is its unbiased estimate (:mod:`deepmod.classical.noise`)."""
+    fields' noise ``variances``, each monomial is its unbiased estimate and each system knows its rows' noise
+    covariance (:class:`~deepmod.classical.noise.WeakNoise`), so its coefficients are corrected for the noise in
+    the columns (:mod:`deepmod.classical.noise`)."""
     symbols = library.symbols
     fields, coords = grid_arrays(data)
     integrals = []
@@ -164,6 +166,7 @@ def weak_systems(
     order = tuple(symbols.name(t) for t in sorted(every, key=lambda t: (t.degree, symbols.name(t))))
     names = tuple(t.name(symbols) for t in terms)
     lhs_orders = (1,) + (0,) * data.n_space
+    weak = [WeakColumn.of(t.monomial, (0, *t.alpha), coords) for t in terms] if variances is not None else []
     return [
         RegressionSystem(
             columns,
@@ -173,6 +176,9 @@ def weak_systems(
             bumps.row_groups(),
             expansions,
             order,
+            None
+            if variances is None
+            else WeakNoise(tuple(fields), tuple(variances), bumps, (*weak, WeakColumn(((f, 1),), lhs_orders))),
         )
         for f in range(len(data.targets))
     ]

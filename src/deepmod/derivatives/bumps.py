@@ -148,10 +148,14 @@ class Bumps:
     def integrate(self, values: np.ndarray, orders: Sequence[int]) -> np.ndarray:
         """``(-1)^|a| int (d^a psi) values`` for every test function psi, flattened over the centres (time
         centres slowest), for grid ``values`` of shape ``(n_t, n_x, ...)`` and ``orders`` a, one per axis."""
-        out = values
-        for axis, (a, order) in enumerate(zip(self.axes, orders, strict=True)):
-            out = np.moveaxis(np.tensordot(a.values[order], out, axes=([1], [axis])), 0, axis)
-        return (-1.0) ** sum(orders) * out.ravel()
+        return (-1.0) ** sum(orders) * _separable(values, [a.values[o] for a, o in zip(self.axes, orders, strict=True)])
+
+    def integrate_pair(self, values: np.ndarray, first: Sequence[int], second: Sequence[int]) -> np.ndarray:
+        """``sum_p (d^a psi)(p) (d^b psi)(p) values(p)`` with the quadrature weights squared, signs as in
+        :meth:`integrate`, for every test function psi: the covariance of the integrals against ``d^a psi``
+        and ``d^b psi`` of white noise whose pointwise covariance is ``values``."""
+        matrices = [a.values[i] * a.values[j] for a, i, j in zip(self.axes, first, second, strict=True)]
+        return (-1.0) ** (sum(first) + sum(second)) * _separable(values, matrices)
 
     def row_groups(self) -> np.ndarray:
         """``(n_rows,)``: the time centre of each row, the blocks cross-validation must keep together
@@ -214,6 +218,14 @@ class BumpRule:
 
 
 __all__ = ["AxisTests", "BumpRule", "Bumps", "axis_tests", "bump_derivatives", "corner_wavenumber"]
+
+
+def _separable(values: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
+    """``values`` contracted with one ``(n_centres, n_points)`` matrix per axis, flattened (first axis slowest)."""
+    out = values
+    for axis, matrix in enumerate(matrices):
+        out = np.moveaxis(np.tensordot(matrix, out, axes=([1], [axis])), 0, axis)
+    return out.ravel()
 
 
 def _on_uniform(u: np.ndarray, coord: np.ndarray, axis: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 
 from deepmod.regression.base import SparseRegressor, lstsq_on, normalise_problem
 from deepmod.regression.held_out import folds, held_out_errors
+from deepmod.regression.noise import RowNoise, corrected_lstsq
 from deepmod.regression.stlsq import STLSQ
 
 
@@ -144,14 +145,18 @@ class CrossValidatedPath(SparseRegressor):
     error of the held-out error relative to the mean square of ``y``).
 
     ``fit(x, y, groups)`` keeps rows of one group in one fold (runs of whole groups, in the order they first
-    appear); without groups the rows are cut into contiguous blocks in their order.
+    appear); without groups the rows are cut into contiguous blocks in their order. With the rows' ``noise``
+    (columns of noisy data), the chosen model's coefficients are corrected for it
+    (:func:`~deepmod.regression.noise.corrected_lstsq`); the choice itself is made as without it.
     """
 
     folds: int = 5
     exhaustive: int = 12
     min_gain: float = 1e-4
 
-    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> CrossValidatedPath:
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, noise: RowNoise | None = None
+    ) -> CrossValidatedPath:
         xn, yn, norms, ys = normalise_problem(x, y)
         n = len(yn)
         if n < 2 * self.folds:
@@ -162,8 +167,10 @@ class CrossValidatedPath(SparseRegressor):
         sizes = [int(s.sum()) for s, _ in path]
         eligible = [c for c in range(len(path)) if mean[c] <= mean[best] + max(se[best], self.min_gain)]
         chosen = min(eligible, key=lambda c: (sizes[c], mean[c]))
-        coef = lstsq_on(xn, yn, path[chosen][0])
-        self.coef_ = coef * ys / norms
+        if noise is None:
+            self.coef_ = lstsq_on(xn, yn, path[chosen][0]) * ys / norms
+        else:
+            self.coef_ = corrected_lstsq(x, y, path[chosen][0], noise)
         self.summary_ = [
             {"terms": np.flatnonzero(s).tolist(), "cv_error": float(mean[c]), "cv_se": float(se[c])}
             for c, (s, _) in enumerate(path)

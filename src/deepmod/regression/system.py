@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from deepmod.equation import Equation
+from deepmod.regression.noise import RowNoise, Stacked, corrected_lstsq
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +37,9 @@ class RegressionSystem:
         expansions: per column, the ordinary terms it stands for with their factors (``(u^2)_x`` is
             ``{"u*u_x": 2.0}``); ``None``: each column is the term of its name.
         term_order: the order in which the equation lists expanded terms; ``None``: order of first appearance.
+        noise: each row's noise covariance of the columns and target, where the producer knows it (columns of
+            noisy data's monomials); regressors that take it correct their coefficients for it
+            (:mod:`deepmod.regression.noise`).
     """
 
     theta: np.ndarray
@@ -45,6 +49,7 @@ class RegressionSystem:
     groups: np.ndarray | None = None
     expansions: tuple[Mapping[str, float], ...] | None = None
     term_order: tuple[str, ...] | None = None
+    noise: RowNoise | None = None
 
     def __post_init__(self) -> None:
         if self.theta.ndim != 2 or self.target.shape != (self.theta.shape[0],):
@@ -77,7 +82,8 @@ class RegressionSystem:
         groups = None if self.groups is None else self.groups[rows]
         if groups is None:  # contiguous blocks of the original order, as cross-validation would cut them
             groups = np.arange(self.n_rows)[rows]
-        return dataclasses.replace(self, theta=self.theta[rows], target=self.target[rows], groups=groups)
+        noise = None if self.noise is None else self.noise.taken(rows)
+        return dataclasses.replace(self, theta=self.theta[rows], target=self.target[rows], groups=groups, noise=noise)
 
     def restricted(self, columns: Sequence[int]) -> RegressionSystem:
         """The system on these columns only."""
@@ -91,6 +97,7 @@ class RegressionSystem:
             self.groups,
             expansions,
             self.term_order,
+            None if self.noise is None else self.noise.restricted(idx),
         )
 
 
@@ -115,7 +122,13 @@ def stacked(systems: Sequence[RegressionSystem]) -> RegressionSystem:
         np.concatenate(groups),
         first.expansions,
         first.term_order,
+        _stacked_noise([s.noise for s in systems]),
     )
+
+
+def _stacked_noise(parts: Sequence[RowNoise | None]) -> RowNoise | None:
+    known = [p for p in parts if p is not None]
+    return Stacked(tuple(known)) if len(known) == len(parts) else None
 
 
 @dataclass(frozen=True)
@@ -130,22 +143,28 @@ class FittedEquation:
 
 def fit_equations(systems: Sequence[RegressionSystem], regressor: Any) -> list[FittedEquation]:
     """Fit each system with a fresh copy of ``regressor`` (scikit-learn contract: ``fit(X, y)``, ``coef_``;
-    a regressor whose ``fit`` takes ``groups`` gets the system's row blocks) and read off its equation."""
+    a regressor whose ``fit`` takes ``groups`` gets the system's row blocks, one that takes ``noise`` its
+    rows' noise) and read off its equation."""
     out = []
     for system in systems:
-        reg, coef = fit_copy(regressor, system.theta, system.target, system.groups)
+        reg, coef = fit_copy(regressor, system.theta, system.target, system.groups, system.noise)
         out.append(FittedEquation(system.equation(coef), coef, getattr(reg, "summary_", None)))
     return out
 
 
-def fit_copy(regressor: Any, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
-    """A fresh copy of ``regressor`` fitted to ``x``, ``y`` (with ``groups`` where its ``fit`` takes them), and
-    its coefficients as a float vector, checked to have one per column."""
+def fit_copy(
+    regressor: Any, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, noise: RowNoise | None = None
+) -> tuple[Any, np.ndarray]:
+    """A fresh copy of ``regressor`` fitted to ``x``, ``y`` (with ``groups`` and ``noise`` where its ``fit``
+    takes them), and its coefficients as a float vector, checked to have one per column."""
     reg = copy.deepcopy(regressor)
-    if groups is not None and "groups" in inspect.signature(reg.fit).parameters:
-        reg.fit(x, y, groups=groups)
-    else:
-        reg.fit(x, y)
+    takes = inspect.signature(reg.fit).parameters
+    extra: dict[str, Any] = {}
+    if groups is not None and "groups" in takes:
+        extra["groups"] = groups
+    if noise is not None and "noise" in takes:
+        extra["noise"] = noise
+    reg.fit(x, y, **extra)
     coef = np.asarray(reg.coef_, dtype=np.float64).ravel()
     if coef.shape != (x.shape[1],):
         raise ValueError(f"the regressor's coef_ has shape {coef.shape}, expected ({x.shape[1]},)")
@@ -153,11 +172,11 @@ def fit_copy(regressor: Any, x: np.ndarray, y: np.ndarray, groups: np.ndarray | 
 
 
 class LeastSquaresFit:
-    """Ordinary least squares on every column (``numpy.linalg.lstsq``): the regressor of a refit, where the
-    terms are already chosen."""
+    """Least squares on every column: the regressor of a refit, where the terms are already chosen; corrected
+    for the columns' noise where the system knows it (:func:`~deepmod.regression.noise.corrected_lstsq`)."""
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> LeastSquaresFit:
-        self.coef_ = np.linalg.lstsq(x, y, rcond=None)[0]
+    def fit(self, x: np.ndarray, y: np.ndarray, noise: RowNoise | None = None) -> LeastSquaresFit:
+        self.coef_ = corrected_lstsq(x, y, np.ones(x.shape[1], dtype=bool), noise)
         return self
 
 
