@@ -88,3 +88,29 @@ def test_sigint_during_discovery_on_a_101_by_256_grid(tmp_path: Path) -> None:
         assert Path(f"{out}.ckpt").is_file()
     else:  # the signal came before training began: nothing written
         assert proc.returncode == 130 and not out.exists()
+
+
+def test_sigint_during_an_ensemble_keeps_the_finished_members(tmp_path: Path) -> None:
+    """Ctrl-C while DeepMoD members run in two worker processes: the command ends within 30 s with status
+    130, and what it wrote (if a member had finished) is the finished members' aggregate, marked interrupted."""
+    data = tmp_path / "grid.npz"
+    source = _burgers_like()
+    np.savez(data, t=source.coords["t"], x=source.coords["x"], u=source.fields["u"])
+    out = tmp_path / "r.json"
+    argv = [sys.executable, "-m", "deepmod.cli", "discover", str(data), "--coords", "t,x", "--fields", "u"]
+    flags = ["--ensemble", "8", "--backend", "process", "--workers", "2", "--samples", "400", "--quiet"]
+    proc = subprocess.Popen(
+        [*argv, *flags, "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(20)
+    proc.send_signal(signal.SIGINT)
+    start = time.perf_counter()
+    _, err = proc.communicate(timeout=60)
+    assert time.perf_counter() - start < 30
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    if out.exists():
+        result = json.loads(out.read_text())
+        assert result["status"] == "interrupted" and "of 8 members finished" in err
+        assert 1 <= result["settings"]["ensemble"]["finished"] < 8
+    else:
+        assert "before any member of the ensemble finished" in err

@@ -302,12 +302,7 @@ def build_report(
             + f"<p>Relative L2 size of the residual: <b>{size:.3g}</b>. Derivatives of the data by "
             "Savitzky-Golay filters whose windows follow the noise floor; edges left out.</p>",
         )
-    if result.uncertainty:
-        from deepmod.report.uncertainty import uncertainty_section
-
-        uncertainty_section(report, result)
-    else:
-        _evidence_section(report, result)
+    _evidence_section(report, result)
     if pinn and reference is not None and reference is not data:
         against_data_section(report, data, reference)
     if simulation is not None:
@@ -353,7 +348,13 @@ def _equation_section(report: Report, result: Result, symbols: Symbols) -> None:
 
 
 def _evidence_section(report: Report, result: Result) -> None:
-    """The training history where there is one, else the selection path."""
+    """An ensemble's inclusion probabilities and intervals; else the training history where there is one,
+    else the selection path."""
+    if result.uncertainty:
+        from deepmod.report.uncertainty import uncertainty_section
+
+        uncertainty_section(report, result)
+        return
     figures = history_figures(result.history, result.library)
     if figures:
         report.add("Training history", "".join(image(fig, title) for title, fig in figures))
