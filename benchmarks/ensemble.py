@@ -7,13 +7,13 @@ universal ODE's inclusion probabilities. Every loop goes through ``deepmod.ensem
   seeds 0..19. Success = exactly the true terms, every coefficient within 10 %.
 - ``--calibration``: ``burgers.mat`` at 10 % noise, seeds 0..19: how often each true coefficient lies in its
   95 % interval, for the weak method (20 members) and DeepMoD (4 members, defaults).
-- ``--backends``: a 4-member DeepMoD ensemble (defaults) on the built-in Burgers at 5 % noise, on the serial,
-  process and Ray backends (a local cluster started for the run, and one already running), wall seconds and
-  whether the JSON files are byte-identical.
+- ``--backends builtin|burgers.mat``: a 4-member DeepMoD ensemble (defaults) on the built-in Burgers at 5 %
+  noise or on ``burgers.mat`` at 10 %, on the serial, process and Ray backends (a local cluster started for
+  the run, and one already running), wall seconds and whether the JSON files are byte-identical.
 - ``--lv``: ``deepmod ude`` on the built-in Lotka-Volterra record at 5 % noise with the linear terms known,
   an ensemble of 8, noise seeds 0, 1, 2: inclusion of each recovered term.
 
-Usage:  python benchmarks/ensemble.py [--pde-table] [--calibration] [--backends] [--lv] [--draws N]
+Usage:  python benchmarks/ensemble.py [--pde-table] [--calibration] [--backends DATA] [--lv] [--draws N]
         [--workers N]
 """
 
@@ -85,9 +85,14 @@ def calibration(draws: int, workers: int | None) -> None:
         print(f"{method.name}, {members} members: the truth in the 95 % interval {share} ({seconds:.0f} s)")
 
 
-def backends() -> None:
-    """Serial, process, Ray on a local cluster it starts, and Ray on a cluster started beforehand (``ray start``)."""
-    data = add_noise(burgers_delta().data, 0.05, seed=0)
+def backends(which: str) -> None:
+    """Serial, process, Ray on a local cluster it starts, and Ray on a cluster started beforehand (``ray start``),
+    on the built-in Burgers at 5 % (``which`` "builtin") or PDE-FIND's ``burgers.mat`` at 10 %."""
+    if which == "builtin":
+        data = add_noise(burgers_delta().data, 0.05, seed=0)
+    else:
+        file, coords, fields, _ = SETS["burgers"]
+        data = add_noise(load(SHARED / file, coords, fields), 0.1, seed=0)
     runs = [("serial", Serial()), ("process", Processes()), ("ray, local cluster started for the run", Ray())]
     runs.append(("ray, cluster already running (ray start --head)", Ray(address="auto")))
     files, serial = {}, 0.0
@@ -127,7 +132,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pde-table", action="store_true")
     parser.add_argument("--calibration", action="store_true")
-    parser.add_argument("--backends", action="store_true")
+    parser.add_argument("--backends", choices=["builtin", "burgers.mat"], help="the backends' speed on this data")
     parser.add_argument("--lv", action="store_true")
     parser.add_argument("--draws", type=int, default=20)
     parser.add_argument("--workers", type=int, default=None)
@@ -137,7 +142,7 @@ def main() -> int:
     if args.calibration:
         calibration(args.draws, args.workers)
     if args.backends:
-        backends()
+        backends(args.backends)
     if args.lv:
         lotka_volterra_ude()
     return 0

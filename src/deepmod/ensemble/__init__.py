@@ -5,6 +5,7 @@ backends (:mod:`deepmod.ensemble.backends`)."""
 from deepmod.ensemble.backends import Backend, Interrupted, Job, Outcomes, Processes, Ray, Serial, Task
 from deepmod.ensemble.members import MemberOutcome, MemberTask, Summary, member_seeds, summarise
 from deepmod.ensemble.run import THRESHOLD, ensemble
+from deepmod.ensemble.sweep import SweepRow, SweepTable, score, sweep
 
 __all__ = [
     "THRESHOLD",
@@ -18,8 +19,12 @@ __all__ = [
     "Ray",
     "Serial",
     "Summary",
+    "SweepRow",
+    "SweepTable",
     "Task",
     "ensemble",
     "member_seeds",
+    "score",
     "summarise",
+    "sweep",
 ]
