@@ -195,27 +195,16 @@ def test_sweep_scores_each_cell_against_the_truth() -> None:
     assert score({"u_t": {"u_xx": 0.1, "u": 1.0}}, {"u_t": {"u_xx": 0.1}}) is None
 
 
+def _weak_ensemble(data: Path, *flags: str) -> int:
+    """``deepmod discover DATA --coords t,x --fields u --method weak`` with ``flags``."""
+    return main(["discover", str(data), "--coords", "t,x", "--fields", "u", "--method", "weak", *flags])
+
+
 def test_cli_ensemble_writes_the_uncertainty_and_reports_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "b.npz"
     save_npz(add_noise(burgers_delta().data, 0.1, seed=1), data)
     out = tmp_path / "r.json"
-    code = main(
-        [
-            "discover",
-            str(data),
-            "--coords",
-            "t,x",
-            "--fields",
-            "u",
-            "--method",
-            "weak",
-            "--ensemble",
-            "8",
-            "--output",
-            str(out),
-            "--quiet",
-        ]
-    )
+    code = _weak_ensemble(data, "--ensemble", "8", "--output", str(out), "--quiet")
     assert code == 0
     stored = json.loads(out.read_text())
     assert set(stored["uncertainty"]["u_t"]) >= {"u_xx", "u*u_x"}
@@ -256,9 +245,7 @@ def test_cli_ensemble_bad_options_get_one_line(
 ) -> None:
     data = tmp_path / "b.npz"
     save_npz(burgers_delta().data, data)
-    code = main(
-        ["discover", str(data), "--coords", "t,x", "--fields", "u", "--method", "weak", "--ensemble", "2", *flags]
-    )
+    code = _weak_ensemble(data, "--ensemble", "2", *flags)
     err = capsys.readouterr().err
     assert code == 2 and says in err and len(err.strip().splitlines()) == 1
 
@@ -269,21 +256,6 @@ def test_the_ray_backend_without_ray_names_the_extra(
     monkeypatch.setitem(__import__("sys").modules, "ray", None)  # import ray then fails, as where it is missing
     data = tmp_path / "b.npz"
     save_npz(burgers_delta().data, data)
-    code = main(
-        [
-            "discover",
-            str(data),
-            "--coords",
-            "t,x",
-            "--fields",
-            "u",
-            "--method",
-            "weak",
-            "--ensemble",
-            "2",
-            "--backend",
-            "ray",
-        ]
-    )
+    code = _weak_ensemble(data, "--ensemble", "2", "--backend", "ray")
     err = capsys.readouterr().err
     assert code == 2 and "deepmod[ray]" in err and len(err.strip().splitlines()) == 1

@@ -13,8 +13,8 @@ import numpy as np
 from deepmod.data.dataset import Dataset
 from deepmod.data.sampling import add_noise
 from deepmod.ensemble.backends import Backend, Interrupted, Job, Serial, Task
-from deepmod.ensemble.members import MemberTask, one_thread
-from deepmod.ensemble.run import THRESHOLD, aggregate
+from deepmod.ensemble.members import one_thread
+from deepmod.ensemble.run import THRESHOLD, ensemble
 from deepmod.errors import FitFailed
 from deepmod.method import Method, Problem, RunControl
 
@@ -82,19 +82,19 @@ class SweepTask(Task):
         start = time.perf_counter()
         try:
             if self.members:
-                task = MemberTask(method, data, library, seed)
-                outcomes = Serial().map(Job(task, range(self.members), stop=stop))
-                if outcomes.interrupted:
-                    raise Interrupted(f"cell {index} was stopped")
-                result = aggregate(task, outcomes, self.members, self.threshold)
+                result = ensemble(
+                    data, method, library, members=self.members, threshold=self.threshold, seed=seed, stop=stop
+                )
             else:
                 with one_thread():
                     result = method.run(Problem(data, library, seed, control=RunControl(stop=stop)))
-                if result.status == "interrupted":
-                    raise Interrupted(f"cell {index} was stopped")
             found, status = result.coefficients, result.status
         except FitFailed:
+            if self.members and stop is not None and stop.is_set():  # stopped before any member finished
+                raise Interrupted(f"cell {index} was stopped") from None
             found, status = {}, "failed"
+        if status == "interrupted":
+            raise Interrupted(f"cell {index} was stopped")
         seconds = time.perf_counter() - start
         error = score(found, self.truth)
         correct = error is not None and error <= self.tolerance

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+from deepmod.regression.base import lstsq_on
+
 
 class RowNoise(abc.ABC):
     """The noise covariance of each row of a system's columns and target, computed for the columns asked for
@@ -70,15 +72,10 @@ def corrected_lstsq(x: np.ndarray, y: np.ndarray, support: np.ndarray, noise: Ro
     """Least squares on the columns in ``support`` (boolean), zeros elsewhere, corrected for the noise in the
     columns (module docstring). Ordinary least squares where ``noise`` is ``None`` or the corrected Gram
     matrix is not clearly positive definite (noise that swamps a column leaves nothing to correct)."""
-    coef = np.zeros(x.shape[1])
-    if not support.any():
-        return coef
+    if noise is None or not support.any():
+        return lstsq_on(x, y, support)
     picked = np.flatnonzero(support)
     xs = x[:, picked]
-    ols = np.linalg.lstsq(xs, y, rcond=None)[0]
-    if noise is None:
-        coef[picked] = ols
-        return coef
     c = noise.covariance(picked.tolist()).sum(axis=0)
     raw = xs.T @ xs
     try:  # the largest share of a combination of the columns' square that is noise
@@ -86,8 +83,8 @@ def corrected_lstsq(x: np.ndarray, y: np.ndarray, support: np.ndarray, noise: Ro
     except (linalg.LinAlgError, ValueError):
         share = np.inf
     if not share < MAX_NOISE_SHARE:
-        coef[picked] = ols
-        return coef
+        return lstsq_on(x, y, support)
+    coef = np.zeros(x.shape[1])
     coef[picked] = np.linalg.solve(raw - c[:-1, :-1], xs.T @ y - c[:-1, -1])
     return coef
 
