@@ -10,6 +10,7 @@ whole series.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +86,8 @@ def fit_trajectories(
     continuity: float = 10.0,
     solver: SolverOptions | None = None,
     on_step: Callable[[int, float], None] | None = None,
+    scale: np.ndarray | None = None,
+    stop: threading.Event | None = None,
 ) -> TrajectoryFit:
     """Train ``func``'s parameters (and the initial states) so that its solutions match ``observations``.
 
@@ -96,6 +99,9 @@ def fit_trajectories(
         continuity: weight of the squared jumps between pieces, relative to the data misfit.
         solver: ODE solver settings (dopri5, rtol 1e-6 by default).
         on_step: called with (iteration, loss) after every iteration.
+        scale: ``(n_states,)`` what each state's misfit is divided by (default: its spread over the data); a
+            field on a grid is one scale for all its points.
+        stop: once set, training ends after the current iteration (the fit so far is returned).
     """
     start = time.perf_counter()
     solver = solver or SolverOptions()
@@ -105,7 +111,10 @@ def fit_trajectories(
     obs = obs.unsqueeze(0) if obs.dim() == 2 else obs
     times = torch.as_tensor(np.asarray(t, dtype=np.float64), device=device)
     bounds = segment_bounds(len(times), segments)
-    scale = obs.reshape(-1, obs.shape[-1]).std(dim=0).clamp_min(1e-12)
+    if scale is None:
+        scale = obs.reshape(-1, obs.shape[-1]).std(dim=0).clamp_min(1e-12)
+    else:
+        scale = torch.as_tensor(np.asarray(scale, dtype=np.float64), device=device)
     starts = nn.Parameter(torch.stack([obs[:, a] for a, _ in bounds], dim=1).clone())
 
     def loss_fn() -> torch.Tensor:
@@ -120,9 +129,9 @@ def fit_trajectories(
         return (misfit + continuity * jumps) / (n * obs.shape[-1])
 
     params = [p for p in func.parameters() if p.requires_grad] + [starts]
-    history = adam_steps(params, loss_fn, adam_iterations, learning_rate, on_step)
-    if lbfgs_iterations:
-        lbfgs(params, loss_fn, lbfgs_iterations, history, on_step)
+    history = adam_steps(params, loss_fn, adam_iterations, learning_rate, on_step, stop)
+    if lbfgs_iterations and not (stop is not None and stop.is_set()):
+        lbfgs(params, loss_fn, lbfgs_iterations, history, on_step, stop=stop)
     return TrajectoryFit(
         initial_states=starts.detach().cpu().numpy().copy(),
         loss=history,
@@ -137,11 +146,15 @@ def adam_steps(
     iterations: int,
     learning_rate: float,
     on_step: Callable[[int, float], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[float]:
-    """``iterations`` full-batch Adam steps on ``loss_fn``; returns the loss before each step."""
+    """``iterations`` full-batch Adam steps on ``loss_fn`` (fewer once ``stop`` is set); returns the loss before
+    each step."""
     history: list[float] = []
     adam = torch.optim.Adam(params, lr=learning_rate)
     for i in range(iterations):
+        if stop is not None and stop.is_set():
+            break
         adam.zero_grad()
         loss = loss_fn()
         loss.backward()
@@ -162,11 +175,13 @@ def lbfgs(
     max_eval: int | None = None,
     tolerance_grad: float = 1e-10,
     tolerance_change: float = 1e-12,
+    stop: threading.Event | None = None,
 ) -> None:
     """L-BFGS with a strong-Wolfe line search until the loss or the gradient stops changing.
 
     At most ``iterations`` iterations and ``max_eval`` loss evaluations (default ``2 * iterations``). Every
-    loss evaluation (line-search trials included) is appended to ``history``.
+    loss evaluation (line-search trials included) is appended to ``history``. Once ``stop`` is set the next
+    evaluation ends the search, the parameters left at the last point tried.
     """
     optimiser = torch.optim.LBFGS(
         params,
@@ -180,6 +195,8 @@ def lbfgs(
     )
 
     def closure() -> torch.Tensor:
+        if stop is not None and stop.is_set():
+            raise _Stopped
         optimiser.zero_grad()
         loss = loss_fn()
         loss.backward()
@@ -188,7 +205,14 @@ def lbfgs(
             on_step(len(history) - 1, history[-1])
         return loss
 
-    optimiser.step(closure)
+    try:
+        optimiser.step(closure)
+    except _Stopped:
+        pass
+
+
+class _Stopped(Exception):
+    """Raised inside the L-BFGS closure to end the search when a stop was asked for."""
 
 
 def smoothed_rates(t: np.ndarray, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,17 +242,22 @@ def fit_rates(
     *,
     iterations: int = 2000,
     learning_rate: float = 1e-2,
+    scale: np.ndarray | None = None,
 ) -> list[float]:
     """Collocation: train ``func`` so that ``func(u) ~ du/dt`` on given (states, rates) pairs, no ODE solve.
 
     A cheap start for :func:`fit_trajectories` (Roesch et al. 2021, "Collocation based training of neural
-    ordinary differential equations"). Each state's misfit is scaled by the spread of its rate.
+    ordinary differential equations"). Each state's misfit is scaled by the spread of its rate, or by
+    ``scale`` ``(n_states,)`` where given.
     """
     func.double()
     device = device_of(func)
     u = torch.as_tensor(states.reshape(-1, states.shape[-1]), device=device)
     du = torch.as_tensor(rates.reshape(-1, rates.shape[-1]), device=device)
-    scale = du.std(dim=0).clamp_min(1e-12)
+    if scale is None:
+        scale = du.std(dim=0).clamp_min(1e-12)
+    else:
+        scale = torch.as_tensor(np.asarray(scale, dtype=np.float64), device=device)
     params = [p for p in func.parameters() if p.requires_grad]
     adam = torch.optim.Adam(params, lr=learning_rate)
     history = []

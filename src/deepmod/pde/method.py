@@ -1,0 +1,293 @@
+"""The universal PDE as a discovery method: known terms plus a learned stencil and a reaction network, trained
+through the solver on grid data, then read back as symbols and refitted (:mod:`deepmod.pde.recovery`).
+
+Training: collocation first (the model against the time derivative of a smoothing spline of each grid point's
+record; no solve), then through the method-of-lines solve against the record (Adam, then L-BFGS), the initial
+state fitted too. With ``segments > 1`` the record is cut into pieces that start from their own fitted states
+(multiple shooting).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from deepmod._random import torch_seeded
+from deepmod.data.dataset import Dataset
+from deepmod.derivatives.stencils import stencil_derivatives, width_for
+from deepmod.equation import Equation
+from deepmod.errors import FitFailed, InputError
+from deepmod.library import CandidateLibrary
+from deepmod.method import Method, Problem, require_grid, require_one_run, symbols_for
+from deepmod.ode.fields import NeuralField
+from deepmod.ode.training import SolverOptions, fit_rates, fit_trajectories, smoothed_rates
+from deepmod.pde.lines import EquationLines, LinesGrid
+from deepmod.pde.recovery import choose, count_candidates, learned_systems, refit
+from deepmod.pde.universal import LearnedStencil, UniversalPDE
+from deepmod.result import CandidateEvidence, History, Result
+from deepmod.simulate import is_periodic
+from deepmod.terms import Symbols
+
+BLEW_UP = "every recovered model blew up when refitted through the solver: the learned part's read-back is kept"
+
+
+@dataclass(frozen=True)
+class UniversalPDEMethod(Method):
+    """A universal PDE ``u_t = known(u) + stencil(u) + N(u)`` with symbolic recovery of the learned part.
+
+    Attributes:
+        known: the known part, one equation per field at most; fixed coefficients.
+        stencil: width of the learned stencil (odd; 0 for none). Its weights start at the Fornberg second
+            derivative and sum to zero (the ``u`` part is the network's), which removes a redundancy and no
+            physics.
+        reaction: learn a network of the local field values.
+        width, depth: the network's hidden layers.
+        collocation_iterations: Adam steps against the spline time derivatives.
+        adam_iterations, lbfgs_iterations: training through the solver.
+        learning_rate: Adam's step size through the solver.
+        segments: multiple-shooting pieces (1: single shooting).
+        max_terms: largest number of recovered terms per field that is tried.
+        refit_iterations: L-BFGS iterations of each candidate's refit.
+        solver: the ODE solver of the method of lines.
+        progress: progress bars on a terminal.
+    """
+
+    known: Sequence[Equation] = ()
+    stencil: int = 3
+    reaction: bool = True
+    width: int = 20
+    depth: int = 2
+    collocation_iterations: int = 1000
+    adam_iterations: int = 200
+    lbfgs_iterations: int = 100
+    learning_rate: float = 1e-2
+    segments: int = 1
+    max_terms: int = 4
+    refit_iterations: int = 100
+    solver: SolverOptions = field(default_factory=lambda: SolverOptions(rtol=1e-6, atol=1e-8))
+    progress: bool = False
+
+    name: ClassVar[str] = "upde"
+    poly_order: ClassVar[int] = 3
+
+    def default_library(
+        self,
+        data: Dataset,
+        poly_order: int | None = None,
+        diff_order: int | None = None,
+        extra_terms: Sequence[str] = (),
+    ) -> CandidateLibrary:
+        """Monomials up to ``poly_order`` and derivatives up to the stencil's reach (``width - 1``)."""
+        reach = max(self.stencil - 1, 0) if diff_order is None else diff_order
+        return super().default_library(data, poly_order, reach, extra_terms)
+
+    def run(self, problem: Problem) -> Result:
+        start = time.perf_counter()
+        data = problem.data
+        self._check(data)
+        symbols = symbols_for(data)
+        t, record = _record(data)
+        if problem.bootstrap is not None:  # an ensemble member: the times of a draw, the span kept
+            keep = np.unique(np.r_[0, problem.bootstrap.draw(len(t)), len(t) - 1])
+            t, record = t[keep], record[keep]
+        periodic = tuple(is_periodic(data, k + 1) for k in range(data.n_space))
+        grid = LinesGrid.of(data, periodic)
+        if not all(periodic):
+            grid = LinesGrid(grid.axes, grid.periodic, grid.n_fields, (t, record))
+        known = self._known(symbols, data)
+        model, start_state, history = self._train(known, symbols, grid, t, record, problem)
+        candidates, systems = self._recover(model, start_state, known, symbols, problem.library, t, record)
+        best = candidates[0]
+        equations = best.equations
+        if equations is None:
+            raise FitFailed(BLEW_UP, self._result(known, model, systems, [], symbols, data, history, start, problem))
+        result = self._result(equations, model, systems, candidates, symbols, data, history, start, problem)
+        if problem.control.stop is not None and problem.control.stop.is_set():
+            result.status = "interrupted"
+        return result
+
+    def _check(self, data: Dataset) -> None:
+        require_grid(data, self.name)
+        require_one_run(data, self.name)
+        if data.n_space not in (1, 2):
+            raise InputError("the universal PDE needs data on a grid in t and one or two spatial coordinates")
+        if data.inputs:
+            raise InputError("the universal PDE takes no input fields", options=("method",))
+        if self.stencil and (self.stencil % 2 == 0 or self.stencil < 3):
+            raise InputError(f"--stencil must be an odd width of 3 or more, got {self.stencil}", options=("stencil",))
+        if not self.stencil and not self.reaction:
+            raise InputError("nothing to learn: give a stencil width or the reaction network")
+
+    def _known(self, symbols: Symbols, data: Dataset) -> list[Equation]:
+        lhs = [symbols.lhs(i) for i in range(len(data.fields))]
+        by_lhs: dict[str, Equation] = {}
+        for eq in self.known:
+            if eq.lhs not in lhs:
+                raise InputError(f"the known equation for '{eq.lhs}' names no field: use one of {', '.join(lhs)}")
+            if eq.lhs in by_lhs:
+                raise InputError(f"two known equations for '{eq.lhs}': give one per field")
+            by_lhs[eq.lhs] = eq
+        return [by_lhs.get(name, Equation(name, {})) for name in lhs]
+
+    def _train(
+        self,
+        known: list[Equation],
+        symbols: Symbols,
+        grid: LinesGrid,
+        t: np.ndarray,
+        record: np.ndarray,
+        problem: Problem,
+    ) -> tuple[UniversalPDE, np.ndarray, list[float]]:
+        """Build the model, collocation, then training through the solver; returns the model (on
+        ``problem.device``), its fitted initial state ``(n_states,)`` and the loss history."""
+        n_fields = grid.n_fields
+        flat = record.reshape(len(t), -1)
+        smooth, rates = smoothed_rates(t, flat)
+        rate_scale = rates.reshape(len(t), n_fields, -1).std(axis=(0, 2))
+        center = record.mean(axis=tuple(k for k in range(record.ndim) if k != 1))
+        spread = record.std(axis=tuple(k for k in range(record.ndim) if k != 1))
+        margin = self.stencil // 2
+        known_lines = EquationLines(known, symbols, grid, width=max(self.stencil, 3), margin=margin)
+        with torch_seeded(problem.seed):
+            stencils = [
+                LearnedStencil(grid, self.stencil, coefficient_scale=_coefficient_scale(grid, record, k, rate_scale[k]))
+                for k in range(n_fields)
+            ] if self.stencil else None
+            network = NeuralField(n_fields, center, spread, rate_scale, self.width, self.depth) if self.reaction else None
+        model = UniversalPDE(known_lines, stencils, network).to(problem.device)
+        scale = np.repeat(spread.clip(1e-12), flat.shape[1] // n_fields)
+        rate_scales = np.repeat(rate_scale.clip(1e-12), flat.shape[1] // n_fields)
+        history = fit_rates(model, smooth, rates, iterations=self.collocation_iterations, scale=rate_scales)
+        bar = _bar(self.progress, self.adam_iterations + self.lbfgs_iterations, "training through the solver")
+        fit = fit_trajectories(
+            model,
+            t,
+            flat,
+            adam_iterations=self.adam_iterations,
+            lbfgs_iterations=self.lbfgs_iterations,
+            learning_rate=self.learning_rate,
+            segments=self.segments,
+            solver=self.solver,
+            on_step=lambda step, _loss: bar.update(max(0, step - bar.n)),
+            scale=scale,
+            stop=problem.control.stop,
+        )
+        bar.close()
+        return model, fit.initial_states[0, 0], history + fit.loss
+
+    def _recover(
+        self,
+        model: UniversalPDE,
+        start_state: np.ndarray,
+        known: list[Equation],
+        symbols: Symbols,
+        library: CandidateLibrary,
+        t: np.ndarray,
+        record: np.ndarray,
+    ) -> tuple[list[Any], list[Any]]:
+        device = next(model.parameters()).device
+        dense = torch.as_tensor(np.linspace(t[0], t[-1], max(4 * len(t), 50)), device=device)
+        with torch.no_grad():
+            start = torch.as_tensor(start_state, device=device)
+            path = self.solver.solve(model, start, dense)
+        path = path.reshape(len(dense), model.grid.n_fields, *model.grid.shape)
+        systems = learned_systems(model, path, library.terms, symbols)
+        flat = record.reshape(len(t), -1)
+        scale = np.repeat(record.std(axis=tuple(k for k in range(record.ndim) if k != 1)).clip(1e-12), flat.shape[1] // model.grid.n_fields)
+        bar = _bar(self.progress, count_candidates(systems, self.max_terms), "refitting candidate models")
+
+        def attempt(supports: Any, initial: Any) -> Any:
+            return refit(known, supports, initial, model, t, flat, self.solver, scale, self.refit_iterations)
+
+        candidates = choose(known, systems, self.max_terms, attempt, on_refit=lambda: bar.update(1))
+        bar.close()
+        return candidates, systems
+
+    def _result(
+        self,
+        equations: list[Equation],
+        model: UniversalPDE,
+        systems: list[Any],
+        candidates: list[Any],
+        symbols: Symbols,
+        data: Dataset,
+        history: list[float],
+        start: float,
+        problem: Problem,
+    ) -> Result:
+        settings: dict[str, Any] = {
+            "known": [e.text() for e in self.known if e.coefficients],
+            "seed": problem.seed,
+            "stencil": self.stencil,
+            "reaction": self.reaction,
+            "width": self.width,
+            "depth": self.depth,
+            "segments": self.segments,
+            "learned_stencils": read_stencils(model, symbols),
+        }
+        evidence = CandidateEvidence(
+            [
+                {"terms": {f: list(s) for f, s in zip(data.field_names, c.supports, strict=True)}, "bic": c.bic}
+                for c in candidates
+            ]
+        )
+        return Result(
+            equations=equations,
+            method=self.name,
+            library=sorted({n for s in systems for n in s.names}),
+            iterations=len(history),
+            seconds=time.perf_counter() - start,
+            history=History(iterations=list(range(len(history))), loss=history),
+            settings=settings,
+            evidence=evidence,
+            symbols=symbols,
+            coords=data.coord_names,
+        )
+
+
+def read_stencils(model: UniversalPDE, symbols: Symbols) -> dict[str, dict[str, float]]:
+    """Each learned 1-D stencil read back as derivatives (:func:`stencil_derivatives`): ``{u_t: {u_xx: D, ...}}``
+    (2-D kernels are read by the regression on their derivatives only)."""
+    out: dict[str, dict[str, float]] = {}
+    for k, stencil in enumerate(model.stencils):
+        if len(model.grid.shape) != 1:
+            continue
+        a = stencil_derivatives(stencil.effective(), model.grid.spacings[0])
+        name = symbols.fields[k]
+        x = symbols.space[0]
+        out[symbols.lhs(k)] = {(name if m == 0 else f"{name}_{x * m}"): float(v) for m, v in enumerate(a)}
+    return out
+
+
+def _coefficient_scale(grid: LinesGrid, record: np.ndarray, k: int, rate_scale: float) -> float:
+    """A typical coefficient of the field's second derivative: its rates' spread over the spread of the
+    Fornberg second derivative of the record."""
+    from deepmod.derivatives.stencils import Stencils
+
+    stencils = Stencils(grid.spacings, grid.periodic, width_for(2, 3), max_order=2)
+    u = torch.as_tensor(record[:, k])
+    second = sum(stencils(u, tuple(2 if j == i else 0 for j in range(len(grid.shape)))) for i in range(len(grid.shape)))
+    spread = float(torch.as_tensor(second).std())
+    return rate_scale / spread if spread > 0 else 1.0
+
+
+def _record(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Times and the record ``(n_times, n_fields, *shape)``."""
+    t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
+    record = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
+    return t, record
+
+
+def _bar(show: bool, total: int, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, disable=not (show and sys.stderr.isatty()))
+
+
+__all__ = ["UniversalPDEMethod", "read_stencils"]

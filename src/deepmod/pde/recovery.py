@@ -1,0 +1,156 @@
+"""Symbolic recovery of a universal PDE's learned part, then a refit of the symbolic model through the solver.
+
+1. *Candidates.* The learned part (stencil plus network) is evaluated along the fitted solution and regressed
+   on the terms it can express: the stencil's derivatives of its own field (a width-``w`` stencil is exactly a
+   combination of the Fornberg derivatives of orders ``0..w-1`` on its nodes,
+   :func:`~deepmod.derivatives.stencils.stencil_derivatives`, so the derivative columns use those same
+   stencils) and the network's monomials of the fields. The shared selector gives the best subset of every
+   size up to ``max_terms`` per field.
+2. *Choice by the data.* Every combination is refitted against the observations through the solver (free
+   coefficients and initial state, L-BFGS) on the same stencils, and the model with the fewest terms within
+   ``BIC_MARGIN`` of the lowest BIC is chosen, as for the universal ODE (:mod:`deepmod.ode.recovery`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from deepmod.derivatives.stencils import Stencils
+from deepmod.equation import Equation
+from deepmod.library import TermEvaluator
+from deepmod.ode.recovery import BIC_MARGIN, candidate_supports, support_coefficients
+from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_trajectories
+from deepmod.pde.lines import EquationLines, derivative_values
+from deepmod.pde.universal import UniversalPDE
+from deepmod.regression.system import RegressionSystem
+from deepmod.terms import Symbols, Term
+
+
+@dataclass
+class LinesCandidate:
+    """One symbolic model refitted against the data: per field its recovered terms, the refitted equations
+    (known plus recovered; ``None`` when the refit blew up), the fit, and ``n log(RSS/n) + k log n``."""
+
+    supports: list[list[str]]
+    equations: list[Equation] | None
+    fit: TrajectoryFit | None
+    bic: float
+
+    @property
+    def n_terms(self) -> int:
+        return sum(len(s) for s in self.supports)
+
+
+def expressible(terms: Sequence[Term], field: int, stencil: bool, network: bool) -> list[Term]:
+    """The library terms that field ``field``'s learned part can express: one derivative factor of the field
+    itself (the stencil), monomials of the fields without derivatives (the network)."""
+    out = []
+    for term in terms:
+        derivatives = [f for f in term.factors if f.order > 0]
+        if derivatives:
+            if stencil and len(term.factors) == 1 and derivatives[0].field == field and derivatives[0].power == 1:
+                out.append(term)
+        elif network and all(f.plain for f in term.factors):
+            out.append(term)
+    return out
+
+
+def learned_systems(
+    model: UniversalPDE, path: torch.Tensor, library: Sequence[Term], symbols: Symbols
+) -> list[RegressionSystem]:
+    """Per field, the learned part along ``path`` ``(n_times, n_fields, *shape)`` as the target and the terms it
+    can express as the columns, at the interior points, evaluated on the model's stencils."""
+    stencils = _stencils_of(model)
+    with torch.no_grad():
+        target = model.learned(torch.zeros((), dtype=path.dtype), path)
+        out = []
+        for k in range(model.grid.n_fields):
+            terms = expressible(library, k, bool(model.stencils), model.network is not None)
+            evaluator = TermEvaluator(terms)
+            values = derivative_values(path, evaluator.required(), stencils)
+            theta = torch.stack([c.reshape(-1) for c in evaluator.columns(values, like=target[:, k])], dim=1)
+            names = tuple(symbols.name(t) for t in terms)
+            out.append(RegressionSystem(theta.cpu().numpy(), target[:, k].reshape(-1).cpu().numpy(), names, symbols.lhs(k)))
+    return out
+
+
+def _stencils_of(model: UniversalPDE) -> Stencils:
+    width = max([s.width for s in model.stencils], default=model.known.stencils.width)
+    return Stencils(model.grid.spacings, model.grid.periodic, width, max_order=max(width - 1, 1), margin=model.margin)
+
+
+def refit(
+    known: Sequence[Equation],
+    supports: Sequence[Sequence[str]],
+    initial: Sequence[Sequence[float]],
+    model: UniversalPDE,
+    t: np.ndarray,
+    observations: np.ndarray,
+    solver: SolverOptions,
+    scale: np.ndarray,
+    iterations: int = 100,
+) -> LinesCandidate:
+    """Refit the free coefficients of ``known + supports`` (started at ``initial``) against ``observations``
+    ``(n_times, n_states)`` on the model's grid and stencils."""
+    equations = []
+    free: dict[str, list[str]] = {}
+    for k, eq in enumerate(known):
+        coefficients = dict(eq.coefficients)
+        for name, c in zip(supports[k], initial[k], strict=True):
+            coefficients[name] = coefficients.get(name, 0.0) + c
+        equations.append(Equation(eq.lhs, coefficients))
+        free[eq.lhs] = list(supports[k])
+    width = max([s.width for s in model.stencils], default=model.known.stencils.width)
+    lines = EquationLines(equations, model.known.symbols, model.grid, width, free, margin=model.margin)
+    if lines.margin != model.margin:  # the symbolic model needs wider stencils than were learned
+        return LinesCandidate([list(s) for s in supports], None, None, math.inf)
+    try:
+        fit = fit_trajectories(
+            lines, t, observations, adam_iterations=0, lbfgs_iterations=iterations, solver=solver, scale=scale
+        )
+    except (AssertionError, RuntimeError):  # the step size underflowed: the model blows up
+        return LinesCandidate([list(s) for s in supports], None, None, math.inf)
+    n = observations.size
+    k = int(sum(len(s) for s in supports))
+    loss = fit.loss[-1] if fit.loss else math.inf
+    bic = n * math.log(max(loss, 1e-300)) + k * math.log(n) if math.isfinite(loss) else math.inf
+    return LinesCandidate([list(s) for s in supports], lines.equations(), fit, bic)
+
+
+def choose(
+    known: Sequence[Equation],
+    systems: Sequence[RegressionSystem],
+    max_terms: int,
+    attempt: Callable[[Sequence[Sequence[str]], Sequence[Sequence[float]]], LinesCandidate],
+    on_refit: Callable[[], None] | None = None,
+) -> list[LinesCandidate]:
+    """Every combination of per-field candidate supports refitted by ``attempt``; best first: those within
+    ``BIC_MARGIN`` of the lowest BIC with the fewest terms, then the rest by BIC."""
+    per_field = candidate_supports(systems, max_terms)
+    out = []
+    for combo in itertools.product(*per_field):
+        initial = [support_coefficients(systems[k], support).tolist() for k, support in enumerate(combo)]
+        out.append(attempt(combo, initial))
+        if on_refit is not None:
+            on_refit()
+    best = min((c.bic for c in out), default=math.inf)
+
+    def key(c: LinesCandidate) -> tuple[bool, int, float]:
+        inside = c.bic <= best + BIC_MARGIN
+        return (not inside, c.n_terms if inside else 0, c.bic)
+
+    return sorted(out, key=key)
+
+
+def count_candidates(systems: Sequence[RegressionSystem], max_terms: int) -> int:
+    """How many combinations :func:`choose` will refit."""
+    return int(np.prod([len(c) for c in candidate_supports(systems, max_terms)]))
+
+
+__all__ = ["LinesCandidate", "choose", "count_candidates", "expressible", "learned_systems", "refit"]
