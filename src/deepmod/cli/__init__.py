@@ -197,6 +197,14 @@ def _ude(args: argparse.Namespace) -> int:
     return ude.run(args, _show, _ensemble)
 
 
+def _upde(args: argparse.Namespace) -> int:
+    from deepmod.cli import upde
+
+    _check_output(args.output)
+    _check_device(args.device)
+    return upde.run(args, _show, _ensemble, _stop_on_signals)
+
+
 def _run_simulation(args: argparse.Namespace, result: Any, data: Any) -> Any:
     from deepmod.errors import InputError
     from deepmod.report.progress import TimeProgress
@@ -357,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "discover": _discover,
         "ude": _ude,
+        "upde": _upde,
         "simulate": _simulate,
         "report": _report,
         "example": _example,

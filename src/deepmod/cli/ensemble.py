@@ -49,7 +49,7 @@ def backend(args: argparse.Namespace, method_name: str) -> Any:
     if name not in BACKENDS:
         raise InputError(f"unknown backend '{name}': choose one of {', '.join(BACKENDS)}")
     if name == "auto":
-        name = "process" if method_name in ("deepmod", "ude") else "serial"
+        name = "process" if method_name in ("deepmod", "ude", "upde") else "serial"
     if name == "ray":
         return Ray(address=args.ray_address)
     if args.ray_address:

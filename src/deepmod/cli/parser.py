@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from deepmod._version import __version__
+from deepmod.cli import upde
 from deepmod.cli.ensemble import add_arguments as ensemble_arguments
 from deepmod.cli.ensemble import sweep_arguments
 
@@ -54,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"deepmod {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _discover_arguments(sub.add_parser("discover", help="discover the equation behind a data file"))
+    upde.arguments(
+        sub.add_parser(
+            "upde",
+            help="universal PDE: known terms plus a learned stencil and reaction network, read back as symbols",
+        ),
+        _csv,
+        _positive,
+        _order,
+        ensemble_arguments,
+    )
     _ude_arguments(
         sub.add_parser(
             "ude", help="universal ODE: known terms plus a network, then symbolic recovery of the network's part"

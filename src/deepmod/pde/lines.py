@@ -115,7 +115,10 @@ class Lines(nn.Module):
 
     def _interior_slices(self) -> list[slice]:
         m = self.margin
-        return [slice(None) if p or not m else slice(m, n - m) for n, p in zip(self.grid.shape, self.grid.periodic)]
+        return [
+            slice(None) if p or not m else slice(m, n - m)
+            for n, p in zip(self.grid.shape, self.grid.periodic, strict=True)
+        ]
 
     def coordinates(
         self, needed: set[DerivativeKey], t: torch.Tensor, like: torch.Tensor

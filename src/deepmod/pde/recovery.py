@@ -31,6 +31,10 @@ from deepmod.pde.universal import UniversalPDE
 from deepmod.regression.system import RegressionSystem
 from deepmod.terms import Symbols, Term
 
+WARM_UP = 50
+"""Adam steps before L-BFGS in a candidate's second try, when the first's line search stepped into a model that
+blows up (Adam's steps are bounded by its learning rate, in units of each coefficient's starting size)."""
+
 
 @dataclass
 class LinesCandidate:
@@ -76,7 +80,9 @@ def learned_systems(
             values = derivative_values(path, evaluator.required(), stencils)
             theta = torch.stack([c.reshape(-1) for c in evaluator.columns(values, like=target[:, k])], dim=1)
             names = tuple(symbols.name(t) for t in terms)
-            out.append(RegressionSystem(theta.cpu().numpy(), target[:, k].reshape(-1).cpu().numpy(), names, symbols.lhs(k)))
+            out.append(
+                RegressionSystem(theta.cpu().numpy(), target[:, k].reshape(-1).cpu().numpy(), names, symbols.lhs(k))
+            )
     return out
 
 
@@ -95,9 +101,10 @@ def refit(
     solver: SolverOptions,
     scale: np.ndarray,
     iterations: int = 100,
+    segments: int = 1,
 ) -> LinesCandidate:
     """Refit the free coefficients of ``known + supports`` (started at ``initial``) against ``observations``
-    ``(n_times, n_states)`` on the model's grid and stencils."""
+    ``(n_times, n_states)`` on the model's grid and stencils, in ``segments`` multiple-shooting pieces."""
     equations = []
     free: dict[str, list[str]] = {}
     for k, eq in enumerate(known):
@@ -107,14 +114,26 @@ def refit(
         equations.append(Equation(eq.lhs, coefficients))
         free[eq.lhs] = list(supports[k])
     width = max([s.width for s in model.stencils], default=model.known.stencils.width)
-    lines = EquationLines(equations, model.known.symbols, model.grid, width, free, margin=model.margin)
-    if lines.margin != model.margin:  # the symbolic model needs wider stencils than were learned
-        return LinesCandidate([list(s) for s in supports], None, None, math.inf)
-    try:
-        fit = fit_trajectories(
-            lines, t, observations, adam_iterations=0, lbfgs_iterations=iterations, solver=solver, scale=scale
-        )
-    except (AssertionError, RuntimeError):  # the step size underflowed: the model blows up
+    fit = None
+    for warm_up in (0, WARM_UP):
+        lines = EquationLines(equations, model.known.symbols, model.grid, width, free, margin=model.margin)
+        if lines.margin != model.margin:  # the symbolic model needs wider stencils than were learned
+            break
+        try:
+            fit = fit_trajectories(
+                lines,
+                t,
+                observations,
+                adam_iterations=warm_up,
+                lbfgs_iterations=iterations,
+                solver=solver,
+                scale=scale,
+                segments=segments,
+            )
+            break
+        except (AssertionError, RuntimeError):  # the step size underflowed: a trial blew up
+            continue
+    if fit is None:
         return LinesCandidate([list(s) for s in supports], None, None, math.inf)
     n = observations.size
     k = int(sum(len(s) for s in supports))
