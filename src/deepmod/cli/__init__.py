@@ -1,4 +1,5 @@
-"""The command line: ``deepmod discover``, ``ude``, ``simulate``, ``report``, ``example``, ``deepmod --version``.
+"""The command line: ``deepmod discover``, ``ude``, ``upde``, ``coarsen``, ``simulate``, ``report``, ``example``,
+``pinn``, ``sweep``, ``deepmod --version``.
 
 The only place where strings become classes. Every user error prints one line on stderr and exits 2,
 without a traceback and without writing an output file.
@@ -205,6 +206,13 @@ def _upde(args: argparse.Namespace) -> int:
     return upde.run(args, _show, _ensemble, _stop_on_signals)
 
 
+def _coarsen(args: argparse.Namespace) -> int:
+    from deepmod.cli import coarsen
+
+    _check_output(args.output)
+    return coarsen.run(args)
+
+
 def _run_simulation(args: argparse.Namespace, result: Any, data: Any) -> Any:
     from deepmod.errors import InputError
     from deepmod.report.progress import TimeProgress
@@ -366,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "discover": _discover,
         "ude": _ude,
         "upde": _upde,
+        "coarsen": _coarsen,
         "simulate": _simulate,
         "report": _report,
         "example": _example,

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from deepmod._version import __version__
-from deepmod.cli import upde
+from deepmod.cli import coarsen, upde
 from deepmod.cli.ensemble import add_arguments as ensemble_arguments
 from deepmod.cli.ensemble import sweep_arguments
 
@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         _positive,
         _order,
         ensemble_arguments,
+    )
+    coarsen.arguments(
+        sub.add_parser("coarsen", help="learn a coarse discretization of a known equation from fine-grid runs"),
+        _csv,
+        _positive,
     )
     _ude_arguments(
         sub.add_parser(
