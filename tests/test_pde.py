@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
-from scipy.integrate import solve_ivp
 from torchdiffeq import odeint, odeint_adjoint
 
+from conftest import heat_data
 from deepmod.api import discover
 from deepmod.data.dataset import Dataset
+from deepmod.data.synthetic import burgers_periodic
 from deepmod.derivatives.finite_difference import differentiate, fornberg_weights
 from deepmod.derivatives.stencils import (
     Stencils,
@@ -19,10 +22,11 @@ from deepmod.derivatives.stencils import (
     stencil_derivatives,
     width_for,
 )
-from deepmod.equation import Equation
+from deepmod.equation import Equation, parse_equation
 from deepmod.method import symbols_for
 from deepmod.ode.fields import NeuralField
 from deepmod.pde import EquationLines, LearnedStencil, LinesGrid, UniversalPDE, UniversalPDEMethod
+from deepmod.pde.coarse import Coarsening, constrained_basis, relative_error
 
 EXACT = 1e-12
 """Float64 agreement of two evaluations of the same weighted sums in a different order (values of order 10-100)."""
@@ -98,23 +102,8 @@ def test_stencil_read_back_is_a_change_of_basis() -> None:
     assert five == pytest.approx([0, 0, d, 0, d * dx**2 / 12], abs=EXACT)
 
 
-def _heat(d: float = 0.05, n: int = 24, noise: float = 0.0) -> Dataset:
-    """The discrete heat equation on a periodic grid with the three-point Laplacian: its exact solution is what a
-    width-3 stencil can learn exactly."""
-    x = np.linspace(0.0, 1.0, n, endpoint=False)
-    dx = x[1] - x[0]
-    t = np.linspace(0.0, 0.5, 11)
-    u0 = np.exp(-(((x - 0.5) / 0.1) ** 2))
-
-    def rhs(_t: float, u: np.ndarray) -> np.ndarray:
-        return d * (np.roll(u, 1) - 2 * u + np.roll(u, -1)) / dx**2
-
-    u = solve_ivp(rhs, (0.0, 0.5), u0, t_eval=t, rtol=1e-12, atol=1e-14).y.T
-    return Dataset({"t": t, "x": x}, {"u": u}, grid=True, source="discrete heat")
-
-
-def test_equation_lines_match_numpy_method_of_lines() -> None:
-    data = _heat()
+def test_equation_lines_match_numpy_method_of_lines(discrete_heat: Dataset) -> None:
+    data = discrete_heat
     symbols = symbols_for(data)
     lines = EquationLines([Equation("u_t", {"u_xx": 0.05})], symbols, LinesGrid.of(data, (True,)), width=3)
     t = torch.as_tensor(data.coords["t"])
@@ -141,7 +130,7 @@ def test_gradients_through_the_solver_agree_with_finite_differences(solve: objec
     """d(loss)/d(parameters) through a fixed-step RK4 solve (direct backpropagation, which is the exact gradient
     of the discrete solve, and the adjoint, exact to its own RK4 error: steps of 0.002 make that 1e-4 of
     gradcheck's rtol of 1e-3) against central differences (``torch.autograd.gradcheck``, float64)."""
-    data = _heat(n=12)
+    data = heat_data(n=12)
     model = _small_model(data)
     u0 = torch.as_tensor(data.fields["u"][0])
     t = torch.linspace(0.0, 0.2, 5, dtype=torch.float64)
@@ -175,12 +164,46 @@ def _functional_loss(
     return (path**2).sum()
 
 
-def test_learned_stencil_on_exact_data_gives_the_true_coefficient() -> None:
+def test_learned_stencil_on_exact_data_gives_the_true_coefficient(discrete_heat: Dataset) -> None:
     """Through the solver, on the exact discrete heat equation, the learned stencil reads back as D u_xx with D
     to 1e-4 relative (the data are exact, so only the optimiser's tolerance is left)."""
-    data = _heat()
+    data = discrete_heat
     method = UniversalPDEMethod(reaction=False, adam_iterations=50, lbfgs_iterations=50, max_terms=2)
     result = discover(data, method, method.default_library(data), seed=0)
     stencil = result.settings["learned_stencils"]["u_t"]
     assert stencil["u_xx"] == pytest.approx(0.05, rel=1e-4)
     assert result.equations[0].coefficients == pytest.approx({"u_xx": 0.05}, rel=1e-4)
+
+
+@pytest.mark.parametrize(("order", "accuracy"), [(1, 1), (2, 1), (1, 2)])
+def test_constrained_stencils_stay_exact_on_low_polynomials(order: int, accuracy: int) -> None:
+    """Whatever the network adds (any combination of the null-space basis), the stencil still differentiates
+    every polynomial of degree below order + accuracy exactly (to rounding)."""
+    base, null = constrained_basis(5, order, accuracy)
+    nodes = np.arange(-2.0, 3.0)
+    stencil = base + null @ np.random.default_rng(0).standard_normal(null.shape[1])
+    for degree in range(order + accuracy):
+        exact = math.factorial(order) if degree == order else 0.0  # d^m x^n / dx^m at x = 0
+        assert stencil @ nodes**degree == pytest.approx(exact, abs=1e-12)
+
+
+def _burgers_runs(runs: int, seed: int) -> Dataset:
+    return burgers_periodic(runs=runs, viscosity=0.05, n_x=128, n_t=11, t_end=1.0, seed=seed, resolution=256).data
+
+
+def test_coarse_network_starts_as_fornberg_and_learns_a_better_discretization() -> None:
+    """At initialisation the learned discretization is the Fornberg one; after a short training on 3 runs of
+    viscous Burgers its held-out rollout on a grid 4x coarser beats Fornberg's of the same width."""
+    train, test = _burgers_runs(3, 0), _burgers_runs(1, 1)
+    symbols = symbols_for(train)
+    equation = parse_equation("u_t = 0.05*u_xx - u*u_x", symbols)
+    untrained = Coarsening(iterations=0).fit(train, equation, symbols)
+    u = torch.as_tensor(test.fields["u"][:, ::4])
+    zero = torch.zeros(())
+    assert torch.allclose(untrained.lines(zero, u), untrained.baseline(zero, u), rtol=0, atol=EXACT)
+    model = Coarsening(iterations=300).fit(train, equation, symbols)
+    reference = test.fields["u"][:, ::4]
+    t = test.coords["t"]
+    learned = relative_error(model.rollout(reference[0], t), reference)
+    fornberg = relative_error(model.rollout(reference[0], t, learned=False), reference)
+    assert learned < fornberg
