@@ -63,7 +63,7 @@ def test_upde_refuses_a_time_series(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def _runs(tmp_path: Path, n: int) -> list[str]:
-    data = burgers_periodic(runs=n, viscosity=0.05, n_x=64, n_t=6, t_end=0.5, seed=0, resolution=256).data
+    data = burgers_periodic(runs=n, viscosity=0.05, n_x=64, t=np.linspace(0, 0.5, 6), seed=0, resolution=256).data
     paths = []
     for k, run in enumerate(data.trajectories):
         save_npz(run, tmp_path / f"run{k}.npz")

@@ -188,7 +188,7 @@ def test_constrained_stencils_stay_exact_on_low_polynomials(order: int, accuracy
 
 
 def _burgers_runs(runs: int, seed: int) -> Dataset:
-    return burgers_periodic(runs=runs, viscosity=0.05, n_x=128, n_t=11, t_end=1.0, seed=seed, resolution=256).data
+    return burgers_periodic(runs=runs, viscosity=0.05, n_x=128, t=np.linspace(0, 1, 11), seed=seed, resolution=256).data
 
 
 def test_coarse_network_starts_as_fornberg_and_learns_a_better_discretization() -> None:

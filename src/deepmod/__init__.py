@@ -27,6 +27,8 @@ from deepmod.library import CandidateLibrary, PolynomialLibrary, TermEvaluator, 
 from deepmod.method import Callback, Method, RunControl
 from deepmod.neural import MLP, DeepMoD, LeastSquares, RegressorEstimator, Schedule, Siren, TimeWindows
 from deepmod.ode import UDE, HyperEuler, HyperHeun
+from deepmod.pde import UniversalPDEMethod
+from deepmod.pde.coarse import Coarsening
 from deepmod.regression import (
     STLSQ,
     BackwardElimination,
@@ -52,6 +54,7 @@ __all__ = [
     "Callback",
     "CandidateEvidence",
     "CandidateLibrary",
+    "Coarsening",
     "CrossValidatedPath",
     "Dataset",
     "DeepMoD",
@@ -76,6 +79,7 @@ __all__ = [
     "Symbols",
     "TermEvaluator",
     "TimeWindows",
+    "UniversalPDEMethod",
     "WeakForm",
     "__version__",
     "add_noise",

@@ -19,6 +19,7 @@ from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, PolynomialLibrary, symbols_for
 from deepmod.regression.system import RegressionSystem
 from deepmod.result import Result
+from deepmod.terms import Symbols
 
 
 class Callback:
@@ -114,6 +115,10 @@ class Method(abc.ABC):
         its members' median coefficients)."""
         return None
 
+    def orders(self) -> tuple[int, int]:
+        """The polynomial and derivative orders of the method's default library."""
+        return self.poly_order, self.diff_order
+
     def default_library(
         self,
         data: Dataset,
@@ -123,12 +128,31 @@ class Method(abc.ABC):
     ) -> CandidateLibrary:
         """The method's library for ``data``: powers of the fields up to ``poly_order`` times spatial derivatives
         up to ``diff_order`` (the method's own orders where ``None``), plus ``extra_terms`` by name."""
-        poly = self.poly_order if poly_order is None else poly_order
-        diff = self.diff_order if diff_order is None else diff_order
+        own_poly, own_diff = self.orders()
+        poly = own_poly if poly_order is None else poly_order
+        diff = own_diff if diff_order is None else diff_order
         try:
             return PolynomialLibrary(symbols_for(data), poly, diff, extra_terms)
         except ValueError as exc:
             raise InputError(str(exc), options=("poly_order", "diff_order", "terms")) from exc
+
+
+def known_parts(known: Sequence[Equation], symbols: Symbols, n_fields: int, what: str = "field") -> list[Equation]:
+    """The known part of each of the ``n_fields`` equations (empty where none is given), in field order, for the
+    universal ODE and PDE; ``what`` names a field in the messages ("state", "field").
+
+    Raises:
+        InputError: for an equation of no field, or two of one.
+    """
+    lhs = [symbols.lhs(i) for i in range(n_fields)]
+    by_lhs: dict[str, Equation] = {}
+    for eq in known:
+        if eq.lhs not in lhs:
+            raise InputError(f"the known equation for '{eq.lhs}' names no {what}: use one of {', '.join(lhs)}")
+        if eq.lhs in by_lhs:
+            raise InputError(f"two known equations for '{eq.lhs}': give one per {what}")
+        by_lhs[eq.lhs] = eq
+    return [by_lhs.get(name, Equation(name, {})) for name in lhs]
 
 
 def require_grid(data: Dataset, method: str) -> None:
@@ -167,6 +191,7 @@ __all__ = [
     "Problem",
     "RunControl",
     "check_library_size",
+    "known_parts",
     "require_grid",
     "require_one_run",
     "symbols_for",

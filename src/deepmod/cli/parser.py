@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from deepmod._version import __version__
-from deepmod.cli import coarsen, upde
+from deepmod.cli import coarsen
 from deepmod.cli.ensemble import add_arguments as ensemble_arguments
 from deepmod.cli.ensemble import sweep_arguments
 
@@ -55,15 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"deepmod {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _discover_arguments(sub.add_parser("discover", help="discover the equation behind a data file"))
-    upde.arguments(
+    _upde_arguments(
         sub.add_parser(
             "upde",
             help="universal PDE: known terms plus a learned stencil and reaction network, read back as symbols",
-        ),
-        _csv,
-        _positive,
-        _order,
-        ensemble_arguments,
+        )
     )
     coarsen.arguments(
         sub.add_parser("coarsen", help="learn a coarse discretization of a known equation from fine-grid runs"),
@@ -185,15 +181,39 @@ def _ude_arguments(u: argparse.ArgumentParser) -> None:
     )
     u.add_argument("--poly-order", type=_order(1, 5), default=2, help="highest power in recovered terms (default 2)")
     u.add_argument("--segments", type=_positive, default=1, help="multiple-shooting pieces (default 1)")
-    u.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    u.add_argument("--device", default="cpu", help="cpu or cuda: where the network trains (refits run on the CPU)")
-    u.add_argument("--threads", type=_positive, help="CPU threads for PyTorch (default: PyTorch's choice)")
+    _training_arguments(u, "collocation (default 2000), Adam (200) and L-BFGS (100) through the solver")
+
+
+def _upde_arguments(u: argparse.ArgumentParser) -> None:
+    u.add_argument("data", help="grid data in t and one or two space coordinates: .npz, .mat, .nc/.h5 or .csv")
+    u.add_argument("--coords", type=_csv, required=True, help="coordinate arrays, time first: t,x; ALIAS=NAME renames")
+    u.add_argument("--fields", type=_csv, required=True, help="field arrays: u[,v]; ALIAS=NAME renames")
+    u.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous")
     u.add_argument(
-        "--max-iterations",
-        type=_positive,
-        default=None,
-        help="cap on each training stage: collocation (default 2000), Adam (200) and L-BFGS (100) through the solver",
+        "--known", action="append", default=[], help='a known part, e.g. "u_t = -u*u_x" (repeatable; none: all learned)'
     )
+    u.add_argument(
+        "--stencil",
+        type=int,
+        help="learn a stencil of this odd width (3 or 5); with neither --stencil nor --reaction both are learned, "
+        "with one of them only that one (default width 3)",
+    )
+    u.add_argument("--reaction", action="store_true", help="learn a network of the local field values")
+    u.add_argument("--poly-order", type=_order(1, 5), default=None, help="highest power in recovered terms (default 3)")
+    u.add_argument(
+        "--segments", type=_positive, help="multiple-shooting pieces (default: one per 20 sampling intervals)"
+    )
+    _training_arguments(
+        u, "collocation (default 1000), Adam (200) and L-BFGS (100) through the solver, each refit (100)"
+    )
+
+
+def _training_arguments(u: argparse.ArgumentParser, stages: str) -> None:
+    """The arguments the universal ODE and PDE share: seed, device, threads, the iteration cap, output, ensembles."""
+    u.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    u.add_argument("--device", default="cpu", help="cpu or cuda: where the model trains")
+    u.add_argument("--threads", type=_positive, help="CPU threads for PyTorch (default: PyTorch's choice)")
+    u.add_argument("--max-iterations", type=_positive, default=None, help=f"cap on each training stage: {stages}")
     u.add_argument("--output", help="write the result as JSON to this file (also when every refit blew up)")
     u.add_argument("--quiet", action="store_true", help="no progress bars")
     ensemble_arguments(u, _positive)

@@ -230,19 +230,21 @@ def fisher_kpp_discrete(diffusion: float = 0.01, rate: float = 1.0) -> Synthetic
     return SyntheticSystem(data, truth, "Fisher-KPP on the UDE paper's 26-point grid (three-point Laplacian)")
 
 
+BURGERS_MODES = 3
+"""Fourier modes of :func:`burgers_periodic`'s initial states."""
+
+
 def burgers_periodic(
     runs: int = 8,
     viscosity: float = 0.01,
     n_x: int = 256,
-    n_t: int = 41,
-    t_end: float = 2.0,
-    modes: int = 3,
+    t: np.ndarray | None = None,
     seed: int = 0,
     resolution: int = 2048,
 ) -> SyntheticSystem:
     """Decaying Burgers u_t = nu u_xx - u u_x on the periodic domain [0, 2 pi), no forcing, from ``runs`` random
-    initial states ``sum_k a_k sin(k x + phi_k)`` (k = 1..``modes``, a_k normal / k, scaled to a largest value of
-    1); shocks of width about 2 nu form near t = 1 and decay.
+    initial states ``sum_k a_k sin(k x + phi_k)`` (k = 1..3, a_k normal / k, scaled to a largest value of 1), at
+    times ``t`` (default 41 from 0 to 2); shocks of width about 2 nu form near t = 1 and decay.
 
     Solved pseudo-spectrally on ``resolution`` points (2/3 dealiasing) with an integrating-factor fourth-order
     Runge-Kutta step of 1e-4 (the diffusion exact), then sampled every ``resolution / n_x``-th point. The first
@@ -251,7 +253,8 @@ def burgers_periodic(
     rng = np.random.default_rng(seed)
     fine = np.linspace(0.0, 2 * np.pi, resolution, endpoint=False)
     x = fine[:: resolution // n_x]
-    t = np.linspace(0.0, t_end, n_t)
+    t = np.linspace(0.0, 2.0, 41) if t is None else np.asarray(t, dtype=np.float64)
+    modes = BURGERS_MODES
     datasets = []
     for _ in range(runs):
         k = np.arange(1, modes + 1)

@@ -49,8 +49,10 @@ def apply_stencil(u: torch.Tensor, weights: torch.Tensor, axis: int, periodic: b
     h = width // 2
     n = u.shape[axis]
     if periodic:
-        return sum(weights[k] * torch.roll(u, shifts=h - k, dims=axis) for k in range(width))
-    return sum(weights[k] * u.narrow(axis, k, n - 2 * h) for k in range(width))
+        parts = [weights[k] * torch.roll(u, shifts=h - k, dims=axis) for k in range(width)]
+    else:
+        parts = [weights[k] * u.narrow(axis, k, n - 2 * h) for k in range(width)]
+    return torch.stack(parts).sum(0)
 
 
 def apply_kernel(
@@ -61,9 +63,11 @@ def apply_kernel(
     rows = [apply_stencil(u, kernel[i], axes[1], periodic[1]) for i in range(width)]
     h = width // 2
     if periodic[0]:
-        return sum(torch.roll(rows[i], shifts=h - i, dims=axes[0]) for i in range(width))
-    n = rows[0].shape[axes[0]]
-    return sum(rows[i].narrow(axes[0], i, n - 2 * h) for i in range(width))
+        parts = [torch.roll(rows[i], shifts=h - i, dims=axes[0]) for i in range(width)]
+    else:
+        n = rows[0].shape[axes[0]]
+        parts = [rows[i].narrow(axes[0], i, n - 2 * h) for i in range(width)]
+    return torch.stack(parts).sum(0)
 
 
 class Stencils(torch.nn.Module):

@@ -96,14 +96,7 @@ def refit_candidate(
     iterations: int = 100,
 ) -> Candidate:
     """Refit the free coefficients of ``known + supports`` (started at ``initial``) against the data."""
-    equations = []
-    free: dict[str, list[str]] = {}
-    for k, eq in enumerate(known):
-        coefs = dict(eq.coefficients)
-        for name, c in zip(supports[k], initial[k], strict=True):
-            coefs[name] = coefs.get(name, 0.0) + c
-        equations.append(Equation(eq.lhs, coefs))
-        free[eq.lhs] = list(supports[k])
+    equations, free = with_supports(known, supports, initial)
     field = PolynomialField.from_equations(equations, symbols, free)
     try:
         fit = fit_trajectories(field, t, observations, adam_iterations=0, lbfgs_iterations=iterations, solver=solver)
@@ -114,6 +107,22 @@ def refit_candidate(
     loss = fit.loss[-1] if fit.loss else math.inf
     bic = n * math.log(max(loss, 1e-300)) + k * math.log(n) if math.isfinite(loss) else math.inf
     return Candidate([list(s) for s in supports], field, fit, bic)
+
+
+def with_supports(
+    known: Sequence[Equation], supports: Sequence[Sequence[str]], initial: Sequence[Sequence[float]]
+) -> tuple[list[Equation], dict[str, list[str]]]:
+    """The known equations plus the terms ``supports`` at the values ``initial`` (one list per equation), and per
+    left-hand side the names that are free in a refit."""
+    equations = []
+    free: dict[str, list[str]] = {}
+    for k, eq in enumerate(known):
+        coefficients = dict(eq.coefficients)
+        for name, c in zip(supports[k], initial[k], strict=True):
+            coefficients[name] = coefficients.get(name, 0.0) + c
+        equations.append(Equation(eq.lhs, coefficients))
+        free[eq.lhs] = list(supports[k])
+    return equations, free
 
 
 def choose_by_data(

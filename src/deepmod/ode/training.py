@@ -111,10 +111,11 @@ def fit_trajectories(
     obs = obs.unsqueeze(0) if obs.dim() == 2 else obs
     times = torch.as_tensor(np.asarray(t, dtype=np.float64), device=device)
     bounds = segment_bounds(len(times), segments)
-    if scale is None:
-        scale = obs.reshape(-1, obs.shape[-1]).std(dim=0).clamp_min(1e-12)
-    else:
-        scale = torch.as_tensor(np.asarray(scale, dtype=np.float64), device=device)
+    spread = (
+        obs.reshape(-1, obs.shape[-1]).std(dim=0).clamp_min(1e-12)
+        if scale is None
+        else torch.as_tensor(np.asarray(scale, dtype=np.float64), device=device)
+    )
     starts = nn.Parameter(torch.stack([obs[:, a] for a, _ in bounds], dim=1).clone())
 
     def loss_fn() -> torch.Tensor:
@@ -122,9 +123,9 @@ def fit_trajectories(
         jumps = obs.new_zeros(())
         for k, (a, b) in enumerate(bounds):
             path = solver.solve(func, starts[:, k], times[a : b + 1]).transpose(0, 1)
-            misfit = misfit + (((path - obs[:, a : b + 1]) / scale) ** 2).sum()
+            misfit = misfit + (((path - obs[:, a : b + 1]) / spread) ** 2).sum()
             if k + 1 < len(bounds):
-                jumps = jumps + (((path[:, -1] - starts[:, k + 1]) / scale) ** 2).sum()
+                jumps = jumps + (((path[:, -1] - starts[:, k + 1]) / spread) ** 2).sum()
         n = obs.shape[0] * (len(times) + len(bounds) - 1)
         return (misfit + continuity * jumps) / (n * obs.shape[-1])
 
@@ -254,17 +255,18 @@ def fit_rates(
     device = device_of(func)
     u = torch.as_tensor(states.reshape(-1, states.shape[-1]), device=device)
     du = torch.as_tensor(rates.reshape(-1, rates.shape[-1]), device=device)
-    if scale is None:
-        scale = du.std(dim=0).clamp_min(1e-12)
-    else:
-        scale = torch.as_tensor(np.asarray(scale, dtype=np.float64), device=device)
+    spread = (
+        du.std(dim=0).clamp_min(1e-12)
+        if scale is None
+        else torch.as_tensor(np.asarray(scale, dtype=np.float64), device=device)
+    )
     params = [p for p in func.parameters() if p.requires_grad]
     adam = torch.optim.Adam(params, lr=learning_rate)
     history = []
     t = torch.zeros((), device=device)
     for _ in range(iterations):
         adam.zero_grad()
-        loss = (((func(t, u) - du) / scale) ** 2).mean()
+        loss = (((func(t, u) - du) / spread) ** 2).mean()
         loss.backward()
         adam.step()
         history.append(float(loss.detach()))

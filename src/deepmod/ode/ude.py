@@ -21,7 +21,7 @@ from deepmod._random import torch_seeded
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import FitFailed, InputError
-from deepmod.method import Method, Problem, require_one_run, symbols_for
+from deepmod.method import Method, Problem, known_parts, require_one_run, symbols_for
 from deepmod.ode.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
 from deepmod.ode.recovery import candidate_supports, choose_by_data, network_systems, support_coefficients
 from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_rates, fit_trajectories, smoothed_rates
@@ -77,7 +77,7 @@ class UDE(Method):
         if problem.bootstrap is not None:  # an ensemble member: the times of a draw, the span kept
             keep = np.unique(np.r_[0, problem.bootstrap.draw(len(t)), len(t) - 1])
             t, obs = t[keep], obs[keep]
-        known = self._known_equations(symbols, data)
+        known = known_parts(self.known, symbols, len(data.fields), "state")
         network, fit, path = self._train(known, symbols, t, obs, problem.seed, problem.device)
         systems = network_systems(network, path, library.terms, symbols)
         per_state = candidate_supports(systems, self.max_terms)
@@ -158,17 +158,6 @@ class UDE(Method):
         from tqdm.auto import tqdm
 
         return tqdm(total=total, desc=desc, leave=False, disable=not (self.progress and sys.stderr.isatty()))
-
-    def _known_equations(self, symbols: Symbols, data: Dataset) -> list[Equation]:
-        lhs = [symbols.lhs(i) for i in range(len(data.fields))]
-        by_lhs: dict[str, Equation] = {}
-        for eq in self.known:
-            if eq.lhs not in lhs:
-                raise InputError(f"the known equation for '{eq.lhs}' names no state: use one of {', '.join(lhs)}")
-            if eq.lhs in by_lhs:
-                raise InputError(f"two known equations for '{eq.lhs}': give one per state")
-            by_lhs[eq.lhs] = eq
-        return [by_lhs.get(name, Equation(name, {})) for name in lhs]
 
     @staticmethod
     def _model(known: Sequence[Equation], symbols: Symbols, network: NeuralField) -> torch.nn.Module:

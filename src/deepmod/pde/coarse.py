@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,6 +45,16 @@ def constrained_basis(width: int, order: int, accuracy: int) -> tuple[np.ndarray
     return centred_weights(width, order), vt[order + accuracy :].T
 
 
+@dataclass(frozen=True)
+class Convolutions:
+    """The stencil network's convolutions: ``layers`` periodic convolutions of ``channels`` filters of size
+    ``kernel``, ReLU between them (as Bar-Sinai et al.: 3 layers of 32 filters of size 5)."""
+
+    channels: int = 32
+    layers: int = 3
+    kernel: int = 5
+
+
 class StencilNetwork(nn.Module):
     """A periodic CNN from the field on a coarse grid to per-point stencils, one per derivative order.
 
@@ -51,7 +62,7 @@ class StencilNetwork(nn.Module):
         orders: the derivative orders wanted.
         width: stencil width (odd).
         accuracy: polynomial accuracy built into every stencil (1: first order).
-        channels, layers, kernel: the convolutions (ReLU between them).
+        convolutions: the network's layers.
         scale: the field's typical size (inputs are divided by it).
     """
 
@@ -60,9 +71,7 @@ class StencilNetwork(nn.Module):
         orders: Sequence[int],
         width: int = 5,
         accuracy: int = 1,
-        channels: int = 32,
-        layers: int = 3,
-        kernel: int = 5,
+        convolutions: Convolutions | None = None,
         scale: float = 1.0,
     ) -> None:
         super().__init__()
@@ -79,12 +88,17 @@ class StencilNetwork(nn.Module):
             sizes.append(null.shape[1])
         self.sizes = sizes
         convs: list[nn.Module] = []
-        for k in range(layers):
-            convs += [nn.Conv1d(1 if k == 0 else channels, channels, kernel, padding="same", padding_mode="circular")]
+        shape = convolutions or Convolutions()
+        channels = shape.channels
+        for k in range(shape.layers):
+            convs += [
+                nn.Conv1d(1 if k == 0 else channels, channels, shape.kernel, padding="same", padding_mode="circular")
+            ]
             convs.append(nn.ReLU())
         last = nn.Conv1d(channels, sum(sizes), 1)
         nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
+        if last.bias is not None:
+            nn.init.zeros_(last.bias)
         self.net = nn.Sequential(*convs, last).double()
 
     def forward(self, u: torch.Tensor) -> dict[int, torch.Tensor]:
@@ -116,6 +130,8 @@ class CoarseLines(nn.Module):
         network: the learned stencils, or ``None``.
     """
 
+    coefficients: torch.Tensor
+
     def __init__(
         self,
         equation: Equation,
@@ -145,7 +161,8 @@ class CoarseLines(nn.Module):
                 w = getattr(self, f"fixed{m}")
                 derivative = apply_local(u, w.expand(*u.shape, -1))
             values[(0, (m,))] = derivative / self.spacing**m
-        out = self.evaluator.combine(values, list(self.coefficients.unbind()), like=u)
+        terms: Any = self.coefficients.unbind()
+        out = self.evaluator.combine(values, terms, like=u)
         return out if y.dim() == 2 else out.squeeze(0)
 
 
@@ -206,7 +223,7 @@ class Coarsening:
         factor: coarsening factor (the coarse grid takes every ``factor``-th fine point).
         width: stencil width (odd).
         accuracy: polynomial accuracy built into the learned stencils.
-        channels, layers, kernel: the network.
+        convolutions: the network.
         iterations: Adam steps.
         batch: snapshots per step.
         learning_rate: Adam's step size (decayed tenfold over the run, cosine).
@@ -215,9 +232,7 @@ class Coarsening:
     factor: int = 4
     width: int = 5
     accuracy: int = 1
-    channels: int = 32
-    layers: int = 3
-    kernel: int = 5
+    convolutions: Convolutions = field(default_factory=Convolutions)
     iterations: int = 3000
     batch: int = 32
     learning_rate: float = 3e-3
@@ -232,9 +247,7 @@ class Coarsening:
         target = torch.as_tensor(targets[:, :: self.factor])
         baseline = CoarseLines(equation, symbols, spacing, self.width)
         with torch_seeded(seed):
-            network = StencilNetwork(
-                baseline.orders, self.width, self.accuracy, self.channels, self.layers, self.kernel, float(u.std())
-            )
+            network = StencilNetwork(baseline.orders, self.width, self.accuracy, self.convolutions, float(u.std()))
         lines = CoarseLines(equation, symbols, spacing, self.width, network)
         losses = self._train(lines, u, target, seed)
         return CoarseModel(lines, baseline, coarse_x, self.factor, losses, time.perf_counter() - start)
@@ -288,6 +301,7 @@ __all__ = [
     "CoarseLines",
     "CoarseModel",
     "Coarsening",
+    "Convolutions",
     "StencilNetwork",
     "apply_local",
     "constrained_basis",

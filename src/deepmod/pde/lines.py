@@ -109,7 +109,7 @@ class Lines(nn.Module):
         if self._spline is None:
             return rates.reshape(y.shape)
         full = torch.as_tensor(self._spline(float(t)), dtype=y.dtype, device=y.device).expand_as(u).clone()
-        index = (..., *self._interior_slices())
+        index: tuple[Any, ...] = (..., *self._interior_slices())
         full[index] = rates
         return full.reshape(y.shape)
 
@@ -185,7 +185,7 @@ class EquationLines(Lines):
 
     def interior_rates(self, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         values = derivative_values(u, self.needed, self.stencils)
-        like = self.interior(u[..., 0, *([slice(None)] * len(self.grid.shape))])
+        like = self.interior(u.select(u.dim() - len(self.grid.shape) - 1, 0))
         values.update(self.coordinates(self.needed, t, like))
         rates = []
         for k, (evaluator, trained) in enumerate(zip(self.evaluators, self.coefficients, strict=True)):
@@ -193,7 +193,8 @@ class EquationLines(Lines):
             if not evaluator.terms:
                 rates.append(torch.zeros_like(like))
                 continue
-            rates.append(evaluator.combine(values, list(coefficients.unbind()), like=like))
+            terms: Any = coefficients.unbind()
+            rates.append(evaluator.combine(values, terms, like=like))
         return torch.stack(rates, dim=-1 - len(self.grid.shape))
 
     def _coefficients(self, k: int, trained: torch.Tensor) -> torch.Tensor:

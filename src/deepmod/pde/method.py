@@ -24,11 +24,11 @@ from deepmod.derivatives.stencils import stencil_derivatives, width_for
 from deepmod.equation import Equation
 from deepmod.errors import FitFailed, InputError
 from deepmod.library import CandidateLibrary
-from deepmod.method import Method, Problem, require_grid, require_one_run, symbols_for
+from deepmod.method import Method, Problem, known_parts, require_grid, require_one_run, symbols_for
 from deepmod.ode.fields import NeuralField
 from deepmod.ode.training import SolverOptions, fit_rates, fit_trajectories, smoothed_rates
 from deepmod.pde.lines import EquationLines, LinesGrid
-from deepmod.pde.recovery import choose, count_candidates, learned_systems, refit
+from deepmod.pde.recovery import Record, choose, count_candidates, learned_systems, refit
 from deepmod.pde.universal import LearnedStencil, UniversalPDE
 from deepmod.result import CandidateEvidence, History, Result
 from deepmod.simulate import is_periodic
@@ -70,6 +70,7 @@ class UniversalPDEMethod(Method):
     reaction: bool = True
     width: int = 20
     depth: int = 2
+    solver: SolverOptions = field(default_factory=lambda: SolverOptions(rtol=1e-6, atol=1e-8))
     collocation_iterations: int = 1000
     adam_iterations: int = 200
     lbfgs_iterations: int = 100
@@ -77,22 +78,14 @@ class UniversalPDEMethod(Method):
     segments: int | None = None
     max_terms: int = 4
     refit_iterations: int = 100
-    solver: SolverOptions = field(default_factory=lambda: SolverOptions(rtol=1e-6, atol=1e-8))
     progress: bool = False
 
     name: ClassVar[str] = "upde"
     poly_order: ClassVar[int] = 3
 
-    def default_library(
-        self,
-        data: Dataset,
-        poly_order: int | None = None,
-        diff_order: int | None = None,
-        extra_terms: Sequence[str] = (),
-    ) -> CandidateLibrary:
+    def orders(self) -> tuple[int, int]:
         """Monomials up to ``poly_order`` and derivatives up to the stencil's reach (``width - 1``)."""
-        reach = max(self.stencil - 1, 0) if diff_order is None else diff_order
-        return super().default_library(data, poly_order, reach, extra_terms)
+        return self.poly_order, max(self.stencil - 1, 0)
 
     def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
@@ -107,7 +100,7 @@ class UniversalPDEMethod(Method):
         grid = LinesGrid.of(data, periodic)
         if not all(periodic):
             grid = LinesGrid(grid.axes, grid.periodic, grid.n_fields, (t, record))
-        known = self._known(symbols, data)
+        known = known_parts(self.known, symbols, len(data.fields))
         model, start_state, history = self._train(known, symbols, grid, t, record, problem)
         candidates, systems = self._recover(model, start_state, known, symbols, problem.library, t, record)
         best = candidates[0]
@@ -137,17 +130,6 @@ class UniversalPDEMethod(Method):
         if not self.stencil and not self.reaction:
             raise InputError("nothing to learn: give a stencil width or the reaction network")
 
-    def _known(self, symbols: Symbols, data: Dataset) -> list[Equation]:
-        lhs = [symbols.lhs(i) for i in range(len(data.fields))]
-        by_lhs: dict[str, Equation] = {}
-        for eq in self.known:
-            if eq.lhs not in lhs:
-                raise InputError(f"the known equation for '{eq.lhs}' names no field: use one of {', '.join(lhs)}")
-            if eq.lhs in by_lhs:
-                raise InputError(f"two known equations for '{eq.lhs}': give one per field")
-            by_lhs[eq.lhs] = eq
-        return [by_lhs.get(name, Equation(name, {})) for name in lhs]
-
     def _train(
         self,
         known: list[Equation],
@@ -171,14 +153,14 @@ class UniversalPDEMethod(Method):
             model,
             t,
             flat,
+            scale=scale,
+            stop=problem.control.stop,
             adam_iterations=self.adam_iterations,
             lbfgs_iterations=self.lbfgs_iterations,
             learning_rate=self.learning_rate,
             segments=self.pieces(len(t)),
             solver=self.solver,
             on_step=lambda step, _loss: bar.update(max(0, step - bar.n)),
-            scale=scale,
-            stop=problem.control.stop,
         )
         bar.close()
         return model, fit.initial_states[0, 0], history + fit.loss
@@ -202,7 +184,14 @@ class UniversalPDEMethod(Method):
                 stencils = [LearnedStencil(grid, self.stencil, coefficient_scale=c) for c in scales]
             if self.reaction:
                 center = record.mean(axis=(0, *range(2, record.ndim)))
-                network = NeuralField(grid.n_fields, center, _field_spread(record), rate_scale, self.width, self.depth)
+                network = NeuralField(
+                    grid.n_fields,
+                    center.tolist(),
+                    _field_spread(record).tolist(),
+                    rate_scale.tolist(),
+                    self.width,
+                    self.depth,
+                )
         return UniversalPDE(known_lines, stencils, network)
 
     def _recover(
@@ -223,13 +212,11 @@ class UniversalPDEMethod(Method):
         path = path.reshape(len(dense), model.grid.n_fields, *model.grid.shape)
         systems = learned_systems(model, path, library.terms, symbols)
         flat = record.reshape(len(t), -1)
-        scale = _per_state(_field_spread(record), record)
+        target = Record(t, flat, _per_state(_field_spread(record), record), self.pieces(len(t)))
         bar = _bar(self.progress, count_candidates(systems, self.max_terms), "refitting candidate models")
 
         def attempt(supports: Any, initial: Any) -> Any:
-            return refit(
-                known, supports, initial, model, t, flat, self.solver, scale, self.refit_iterations, self.pieces(len(t))
-            )
+            return refit(known, supports, initial, model, target, self.solver, self.refit_iterations)
 
         candidates = choose(known, systems, self.max_terms, attempt, on_refit=lambda: bar.update(1))
         bar.close()
@@ -282,7 +269,7 @@ def read_stencils(model: UniversalPDE, symbols: Symbols) -> dict[str, dict[str, 
     (2-D kernels are read by the regression on their derivatives only)."""
     out: dict[str, dict[str, float]] = {}
     for k, stencil in enumerate(model.stencils):
-        if len(model.grid.shape) != 1:
+        if len(model.grid.shape) != 1 or not isinstance(stencil, LearnedStencil):
             continue
         a = stencil_derivatives(stencil.effective(), model.grid.spacings[0])
         name = symbols.fields[k]

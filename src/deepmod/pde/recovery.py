@@ -24,7 +24,7 @@ import torch
 from deepmod.derivatives.stencils import Stencils
 from deepmod.equation import Equation
 from deepmod.library import TermEvaluator
-from deepmod.ode.recovery import BIC_MARGIN, candidate_supports, support_coefficients
+from deepmod.ode.recovery import BIC_MARGIN, candidate_supports, support_coefficients, with_supports
 from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_trajectories
 from deepmod.pde.lines import EquationLines, derivative_values
 from deepmod.pde.universal import UniversalPDE
@@ -34,6 +34,17 @@ from deepmod.terms import Symbols, Term
 WARM_UP = 50
 """Adam steps before L-BFGS in a candidate's second try, when the first's line search stepped into a model that
 blows up (Adam's steps are bounded by its learning rate, in units of each coefficient's starting size)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a candidate is refitted against: the times, the record ``(n_times, n_states)``, each state's
+    misfit scale ``(n_states,)`` and the multiple-shooting pieces."""
+
+    t: np.ndarray
+    values: np.ndarray
+    scale: np.ndarray
+    segments: int = 1
 
 
 @dataclass
@@ -87,7 +98,7 @@ def learned_systems(
 
 
 def _stencils_of(model: UniversalPDE) -> Stencils:
-    width = max([s.width for s in model.stencils], default=model.known.stencils.width)
+    width = model.width
     return Stencils(model.grid.spacings, model.grid.periodic, width, max_order=max(width - 1, 1), margin=model.margin)
 
 
@@ -96,24 +107,14 @@ def refit(
     supports: Sequence[Sequence[str]],
     initial: Sequence[Sequence[float]],
     model: UniversalPDE,
-    t: np.ndarray,
-    observations: np.ndarray,
+    record: Record,
     solver: SolverOptions,
-    scale: np.ndarray,
     iterations: int = 100,
-    segments: int = 1,
 ) -> LinesCandidate:
-    """Refit the free coefficients of ``known + supports`` (started at ``initial``) against ``observations``
-    ``(n_times, n_states)`` on the model's grid and stencils, in ``segments`` multiple-shooting pieces."""
-    equations = []
-    free: dict[str, list[str]] = {}
-    for k, eq in enumerate(known):
-        coefficients = dict(eq.coefficients)
-        for name, c in zip(supports[k], initial[k], strict=True):
-            coefficients[name] = coefficients.get(name, 0.0) + c
-        equations.append(Equation(eq.lhs, coefficients))
-        free[eq.lhs] = list(supports[k])
-    width = max([s.width for s in model.stencils], default=model.known.stencils.width)
+    """Refit the free coefficients of ``known + supports`` (started at ``initial``) against ``record`` on the
+    model's grid and stencils."""
+    equations, free = with_supports(known, supports, initial)
+    width = model.width
     fit = None
     for warm_up in (0, WARM_UP):
         lines = EquationLines(equations, model.known.symbols, model.grid, width, free, margin=model.margin)
@@ -122,20 +123,20 @@ def refit(
         try:
             fit = fit_trajectories(
                 lines,
-                t,
-                observations,
+                record.t,
+                record.values,
                 adam_iterations=warm_up,
                 lbfgs_iterations=iterations,
                 solver=solver,
-                scale=scale,
-                segments=segments,
+                scale=record.scale,
+                segments=record.segments,
             )
             break
         except (AssertionError, RuntimeError):  # the step size underflowed: a trial blew up
             continue
     if fit is None:
         return LinesCandidate([list(s) for s in supports], None, None, math.inf)
-    n = observations.size
+    n = record.values.size
     k = int(sum(len(s) for s in supports))
     loss = fit.loss[-1] if fit.loss else math.inf
     bic = n * math.log(max(loss, 1e-300)) + k * math.log(n) if math.isfinite(loss) else math.inf
@@ -172,4 +173,4 @@ def count_candidates(systems: Sequence[RegressionSystem], max_terms: int) -> int
     return int(np.prod([len(c) for c in candidate_supports(systems, max_terms)]))
 
 
-__all__ = ["LinesCandidate", "choose", "count_candidates", "expressible", "learned_systems", "refit"]
+__all__ = ["LinesCandidate", "Record", "choose", "count_candidates", "expressible", "learned_systems", "refit"]

@@ -36,6 +36,8 @@ class LearnedStencil(nn.Module):
         coefficient_scale: a typical size of the coefficient.
     """
 
+    coefficient_scale: torch.Tensor
+
     def __init__(
         self,
         grid: LinesGrid,
@@ -67,7 +69,7 @@ class LearnedStencil(nn.Module):
 
     def constrained(self) -> torch.Tensor:
         """The weights after the constraints, in grid units."""
-        w = self.weights
+        w: torch.Tensor = self.weights
         if self.symmetric:
             w = (w + torch.flip(w, dims=list(range(w.dim())))) / 2
         if self.zero_sum:
@@ -106,8 +108,8 @@ class UniversalPDE(Lines):
         stencils: Sequence[LearnedStencil] | None = None,
         network: NeuralField | None = None,
     ) -> None:
-        widths = [s.width // 2 for s in stencils or ()]
-        super().__init__(known.grid, max([known.margin, *widths]))
+        self.widths = [s.width for s in stencils or ()]
+        super().__init__(known.grid, max([known.margin, *(w // 2 for w in self.widths)]))
         if self.margin != known.margin:
             raise ValueError("build the known part with the learned stencils' margin (EquationLines(margin=...))")
         self.known = known
@@ -123,8 +125,8 @@ class UniversalPDE(Lines):
         inner = self.interior(u)
         if self.stencils:
             parts = [
-                self._cut(stencil(u.select(field_axis, k)), self.margin - stencil.width // 2)
-                for k, stencil in enumerate(self.stencils)
+                self._cut(stencil(u.select(field_axis, k)), self.margin - width // 2)
+                for k, (stencil, width) in enumerate(zip(self.stencils, self.widths, strict=True))
             ]
             out = torch.stack(parts, dim=field_axis)
         else:
@@ -132,6 +134,11 @@ class UniversalPDE(Lines):
         if self.network is not None:
             out = out + torch.movedim(self.network(t, torch.movedim(inner, field_axis, -1)), -1, field_axis)
         return out
+
+    @property
+    def width(self) -> int:
+        """The stencil width of the model's derivatives: the learned stencils' or the known part's."""
+        return max(self.widths, default=self.known.stencils.width)
 
     def _cut(self, part: torch.Tensor, cut: int) -> torch.Tensor:
         if not cut:
