@@ -19,6 +19,7 @@ Usage:  python benchmarks/coarsen.py [--train 16] [--test 8] [--factor 4] [--wid
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -69,6 +70,8 @@ def main() -> None:
     mean_learned, mean_fornberg = np.mean(learned_errors), np.mean(fornberg_errors)
     print(f"\nmean error: learned {mean_learned:.3e}, Fornberg {mean_fornberg:.3e}, ratio {ratio:.3f}")
     print(f"acceptance: ratio <= 0.25 {'yes' if ratio <= 0.25 else 'no'}; every learned rollout stable {all_stable}")
+    if ratio > 0.25 or not all_stable:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

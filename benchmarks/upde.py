@@ -15,6 +15,7 @@ Usage:  python benchmarks/upde.py [--paper] [--builtin] [--seeds N] [--workers N
 from __future__ import annotations
 
 import argparse
+import sys
 
 from deepmod.data.synthetic import fisher_kpp, fisher_kpp_discrete
 from deepmod.ensemble import Processes
@@ -22,7 +23,7 @@ from deepmod.ensemble.sweep import sweep
 from deepmod.pde import UniversalPDEMethod
 
 
-def paper(seeds: int, workers: int | None) -> None:
+def paper(seeds: int, workers: int | None) -> bool:
     system = fisher_kpp_discrete()
     table = sweep(system.data, system.truth, [UniversalPDEMethod()], [0.01], range(seeds), backend=Processes(workers))
     print("| seed | terms | D (error) | r from u, -u^2 (error) | pass | seconds |")
@@ -44,9 +45,10 @@ def paper(seeds: int, workers: int | None) -> None:
             flush=True,
         )
     print(f"\npassed in {passed} of {len(table.rows)} seeds (acceptance: >= 4 of 5)")
+    return passed >= len(table.rows) - 1
 
 
-def builtin(seeds: int, workers: int | None) -> None:
+def builtin(seeds: int, workers: int | None) -> bool:
     system = fisher_kpp()
     table = sweep(system.data, system.truth, [UniversalPDEMethod()], [0.05], range(seeds), backend=Processes(workers))
     print("| seed | equation | largest error | correct (10 %) | seconds |")
@@ -55,6 +57,7 @@ def builtin(seeds: int, workers: int | None) -> None:
         terms = ", ".join(f"{n} {c:.5g}" for n, c in row.equations.get("u_t", {}).items())
         error = "-" if row.error is None else f"{100 * row.error:.2f} %"
         print(f"| {row.seed} | {terms} | {error} | {'yes' if row.correct else 'no'} | {row.seconds:.0f} |", flush=True)
+    return all(row.correct for row in table.rows)
 
 
 def main() -> None:
@@ -66,12 +69,15 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.paper or args.builtin):
         args.paper = args.builtin = True
+    ok = True
     if args.paper:
         print("## The UDE paper's Fisher-KPP, 1 % noise\n")
-        paper(args.seeds or 5, args.workers)
+        ok &= paper(args.seeds or 5, args.workers)
     if args.builtin:
         print("\n## The built-in Fisher-KPP, 5 % noise\n")
-        builtin(args.seeds or 3, args.workers)
+        ok &= builtin(args.seeds or 3, args.workers)
+    if not ok:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from torchdiffeq import odeint, odeint_adjoint
 from conftest import heat_data
 from deepmod.api import discover
 from deepmod.data.dataset import Dataset
-from deepmod.data.synthetic import burgers_periodic
+from deepmod.data.sampling import add_noise
+from deepmod.data.synthetic import burgers_periodic, fisher_kpp_discrete
 from deepmod.derivatives.finite_difference import differentiate, fornberg_weights
 from deepmod.derivatives.stencils import (
     Stencils,
@@ -207,3 +208,17 @@ def test_coarse_network_starts_as_fornberg_and_learns_a_better_discretization() 
     learned = relative_error(model.rollout(reference[0], t), reference)
     fornberg = relative_error(model.rollout(reference[0], t, learned=False), reference)
     assert learned < fornberg
+
+
+@pytest.mark.slow
+def test_ude_paper_fisher_kpp_is_read_back_from_stencil_and_network() -> None:
+    """The UDE paper's Fisher-KPP at 1 % noise (noise seed 0), everything learned but the form u_t = stencil(u) +
+    N(u), defaults: exactly u_xx, u, u^2 with D within 2 % of 0.01 and r within 5 % of 1 (the acceptance line;
+    benchmarks/upde.py runs five seeds)."""
+    system = fisher_kpp_discrete()
+    data = add_noise(system.data, 0.01, seed=0)
+    method = UniversalPDEMethod()
+    found = discover(data, method, method.default_library(data), seed=0).equations[0].coefficients
+    assert set(found) == {"u_xx", "u", "u^2"}
+    assert found["u_xx"] == pytest.approx(0.01, rel=0.02)
+    assert found["u"] == pytest.approx(1.0, rel=0.05) and found["u^2"] == pytest.approx(-1.0, rel=0.05)

@@ -404,7 +404,6 @@ EXAMPLES: dict[str, Callable[[], SyntheticSystem]] = {
     "advection-diffusion": advection_diffusion_2d,
     "reaction-diffusion": reaction_diffusion,
     "fisher-kpp": fisher_kpp,
-    "fisher-kpp-discrete": fisher_kpp_discrete,
     "quantum-oscillator": quantum_oscillator,
     "driven-diffusion": driven_diffusion,
     "lorenz": lorenz,
