@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.integrate import solve_ivp
 from torchdiffeq import odeint, odeint_adjoint
 
 from conftest import heat_data
@@ -222,3 +223,25 @@ def test_ude_paper_fisher_kpp_is_read_back_from_stencil_and_network() -> None:
     assert set(found) == {"u_xx", "u", "u^2"}
     assert found["u_xx"] == pytest.approx(0.01, rel=0.02)
     assert found["u"] == pytest.approx(1.0, rel=0.05) and found["u^2"] == pytest.approx(-1.0, rel=0.05)
+
+
+def test_two_dimensional_learned_kernel_reads_back_as_the_laplacian() -> None:
+    """A 3x3 learned kernel on the exact discrete 2-D heat equation (five-point Laplacian, D = 0.05) is read back
+    through the regression on u_xx, u_yy, u_xy, ... as D u_xx + D u_yy (to 1e-3 relative: 30 iterations a stage)."""
+    n = 12
+    x = np.linspace(0.0, 1.0, n, endpoint=False)
+    dx = x[1] - x[0]
+    t = np.linspace(0.0, 0.2, 11)
+    xx, yy = np.meshgrid(x, x, indexing="ij")
+
+    def rhs(_t: float, y: np.ndarray) -> np.ndarray:
+        u = y.reshape(n, n)
+        lap = np.roll(u, 1, 0) + np.roll(u, -1, 0) + np.roll(u, 1, 1) + np.roll(u, -1, 1) - 4 * u
+        return (0.05 * lap / dx**2).ravel()
+
+    u0 = np.exp(-((xx - 0.5) ** 2 + (yy - 0.4) ** 2) / 0.02).ravel()
+    u = solve_ivp(rhs, (0.0, 0.2), u0, t_eval=t, rtol=1e-10, atol=1e-12).y.T.reshape(-1, n, n)
+    data = Dataset({"t": t, "x": x, "y": x}, {"u": u}, grid=True, source="discrete 2-D heat")
+    method = UniversalPDEMethod(reaction=False, collocation_iterations=200, adam_iterations=30, lbfgs_iterations=30)
+    found = discover(data, method, method.default_library(data)).equations[0].coefficients
+    assert found == pytest.approx({"u_xx": 0.05, "u_yy": 0.05}, rel=1e-3)
