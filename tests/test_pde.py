@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from deepmod.derivatives.stencils import (
     width_for,
 )
 from deepmod.equation import Equation, parse_equation
-from deepmod.method import symbols_for
+from deepmod.method import RunControl, symbols_for
 from deepmod.ode.fields import NeuralField
 from deepmod.pde import EquationLines, LearnedStencil, LinesGrid, UniversalPDE, UniversalPDEMethod
 from deepmod.pde.coarse import Coarsening, constrained_basis, relative_error
@@ -245,3 +246,15 @@ def test_two_dimensional_learned_kernel_reads_back_as_the_laplacian() -> None:
     method = UniversalPDEMethod(reaction=False, collocation_iterations=200, adam_iterations=30, lbfgs_iterations=30)
     found = discover(data, method, method.default_library(data)).equations[0].coefficients
     assert found == pytest.approx({"u_xx": 0.05, "u_yy": 0.05}, rel=1e-3)
+
+
+def test_a_stop_request_ends_training_and_skips_the_refits(discrete_heat: Dataset) -> None:
+    """Ctrl-C (the stop event) during training: training through the solver ends at once, the result is the
+    learned part's read-back after collocation, marked interrupted and said to be not refitted (no refit runs)."""
+    stop = threading.Event()
+    stop.set()
+    method = UniversalPDEMethod(reaction=False, collocation_iterations=300)
+    result = discover(discrete_heat, method, method.default_library(discrete_heat), control=RunControl(stop=stop))
+    assert result.status == "interrupted" and any("not refitted" in w or "read-back" in w for w in result.warnings)
+    assert result.evidence.candidates == []
+    assert "u_xx" in result.equations[0].coefficients  # collocation alone: 0.039 from 11 snapshots

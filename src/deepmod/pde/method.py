@@ -9,7 +9,9 @@ state fitted too. With ``segments > 1`` the record is cut into pieces that start
 
 from __future__ import annotations
 
+import math
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,10 +28,12 @@ from deepmod.errors import FitFailed, InputError
 from deepmod.library import CandidateLibrary
 from deepmod.method import Method, Problem, known_parts, require_grid, require_one_run, symbols_for
 from deepmod.ode.fields import NeuralField
+from deepmod.ode.recovery import candidate_supports, support_coefficients, with_supports
 from deepmod.ode.training import SolverOptions, fit_rates, fit_trajectories, smoothed_rates
 from deepmod.pde.lines import EquationLines, LinesGrid
-from deepmod.pde.recovery import Record, choose, count_candidates, learned_systems, refit
+from deepmod.pde.recovery import LinesCandidate, Record, choose, count_candidates, learned_systems, refit
 from deepmod.pde.universal import LearnedStencil, UniversalPDE
+from deepmod.regression.system import RegressionSystem
 from deepmod.result import CandidateEvidence, History, Result
 from deepmod.simulate import is_periodic
 from deepmod.terms import Symbols
@@ -38,6 +42,7 @@ SEGMENT_SPAN = 20
 """Sampling intervals per multiple-shooting piece when the number of pieces is left to the method."""
 
 BLEW_UP = "every recovered model blew up when refitted through the solver: the learned part's read-back is kept"
+NOT_REFITTED = "interrupted before the refits through the solver: the equations are the learned part's read-back"
 
 
 @dataclass(frozen=True)
@@ -102,13 +107,20 @@ class UniversalPDEMethod(Method):
             grid = LinesGrid(grid.axes, grid.periodic, grid.n_fields, (t, record))
         known = known_parts(self.known, symbols, len(data.fields))
         model, start_state, history = self._train(known, symbols, grid, t, record, problem)
-        candidates, systems = self._recover(model, start_state, known, symbols, problem.library, t, record)
-        best = candidates[0]
-        equations = best.equations
-        if equations is None:
-            raise FitFailed(BLEW_UP, self._result(known, model, systems, [], symbols, data, history, start, problem))
-        result = self._result(equations, model, systems, candidates, symbols, data, history, start, problem)
-        if problem.control.stop is not None and problem.control.stop.is_set():
+        systems = self._systems(model, start_state, symbols, problem.library, t)
+        stop = problem.control.stop
+        candidates = [] if stop is not None and stop.is_set() else self._choose(model, known, systems, t, record, stop)
+        equations = candidates[0].equations if candidates else None
+        if equations is None:  # interrupted before any refit finished, or every refit blew up
+            equations = _read_back(known, systems, self.max_terms)
+            result = self._result(equations, model, systems, candidates, symbols, data, history, start, problem)
+            if stop is None or not stop.is_set():
+                result.warnings.append(BLEW_UP)
+                raise FitFailed(BLEW_UP, result)
+            result.warnings.append(NOT_REFITTED)
+        else:
+            result = self._result(equations, model, systems, candidates, symbols, data, history, start, problem)
+        if stop is not None and stop.is_set():
             result.status = "interrupted"
         return result
 
@@ -194,33 +206,40 @@ class UniversalPDEMethod(Method):
                 )
         return UniversalPDE(known_lines, stencils, network)
 
-    def _recover(
-        self,
-        model: UniversalPDE,
-        start_state: np.ndarray,
-        known: list[Equation],
-        symbols: Symbols,
-        library: CandidateLibrary,
-        t: np.ndarray,
-        record: np.ndarray,
-    ) -> tuple[list[Any], list[Any]]:
+    def _systems(
+        self, model: UniversalPDE, start_state: np.ndarray, symbols: Symbols, library: CandidateLibrary, t: np.ndarray
+    ) -> list[RegressionSystem]:
+        """The learned part's regression systems along the fitted solution (four times the record's density)."""
         device = next(model.parameters()).device
         dense = torch.as_tensor(np.linspace(t[0], t[-1], max(4 * len(t), 50)), device=device)
         with torch.no_grad():
-            start = torch.as_tensor(start_state, device=device)
-            path = self.solver.solve(model, start, dense)
+            path = self.solver.solve(model, torch.as_tensor(start_state, device=device), dense)
         path = path.reshape(len(dense), model.grid.n_fields, *model.grid.shape)
-        systems = learned_systems(model, path, library.terms, symbols)
+        return learned_systems(model, path, library.terms, symbols)
+
+    def _choose(
+        self,
+        model: UniversalPDE,
+        known: list[Equation],
+        systems: list[RegressionSystem],
+        t: np.ndarray,
+        record: np.ndarray,
+        stop: threading.Event | None,
+    ) -> list[Any]:
+        """The candidates refitted through the solver, best first (those not refitted once ``stop`` is set have
+        BIC ``inf``)."""
         flat = record.reshape(len(t), -1)
         target = Record(t, flat, _per_state(_field_spread(record), record), self.pieces(len(t)))
         bar = _bar(self.progress, count_candidates(systems, self.max_terms), "refitting candidate models")
 
         def attempt(supports: Any, initial: Any) -> Any:
+            if stop is not None and stop.is_set():
+                return LinesCandidate([list(s) for s in supports], None, None, math.inf)
             return refit(known, supports, initial, model, target, self.solver, self.refit_iterations)
 
         candidates = choose(known, systems, self.max_terms, attempt, on_refit=lambda: bar.update(1))
         bar.close()
-        return candidates, systems
+        return candidates
 
     def _result(
         self,
@@ -262,6 +281,14 @@ class UniversalPDEMethod(Method):
             symbols=symbols,
             coords=data.coord_names,
         )
+
+
+def _read_back(known: list[Equation], systems: list[RegressionSystem], max_terms: int) -> list[Equation]:
+    """Known parts plus, per field, the least squares of the learned part on its best subset of ``max_terms``
+    terms: the model when no refit through the solver finished."""
+    supports = [candidate_supports([system], max_terms)[0][-1] for system in systems]
+    initial = [support_coefficients(system, s).tolist() for system, s in zip(systems, supports, strict=True)]
+    return with_supports(known, supports, initial)[0]
 
 
 def read_stencils(model: UniversalPDE, symbols: Symbols) -> dict[str, dict[str, float]]:
