@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from deepmod.data.synthetic import burgers_periodic
+from deepmod.data.spectral import burgers_periodic
 from deepmod.equation import parse_equation
 from deepmod.method import symbols_for
 from deepmod.pde.coarse import Coarsening, relative_error

@@ -11,7 +11,7 @@ import pytest
 from conftest import heat_data
 from deepmod.cli import main
 from deepmod.data.loaders import save_npz
-from deepmod.data.synthetic import burgers_periodic
+from deepmod.data.spectral import burgers_periodic
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -15,7 +15,8 @@ from conftest import heat_data
 from deepmod.api import discover
 from deepmod.data.dataset import Dataset
 from deepmod.data.sampling import add_noise
-from deepmod.data.synthetic import burgers_periodic, fisher_kpp_discrete
+from deepmod.data.spectral import burgers_periodic
+from deepmod.data.synthetic import fisher_kpp_discrete
 from deepmod.derivatives.finite_difference import differentiate, fornberg_weights
 from deepmod.derivatives.stencils import (
     Stencils,

@@ -33,13 +33,11 @@ def run(args: argparse.Namespace) -> int:
     """Train on the first runs, roll out the held-out ones with the learned and the Fornberg stencils."""
     import dataclasses
 
-    import numpy as np
-
     from deepmod.data.loaders import load
     from deepmod.equation import parse_equation
     from deepmod.errors import InputError
     from deepmod.method import symbols_for
-    from deepmod.pde.coarse import Coarsening, relative_error
+    from deepmod.pde.coarse import Coarsening
 
     runs = [load(path, args.coords, args.fields) for path in args.data]
     data = runs[0]
@@ -61,21 +59,9 @@ def run(args: argparse.Namespace) -> int:
         method = dataclasses.replace(method, iterations=args.iterations)
     train = dataclasses.replace(runs[0], runs=tuple(runs[1 : len(runs) - held]))
     model = method.fit(train, equation, symbols, seed=args.seed)
-    rows = []
-    for k, run_ in enumerate(runs[len(runs) - held :]):
-        t = np.asarray(run_.coords[run_.coord_names[0]], dtype=np.float64)
-        reference = np.asarray(run_.fields[run_.field_names[0]], dtype=np.float64)[:, :: args.factor]
-        learned = model.rollout(reference[0], t, learned=True)
-        fornberg = model.rollout(reference[0], t, learned=False)
-        rows.append(
-            {
-                "run": len(runs) - held + k,
-                "learned": relative_error(learned, reference),
-                "fornberg": relative_error(fornberg, reference),
-                "learned_stable": bool(np.isfinite(learned).all()),
-                "fornberg_stable": bool(np.isfinite(fornberg).all()),
-            }
-        )
+    rows = [
+        _rollouts(model, run_, len(runs) - held + k, args.factor) for k, run_ in enumerate(runs[len(runs) - held :])
+    ]
     out = {
         "equation": equation.text(),
         "factor": args.factor,
@@ -92,3 +78,22 @@ def run(args: argparse.Namespace) -> int:
             f"(width {args.width}, {len(model.x)} points)"
         )
     return 0
+
+
+def _rollouts(model: Any, run_: Any, index: int, factor: int) -> dict[str, Any]:
+    """One held-out run rolled out on the coarse grid with the learned and the Fornberg stencils."""
+    import numpy as np
+
+    from deepmod.pde.coarse import relative_error
+
+    t = np.asarray(run_.coords[run_.coord_names[0]], dtype=np.float64)
+    reference = np.asarray(run_.fields[run_.field_names[0]], dtype=np.float64)[:, ::factor]
+    learned = model.rollout(reference[0], t, learned=True)
+    fornberg = model.rollout(reference[0], t, learned=False)
+    return {
+        "run": index,
+        "learned": relative_error(learned, reference),
+        "fornberg": relative_error(fornberg, reference),
+        "learned_stable": bool(np.isfinite(learned).all()),
+        "fornberg_stable": bool(np.isfinite(fornberg).all()),
+    }

@@ -99,8 +99,7 @@ def fit_trajectories(
         continuity: weight of the squared jumps between pieces, relative to the data misfit.
         solver: ODE solver settings (dopri5, rtol 1e-6 by default).
         on_step: called with (iteration, loss) after every iteration.
-        scale: ``(n_states,)`` what each state's misfit is divided by (default: its spread over the data); a
-            field on a grid is one scale for all its points.
+        scale: ``(n_states,)`` each state's misfit divisor (default: its spread; one per field on a grid).
         stop: once set, training ends after the current iteration (the fit so far is returned).
     """
     start = time.perf_counter()
@@ -111,11 +110,7 @@ def fit_trajectories(
     obs = obs.unsqueeze(0) if obs.dim() == 2 else obs
     times = torch.as_tensor(np.asarray(t, dtype=np.float64), device=device)
     bounds = segment_bounds(len(times), segments)
-    spread = (
-        obs.reshape(-1, obs.shape[-1]).std(dim=0).clamp_min(1e-12)
-        if scale is None
-        else torch.as_tensor(np.asarray(scale, dtype=np.float64), device=device)
-    )
+    spread = _spread(obs.reshape(-1, obs.shape[-1]), scale)
     starts = nn.Parameter(torch.stack([obs[:, a] for a, _ in bounds], dim=1).clone())
 
     def loss_fn() -> torch.Tensor:
@@ -139,6 +134,14 @@ def fit_trajectories(
         iterations=len(history),
         seconds=time.perf_counter() - start,
     )
+
+
+def _spread(values: torch.Tensor, scale: np.ndarray | None) -> torch.Tensor:
+    """What each state's misfit is divided by: ``scale`` where given, else the spread of ``values``
+    ``(n_samples, n_states)`` per state."""
+    if scale is None:
+        return values.std(dim=0).clamp_min(1e-12)
+    return torch.as_tensor(np.asarray(scale, dtype=np.float64), device=values.device)
 
 
 def adam_steps(
@@ -255,11 +258,7 @@ def fit_rates(
     device = device_of(func)
     u = torch.as_tensor(states.reshape(-1, states.shape[-1]), device=device)
     du = torch.as_tensor(rates.reshape(-1, rates.shape[-1]), device=device)
-    spread = (
-        du.std(dim=0).clamp_min(1e-12)
-        if scale is None
-        else torch.as_tensor(np.asarray(scale, dtype=np.float64), device=device)
-    )
+    spread = _spread(du, scale)
     params = [p for p in func.parameters() if p.requires_grad]
     adam = torch.optim.Adam(params, lr=learning_rate)
     history = []
