@@ -56,3 +56,12 @@ def heat_data(d: float = 0.05, n: int = 24, noise: float = 0.0) -> Dataset:
 def discrete_heat() -> Dataset:
     """The exact discrete heat equation u_t = 0.05 u_xx (three-point Laplacian, 24 periodic points)."""
     return heat_data()
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``deepmod ARGS`` in this process: the exit status, stdout and stderr."""
+    from deepmod.cli import main
+
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err

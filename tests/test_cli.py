@@ -10,13 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import run_cli as _run
 from deepmod.cli import main
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -9,15 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import heat_data
-from deepmod.cli import main
+from conftest import run_cli as _run
 from deepmod.data.loaders import save_npz
 from deepmod.data.spectral import burgers_periodic
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

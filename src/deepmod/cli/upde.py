@@ -10,8 +10,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-EXIT_INTERRUPTED = 130
-
 
 def run(
     args: argparse.Namespace,
@@ -23,6 +21,7 @@ def run(
     import dataclasses
 
     from deepmod.api import discover
+    from deepmod.cli import EXIT_INTERRUPTED
     from deepmod.cli.ude import known_equations, training_settings
     from deepmod.data.loaders import load
     from deepmod.errors import FitFailed, InputError

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -217,6 +218,15 @@ def lbfgs(
 
 class _Stopped(Exception):
     """Raised inside the L-BFGS closure to end the search when a stop was asked for."""
+
+
+def progress_bar(show: bool, total: int, desc: str) -> Any:
+    """A tqdm bar of ``total`` steps for training or refits, shown only when ``show`` and on a terminal."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, disable=not (show and sys.stderr.isatty()))
 
 
 def smoothed_rates(t: np.ndarray, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,14 @@ from deepmod.errors import FitFailed, InputError
 from deepmod.method import Method, Problem, known_parts, require_one_run, symbols_for
 from deepmod.ode.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
 from deepmod.ode.recovery import candidate_supports, choose_by_data, network_systems, support_coefficients
-from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_rates, fit_trajectories, smoothed_rates
+from deepmod.ode.training import (
+    SolverOptions,
+    TrajectoryFit,
+    fit_rates,
+    fit_trajectories,
+    progress_bar,
+    smoothed_rates,
+)
 from deepmod.regression.system import RegressionSystem
 from deepmod.result import CandidateEvidence, History, Result
 from deepmod.terms import Symbols
@@ -153,11 +160,7 @@ class UDE(Method):
         return network, fit, path.cpu().numpy()
 
     def _bar(self, total: int, desc: str) -> Any:
-        import sys
-
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=desc, leave=False, disable=not (self.progress and sys.stderr.isatty()))
+        return progress_bar(self.progress, total, desc)
 
     @staticmethod
     def _model(known: Sequence[Equation], symbols: Symbols, network: NeuralField) -> torch.nn.Module:

@@ -55,17 +55,20 @@ class LinesGrid:
         return tuple(float(a[1] - a[0]) for a in self.axes)
 
     @staticmethod
-    def of(data: Dataset, periodic: Sequence[bool]) -> LinesGrid:
-        """The grid of grid ``data`` (uniform spatial axes only; time is the first axis)."""
+    def of(data: Dataset, periodic: Sequence[bool], record: tuple[np.ndarray, np.ndarray] | None = None) -> LinesGrid:
+        """The grid of grid ``data`` (uniform spatial axes only; time is the first axis). ``record``: the times and
+        values ``(n_times, n_fields, *shape)`` whose spline drives the boundary (default: all of ``data``'s)."""
         axes = tuple(np.asarray(data.coords[c], dtype=np.float64) for c in data.coord_names[1:])
         for name, a in zip(data.coord_names[1:], axes, strict=True):
             steps = np.diff(a)
             if len(a) < 5 or np.ptp(steps) > UNIFORM * abs(steps.mean()) * len(a):
                 raise InputError(f"the method of lines in torch needs a uniform grid of 5 or more points in {name}")
-        record = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
-        t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
-        boundary = None if all(periodic) else (t, record)
-        return LinesGrid(axes, tuple(periodic), len(data.field_names), boundary)
+        if all(periodic):
+            return LinesGrid(axes, tuple(periodic), len(data.field_names))
+        if record is None:
+            values = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
+            record = (np.asarray(data.coords[data.coord_names[0]], dtype=np.float64), values)
+        return LinesGrid(axes, tuple(periodic), len(data.field_names), record)
 
 
 class Lines(nn.Module):
@@ -82,6 +85,7 @@ class Lines(nn.Module):
         self.grid = grid
         self.margin = margin
         self._spline: Any = None
+        self._mesh = [torch.as_tensor(m) for m in np.meshgrid(*grid.axes, indexing="ij")]
         if grid.boundary is not None:
             from scipy.interpolate import CubicSpline
 
@@ -124,13 +128,12 @@ class Lines(nn.Module):
         self, needed: set[DerivativeKey], t: torch.Tensor, like: torch.Tensor
     ) -> dict[DerivativeKey, torch.Tensor]:
         """The coordinate factors among ``needed`` (time -1, then space -2, ...) on the interior, like ``like``."""
-        mesh = np.meshgrid(*self.grid.axes, indexing="ij")
         out = {}
         for key in needed:
             if key[0] == -1:
                 out[key] = t.to(like.dtype) * torch.ones_like(like)
             elif key[0] < -1:
-                values = torch.as_tensor(mesh[-2 - key[0]], dtype=like.dtype, device=like.device)
+                values = self._mesh[-2 - key[0]].to(dtype=like.dtype, device=like.device)
                 out[key] = self.interior(values).expand_as(like)
         return out
 
@@ -160,9 +163,11 @@ class EquationLines(Lines):
         by_lhs = {eq.lhs: eq for eq in equations}
         self.evaluators: list[TermEvaluator] = []
         fixed, trained, masks, units = [], [], [], []
+        self.names: list[list[str]] = []
         for k in range(grid.n_fields):
             eq = by_lhs.get(symbols.lhs(k), Equation(symbols.lhs(k), {}))
             names = list(eq.coefficients)
+            self.names.append(names)
             free_names = set((free or {}).get(eq.lhs, ()))
             self.evaluators.append(TermEvaluator([symbols.parse(n) for n in names]))
             values = [float(eq.coefficients[n]) for n in names]
@@ -175,7 +180,6 @@ class EquationLines(Lines):
         stencils = Stencils(grid.spacings, grid.periodic, width, max_order=max(max_order, 1), margin=margin)
         super().__init__(grid, stencils.margin)
         self.stencils = stencils
-        self.names = [list(by_lhs.get(symbols.lhs(k), Equation("", {})).coefficients) for k in range(grid.n_fields)]
         self.fixed = fixed
         self.units = units
         self.coefficients = nn.ParameterList(trained)

@@ -10,7 +10,6 @@ state fitted too. With ``segments > 1`` the record is cut into pieces that start
 from __future__ import annotations
 
 import math
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -29,9 +28,9 @@ from deepmod.library import CandidateLibrary
 from deepmod.method import Method, Problem, known_parts, require_grid, require_one_run, symbols_for
 from deepmod.ode.fields import NeuralField
 from deepmod.ode.recovery import candidate_supports, support_coefficients, with_supports
-from deepmod.ode.training import SolverOptions, fit_rates, fit_trajectories, smoothed_rates
+from deepmod.ode.training import SolverOptions, fit_rates, fit_trajectories, progress_bar, smoothed_rates
 from deepmod.pde.lines import EquationLines, LinesGrid
-from deepmod.pde.recovery import LinesCandidate, Record, choose, count_candidates, learned_systems, refit
+from deepmod.pde.recovery import LinesCandidate, Record, choose, learned_systems, refit
 from deepmod.pde.universal import LearnedStencil, UniversalPDE
 from deepmod.regression.system import RegressionSystem
 from deepmod.result import CandidateEvidence, History, Result
@@ -102,9 +101,7 @@ class UniversalPDEMethod(Method):
             keep = np.unique(np.r_[0, problem.bootstrap.draw(len(t)), len(t) - 1])
             t, record = t[keep], record[keep]
         periodic = tuple(is_periodic(data, k + 1) for k in range(data.n_space))
-        grid = LinesGrid.of(data, periodic)
-        if not all(periodic):
-            grid = LinesGrid(grid.axes, grid.periodic, grid.n_fields, (t, record))
+        grid = LinesGrid.of(data, periodic, (t, record))
         known = known_parts(self.known, symbols, len(data.fields))
         model, start_state, history = self._train(known, symbols, grid, t, record, problem)
         systems = self._systems(model, start_state, symbols, problem.library, t)
@@ -160,7 +157,7 @@ class UniversalPDEMethod(Method):
         scale = _per_state(_field_spread(record), record)
         rate_scales = _per_state(rate_scale, record)
         history = fit_rates(model, smooth, rates, iterations=self.collocation_iterations, scale=rate_scales)
-        bar = _bar(self.progress, self.adam_iterations + self.lbfgs_iterations, "training through the solver")
+        bar = progress_bar(self.progress, self.adam_iterations + self.lbfgs_iterations, "training through the solver")
         fit = fit_trajectories(
             model,
             t,
@@ -230,14 +227,15 @@ class UniversalPDEMethod(Method):
         BIC ``inf``)."""
         flat = record.reshape(len(t), -1)
         target = Record(t, flat, _per_state(_field_spread(record), record), self.pieces(len(t)))
-        bar = _bar(self.progress, count_candidates(systems, self.max_terms), "refitting candidate models")
+        per_field = candidate_supports(systems, self.max_terms)
+        bar = progress_bar(self.progress, int(np.prod([len(c) for c in per_field])), "refitting candidate models")
 
         def attempt(supports: Any, initial: Any) -> Any:
             if stop is not None and stop.is_set():
                 return LinesCandidate([list(s) for s in supports], None, None, math.inf)
             return refit(known, supports, initial, model, target, self.solver, self.refit_iterations)
 
-        candidates = choose(known, systems, self.max_terms, attempt, on_refit=lambda: bar.update(1))
+        candidates = choose(known, systems, per_field, attempt, on_refit=lambda: bar.update(1))
         bar.close()
         return candidates
 
@@ -345,12 +343,6 @@ def _record(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
     record = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
     return t, record
-
-
-def _bar(show: bool, total: int, desc: str) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, leave=False, disable=not (show and sys.stderr.isatty()))
 
 
 __all__ = ["UniversalPDEMethod", "read_stencils"]

@@ -24,7 +24,7 @@ import torch
 from deepmod.derivatives.stencils import Stencils
 from deepmod.equation import Equation
 from deepmod.library import TermEvaluator
-from deepmod.ode.recovery import BIC_MARGIN, candidate_supports, support_coefficients, with_supports
+from deepmod.ode.recovery import BIC_MARGIN, support_coefficients, with_supports
 from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_trajectories
 from deepmod.pde.lines import EquationLines, derivative_values
 from deepmod.pde.universal import UniversalPDE
@@ -146,11 +146,12 @@ def refit(
 def choose(
     known: Sequence[Equation],
     systems: Sequence[RegressionSystem],
-    max_terms: int,
+    per_field: Sequence[Sequence[Sequence[str]]],
     attempt: Callable[[Sequence[Sequence[str]], Sequence[Sequence[float]]], LinesCandidate],
     on_refit: Callable[[], None] | None = None,
 ) -> list[LinesCandidate]:
-    """Every combination of per-field candidate supports refitted by ``attempt``, then backward steps on the data:
+    """Every combination of the per-field candidate supports (``candidate_supports(systems, max_terms)``) refitted
+    by ``attempt``, then backward steps on the data:
     while the preferred candidate has a term whose removal has not been tried, each such smaller model is refitted
     from the preferred one's coefficients. Best first: those within ``BIC_MARGIN`` of the lowest BIC with the
     fewest terms, then the rest by BIC.
@@ -168,7 +169,7 @@ def choose(
         if on_refit is not None:
             on_refit()
 
-    for combo in itertools.product(*candidate_supports(systems, max_terms)):
+    for combo in itertools.product(*per_field):
         run(combo, [support_coefficients(systems[k], support).tolist() for k, support in enumerate(combo)])
     while out:
         best = ranked(out)[0]
@@ -211,16 +212,10 @@ def _starting_values(
     ]
 
 
-def count_candidates(systems: Sequence[RegressionSystem], max_terms: int) -> int:
-    """How many combinations :func:`choose` refits before its backward steps."""
-    return int(np.prod([len(c) for c in candidate_supports(systems, max_terms)]))
-
-
 __all__ = [
     "LinesCandidate",
     "Record",
     "choose",
-    "count_candidates",
     "expressible",
     "learned_systems",
     "ranked",
