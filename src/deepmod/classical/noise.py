@@ -53,9 +53,13 @@ def power_moment(y: np.ndarray, a: int, c: int, variance: float) -> np.ndarray:
     Gaussian), each power of ``u`` itself estimated without bias."""
     out = np.zeros_like(y, dtype=np.float64)
     for m in range(min(a, c) + 1):
-        weight = math.comb(a, m) * math.comb(c, m) * math.factorial(m) * variance**m
-        out = out + weight * unbiased_power(y, a + c - 2 * m, variance)
+        out = out + _moment_weight(a, c, m, variance) * unbiased_power(y, a + c - 2 * m, variance)
     return out
+
+
+def _moment_weight(a: int, c: int, m: int, variance: float) -> float:
+    """The weight of ``u^(a + c - 2m)`` in ``E[H_a H_c]`` (:func:`power_moment`)."""
+    return math.comb(a, m) * math.comb(c, m) * math.factorial(m) * variance**m
 
 
 @dataclass(frozen=True)
@@ -120,17 +124,52 @@ class WeakNoise(RowNoise):
                 out[:, i, j] = out[:, j, i] = self.bumps.integrate_pair(pointwise, first.orders, second.orders)
         return out
 
-    def _pointwise(self, first: dict[int, int], second: dict[int, int]) -> np.ndarray | None:
-        """The covariance at each point of the two monomials' estimates (``None``: they share no field)."""
+    def pairs(self, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The covariance between every two rows (:meth:`RowNoise.pairs`), for a system of at most
+        :data:`MAX_PAIR_ENTRIES` entries in all; ``None`` where a column's noise is not modelled. The weights'
+        copy evaluates the covariance at ``u = y`` (a Gaussian's covariance, positive semi-definite at every
+        point) where the unbiased one can be indefinite (``4 y^2 s^2 - 2 s^4`` for ``u^2``)."""
+        picked = [self.columns[c] for c in columns] + [self.columns[-1]]
+        k, n = len(picked), self.bumps.n_rows
+        if 2 * k * k * n * n > MAX_PAIR_ENTRIES or not all(c.modelled for c in picked):
+            return None
+        out = np.zeros((2, k, k, n, n))
+        for i in range(k):
+            for j in range(i, k):
+                first, second = picked[i], picked[j]
+                for version, plug_in in enumerate((False, True)):
+                    pointwise = self._pointwise(dict(first.powers), dict(second.powers), plug_in)
+                    if pointwise is None:
+                        continue
+                    for column in (first, second):
+                        if column.scale is not None:
+                            pointwise = pointwise * column.scale
+                    out[version, i, j] = self.bumps.integrate_cross(pointwise, first.orders, second.orders)
+                    out[version, j, i] = out[version, i, j].T
+        return out[0], out[1]
+
+    def _pointwise(self, first: dict[int, int], second: dict[int, int], plug_in: bool = False) -> np.ndarray | None:
+        """The covariance at each point of the two monomials' estimates (``None``: they share no field);
+        ``plug_in``: its formula in ``u`` evaluated at ``u = y`` rather than estimated without bias."""
         shared = set(first) & set(second)
         if not shared:
             return None
         moment, mean = np.ones_like(self.fields[0], dtype=np.float64), np.ones_like(self.fields[0], dtype=np.float64)
         for f in set(first) | set(second):
             a, c = first.get(f, 0), second.get(f, 0)
-            moment = moment * power_moment(self.fields[f], a, c, self.variances[f])
-            mean = mean * unbiased_power(self.fields[f], a + c, self.variances[f])
+            y, s2 = self.fields[f], self.variances[f]
+            if plug_in:
+                moment = moment * sum(_moment_weight(a, c, m, s2) * y ** (a + c - 2 * m) for m in range(min(a, c) + 1))
+                mean = mean * y ** (a + c)
+            else:
+                moment = moment * power_moment(y, a, c, s2)
+                mean = mean * unbiased_power(y, a + c, s2)
         return moment - mean
 
 
-__all__ = ["WeakColumn", "WeakNoise", "noise_variances", "power_moment", "unbiased_power"]
+MAX_PAIR_ENTRIES = 40_000_000
+"""The largest row-by-row covariance held for generalised least squares (320 MB): 1,500 rows for a model of
+three terms. Larger systems keep the row-wise correction."""
+
+
+__all__ = ["MAX_PAIR_ENTRIES", "WeakColumn", "WeakNoise", "noise_variances", "power_moment", "unbiased_power"]

@@ -157,6 +157,21 @@ class Bumps:
         matrices = [a.values[i] * a.values[j] for a, i, j in zip(self.axes, first, second, strict=True)]
         return (-1.0) ** (sum(first) + sum(second)) * _separable(values, matrices)
 
+    def integrate_cross(self, values: np.ndarray, first: Sequence[int], second: Sequence[int]) -> np.ndarray:
+        """``(n_rows, n_rows)``: ``sum_p (d^a psi_i)(p) (d^b psi_k)(p) values(p)`` for every two test functions
+        ``psi_i``, ``psi_k``, signs as in :meth:`integrate`: the covariance between the integrals of white noise
+        against ``d^a psi_i`` and ``d^b psi_k`` (its diagonal is :meth:`integrate_pair`). One axis at a time:
+        each grid axis is replaced by a pair of centre axes."""
+        out = np.asarray(values, dtype=np.float64)
+        for axis, i, j in zip(self.axes, first, second, strict=True):
+            left, right = axis.values[i], axis.values[j]
+            flat = out.reshape(out.shape[0], -1)
+            pair = np.stack([(right * row) @ flat for row in left])  # (centres, centres, rest)
+            out = np.moveaxis(pair.reshape(*pair.shape[:2], *out.shape[1:]), (0, 1), (-2, -1))
+        d = len(self.axes)
+        out = out.transpose(*range(0, 2 * d, 2), *range(1, 2 * d, 2))
+        return (-1.0) ** (sum(first) + sum(second)) * out.reshape(self.n_rows, self.n_rows)
+
     def row_groups(self) -> np.ndarray:
         """``(n_rows,)``: the time centre of each row, the blocks cross-validation must keep together
         (neighbouring test functions overlap)."""
