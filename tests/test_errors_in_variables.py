@@ -132,8 +132,8 @@ def test_corrected_least_squares_removes_the_attenuation(rng: np.random.Generato
 def test_weak_method_on_kuramoto_sivashinsky_at_noise_equal_to_the_signal() -> None:
     """PDE-FIND's KS data with noise of std equal to std(u), noise seed 0: the weak method finds the three true
     terms, all within 5 % (measured 1.6 %; 1.7 % before the rows were weighted by their covariance); its own
-    columns refitted without the correction are shrunk by over
-    8 % (measured 10-12 %: the noise in the integrated data's columns)."""
+    columns refitted without the correction are shrunk by over 8 % (measured 10-12 %: the noise in the
+    integrated data's columns)."""
     data = add_noise(load(shared_file("kuramoto_sivishinky.mat"), ["t=tt", "x"], ["u=uu"]), 1.0, seed=0)
     truth = {"u*u_x": -1.0, "u_xx": -1.0, "u_xxxx": -1.0}
     found = deepmod.discover(data, WeakForm()).coefficients["u_t"]
