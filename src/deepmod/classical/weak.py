@@ -196,7 +196,10 @@ class WeakForm(Method):
             Measured with the weak method's defaults at 25 and 50 % noise on Allen-Cahn, Fisher-KPP and
             FitzHugh-Nagumo-type systems (2 of each, 2 noise seeds): 8 of 32 runs correct against 3 without;
             the PDE-FIND Burgers, KdV and Kuramoto-Sivashinsky tables unchanged. Time series are left as they
-            are: their spectral floor overestimates the noise (up to 40 times on short records).
+            are: their spectral floor overestimates the noise (up to 40 times on short records). With it, the
+            chosen model's coefficients are corrected for the noise in the columns and weighted by the rows'
+            noise covariance (:func:`~deepmod.regression.noise.corrected_lstsq`); off, they are plain least
+            squares.
     """
 
     name: ClassVar[str] = "weak"
