@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
+from threadpoolctl import threadpool_limits
 
 from deepmod.regression.base import lstsq_on
 
@@ -116,11 +117,11 @@ def corrected_lstsq(x: np.ndarray, y: np.ndarray, support: np.ndarray, noise: Ro
         return lstsq_on(x, y, support)
     coef = np.zeros(x.shape[1])
     coef[picked] = np.linalg.solve(raw - c[:-1, :-1], xs.T @ y - c[:-1, -1])
-    pairs = noise.pairs(picked.tolist())
-    if pairs is not None:
-        generalised = generalised_lstsq(xs, y, pairs, coef[picked])
-        if generalised is not None:
-            coef[picked] = generalised
+    with threadpool_limits(1):  # the same bits on any number of BLAS threads (blocked reductions differ)
+        pairs = noise.pairs(picked.tolist())
+        generalised = None if pairs is None else generalised_lstsq(xs, y, pairs, coef[picked])
+    if generalised is not None:
+        coef[picked] = generalised
     return coef
 
 
