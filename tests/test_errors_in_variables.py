@@ -14,12 +14,13 @@ import deepmod
 from conftest import shared_file
 from deepmod.classical.noise import WeakColumn, WeakNoise, power_moment, unbiased_power
 from deepmod.classical.weak import WeakForm, grid_arrays, weak_library, weak_systems
-from deepmod.data import add_noise
+from deepmod.data import Dataset, add_noise
 from deepmod.data.loaders import load
 from deepmod.data.synthetic import fisher_kpp
 from deepmod.derivatives.bumps import AxisTests, Bumps, axis_tests
 from deepmod.derivatives.smoothing import noise_std
 from deepmod.regression.noise import RowNoise, corrected_lstsq
+from deepmod.regression.system import RegressionSystem
 
 
 def test_power_moments_are_the_covariances_of_unbiased_powers(rng: np.random.Generator) -> None:
@@ -167,21 +168,26 @@ def test_the_correction_is_negligible_on_nearly_clean_data(level: float, toleran
         assert with_it[k] == pytest.approx(v, rel=tolerance)
 
 
+def _noisy_weak_system(data: Dataset) -> RegressionSystem:
+    """The weak method's system of a one-field grid record with its noise model (the variance read off the
+    field's spectrum, as :class:`WeakForm` does)."""
+    method = WeakForm()
+    library = method.default_library(data)
+    terms = weak_library(library, 1, 1)
+    fields, coords = grid_arrays(data)
+    bumps = method.bumps.build(fields, coords, library.diff_order, len(terms))
+    return weak_systems(data, library, terms, bumps, [noise_std(fields[0]) ** 2])[0]
+
+
 def test_generalised_least_squares_narrows_the_weak_spread_on_fisher_kpp() -> None:
     """Built-in Fisher-KPP at 25 % noise, the true terms' weak system over 10 noise draws: weighting the rows by
     their noise covariance (generalised least squares) narrows the spread of the small diffusion coefficient
     to under 0.6 of the row-wise corrected fit's (measured 6.9 % against 18.1 %: neighbouring test functions
     share data), and moves no coefficient's mean by more than its spread."""
     system = fisher_kpp()
-    method = WeakForm()
     row_wise, generalised = [], []
     for seed in range(10):
-        data = add_noise(system.data, 0.25, seed=seed)
-        library = method.default_library(data)
-        terms = weak_library(library, 1, 1)
-        fields, coords = grid_arrays(data)
-        bumps = method.bumps.build(fields, coords, library.diff_order, len(terms))
-        weak = weak_systems(data, library, terms, bumps, [noise_std(fields[0]) ** 2])[0]
+        weak = _noisy_weak_system(add_noise(system.data, 0.25, seed=seed))
         picked = np.isin(weak.names, ["u_xx", "u", "u^2"])
         assert weak.noise is not None
         every_row = weak.noise.taken(np.arange(weak.n_rows))  # a draw of rows knows no row pairs: row-wise only
@@ -234,13 +240,7 @@ def test_the_weighted_fit_has_the_same_bits_on_one_and_two_blas_threads() -> Non
     """The generalised least squares (Cholesky factors, blocked products) gives the same bits whatever the BLAS
     thread count around it (built-in Fisher-KPP at 25 %, its true terms; on PDE-FIND's KS at 100 % the CLI's
     JSON differed in the 15th digit before the fit was held to one thread)."""
-    data = add_noise(fisher_kpp().data, 0.25, seed=0)
-    method = WeakForm()
-    library = method.default_library(data)
-    terms = weak_library(library, 1, 1)
-    fields, coords = grid_arrays(data)
-    bumps = method.bumps.build(fields, coords, library.diff_order, len(terms))
-    weak = weak_systems(data, library, terms, bumps, [noise_std(fields[0]) ** 2])[0]
+    weak = _noisy_weak_system(add_noise(fisher_kpp().data, 0.25, seed=0))
     picked = np.isin(weak.names, ["u_xx", "u", "u^2"])
     fits = []
     for threads in (1, 2):
