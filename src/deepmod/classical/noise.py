@@ -113,14 +113,9 @@ class WeakNoise(RowNoise):
         for i in range(k):
             for j in range(i, k):
                 first, second = picked[i], picked[j]
-                if not (first.modelled and second.modelled):
-                    continue
-                pointwise = self._pointwise(dict(first.powers), dict(second.powers))
+                pointwise = self._column_pointwise(first, second)
                 if pointwise is None:
                     continue
-                for column in (first, second):
-                    if column.scale is not None:
-                        pointwise = pointwise * column.scale
                 out[:, i, j] = out[:, j, i] = self.bumps.integrate_pair(pointwise, first.orders, second.orders)
         return out
 
@@ -138,15 +133,25 @@ class WeakNoise(RowNoise):
             for j in range(i, k):
                 first, second = picked[i], picked[j]
                 for version, plug_in in enumerate((False, True)):
-                    pointwise = self._pointwise(dict(first.powers), dict(second.powers), plug_in)
+                    pointwise = self._column_pointwise(first, second, plug_in)
                     if pointwise is None:
                         continue
-                    for column in (first, second):
-                        if column.scale is not None:
-                            pointwise = pointwise * column.scale
                     out[version, i, j] = self.bumps.integrate_cross(pointwise, first.orders, second.orders)
                     out[version, j, i] = out[version, i, j].T
         return out[0], out[1]
+
+    def _column_pointwise(self, first: WeakColumn, second: WeakColumn, plug_in: bool = False) -> np.ndarray | None:
+        """The two columns' pointwise covariance (:meth:`_pointwise`) times their coordinate factors; ``None``
+        where it is zero or not modelled."""
+        if not (first.modelled and second.modelled):
+            return None
+        pointwise = self._pointwise(dict(first.powers), dict(second.powers), plug_in)
+        if pointwise is None:
+            return None
+        for column in (first, second):
+            if column.scale is not None:
+                pointwise = pointwise * column.scale
+        return pointwise
 
     def _pointwise(self, first: dict[int, int], second: dict[int, int], plug_in: bool = False) -> np.ndarray | None:
         """The covariance at each point of the two monomials' estimates (``None``: they share no field);
