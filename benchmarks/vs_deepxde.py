@@ -121,6 +121,7 @@ def _identification(level: float, seed: int) -> dict[str, float]:
     of the reference grid with Gaussian noise of std ``level`` x std(u) (seeded), no initial or boundary
     values; both unknowns start at 0."""
     import torch
+    from identifiability import raissi_draw
 
     from deepmod.data import Dataset
     from deepmod.data.synthetic import burgers_sine
@@ -131,9 +132,8 @@ def _identification(level: float, seed: int) -> dict[str, float]:
     torch.set_num_threads(1)
     ref = burgers_sine().data
     x, u = ref.points()
-    rng = np.random.default_rng(seed)
-    pick = rng.choice(len(x), 2000, replace=False)
-    noisy = u[pick, 0] + level * np.std(u) * rng.standard_normal(2000)
+    pick, normal = raissi_draw(len(x), seed)
+    noisy = u[pick, 0] + level * np.std(u) * normal
     samples = Dataset({"t": x[pick, 0], "x": x[pick, 1]}, {"u": noisy}, grid=False, source="samples")
     symbols = Symbols(("u",), ("x",))
     equation = parse_parametric("u_t = nu*u_xx - lambda1*u*u_x", symbols, ["lambda1", "nu"])
