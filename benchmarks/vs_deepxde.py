@@ -11,9 +11,11 @@ The problem: u_t = 0.01/pi u_xx - u u_x on x in [-1, 1], t in [0, 1], u(x, 0) = 
 - deepmod: ``PINN()`` with its defaults, one thread.
 
 Printed: relative L2 error against the reference, CPU and wall seconds, iterations (``--no-deepmod``,
-``--no-deepxde``: one side only). ``--identification``: Raissi's inverse problem instead (lambda1 and nu from
-2,000 noisy samples, no initial or boundary values) at 0, 1, 5 and 10 % noise over 5 seeds (``SEEDS=N``, or a
-list ``SEEDS=1,3``; ``LEVELS=0.01,0.1`` and ``WORKERS=2`` choose the levels and the parallel runs).
+``--no-deepxde``: one side only; ``SEEDS=5`` or ``SEEDS=1,3``: deepmod over those seeds, one after another;
+``--refine``: deepmod with ``PINN(refine=True)``). ``--identification``: Raissi's inverse problem instead
+(lambda1 and nu from 2,000 noisy samples, no initial or boundary values) at 0, 1, 5 and 10 % noise over 5
+seeds (``SEEDS=N``, or a list ``SEEDS=1,3``; ``LEVELS=0.01,0.1`` and ``WORKERS=2`` choose the levels and the
+parallel runs).
 Run: ``.venv/bin/python benchmarks/vs_deepxde.py``.
 """
 
@@ -92,7 +94,7 @@ def _deepxde(reference: dict[str, np.ndarray]) -> dict[str, float]:
     return stats
 
 
-def _deepmod(reference: dict[str, np.ndarray]) -> dict[str, float]:
+def _deepmod(reference: dict[str, np.ndarray], seed: int = 0, refine: bool = False) -> dict[str, float]:
     import torch
 
     from deepmod.equation import parse_parametric
@@ -109,7 +111,7 @@ def _deepmod(reference: dict[str, np.ndarray]) -> dict[str, float]:
         [Values.parse("u = 0", symbols)],
     )
     wall, cpu = time.perf_counter(), time.process_time()
-    fit = PINN().solve(problem)
+    fit = PINN(refine=refine).solve(problem, seed=seed)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     u = fit.on_grid({"t": reference["t"], "x": reference["x"]}).fields["u"]
     error = float(np.linalg.norm(u - reference["u"]) / np.linalg.norm(reference["u"]))
@@ -178,15 +180,20 @@ def _identification_table(levels: list[float], seeds: list[int]) -> None:
 def main() -> int:
     from deepmod.data.synthetic import burgers_sine
 
-    if "--identification" in sys.argv:
+    identification = "--identification" in sys.argv
+    given = os.environ.get("SEEDS", "5" if identification else "1")  # a count (seeds 0..N-1) or a list ("1,3")
+    seeds = [int(v) for v in given.split(",")] if "," in given else list(range(int(given)))
+    if identification:
         levels = [float(v) for v in os.environ.get("LEVELS", "0,0.01,0.05,0.10").split(",")]
-        given = os.environ.get("SEEDS", "5")  # a count (seeds 0..N-1) or a list ("1,3")
-        seeds = [int(v) for v in given.split(",")] if "," in given else list(range(int(given)))
         _identification_table(levels, seeds)
         return 0
     ref = burgers_sine().data
     reference = {"t": ref.coords["t"], "x": ref.coords["x"], "u": ref.fields["u"]}
-    rows = [] if "--no-deepmod" in sys.argv else [("deepmod pinn (defaults)", _deepmod(reference))]
+    refine = "--refine" in sys.argv
+    name = "deepmod pinn (defaults" + (", refine)" if refine else ")")
+    rows = []
+    if "--no-deepmod" not in sys.argv:
+        rows = [(f"{name}, seed {seed}", _deepmod(reference, seed, refine)) for seed in seeds]
     if "--no-deepxde" not in sys.argv:
         rows.append(("DeepXDE 3 x 20, Adam 15,000 + L-BFGS", _deepxde(reference)))
     print("| solver | relative L2 | CPU s | wall s | iterations |")

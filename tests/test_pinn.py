@@ -105,6 +105,38 @@ def test_a_forward_solve_of_the_heat_equation() -> None:
     assert fit.residual() < 1e-2
 
 
+def test_a_float32_solve_that_stalls_goes_on_in_float64() -> None:
+    """The short training's float32 L-BFGS stalls (measured at about 1,000 of its 1,600 iterations: the steps
+    fall below float32's resolution); training goes on in float64 and stops when the loss levels off, before the
+    budget. With ``refine``, the adaptive count of points joins once float64 makes no progress either, none of
+    them a collocation point already."""
+    plain = SHORT.solve(_heat(False))
+    assert next(plain.model.parameters()).dtype == torch.float64
+    assert plain.history.iterations[-1] < SHORT.adam_iterations + SHORT.lbfgs_iterations
+    refined = replace(SHORT, refine=True, bootstrap=0).solve(_heat(False))
+    points = refined.losses.points.collocation
+    assert len(points) == SHORT.sampling.collocation + 2 * SHORT.sampling.adaptive
+    assert len(torch.unique(points, dim=0)) == len(points)
+    t, x = np.linspace(0, 1, 11), np.linspace(0, np.pi, 31)
+    exact = np.exp(-0.2 * t)[:, None] * np.sin(x)[None, :]
+    for fit in (plain, refined):
+        sol = fit.on_grid({"t": t, "x": x}).fields["u"]
+        assert np.linalg.norm(sol - exact) / np.linalg.norm(exact) < 1e-3
+
+
+def test_adaptive_points_are_new_points() -> None:
+    """Candidates that are collocation points already are not added again."""
+    fit = replace(SHORT, adam_iterations=10, lbfgs_iterations=10, bootstrap=0).solve(_heat(False))
+    losses = fit.losses
+    before = losses.points.collocation
+    extra = before[:5] + 0.01
+    losses.add_collocation(torch.cat([before, extra]), 20)
+    assert torch.equal(losses.points.collocation[: len(before)], before)
+    assert torch.equal(
+        torch.sort(losses.points.collocation[len(before) :], dim=0).values, torch.sort(extra, dim=0).values
+    )
+
+
 def test_a_calibration_on_clean_data_is_exact() -> None:
     """nu of the heat equation from 500 clean scattered samples, started at a quarter of its value: within 1e-3
     (relative), with a finite standard deviation."""

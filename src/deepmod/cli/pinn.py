@@ -46,6 +46,12 @@ def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
     p.add_argument(
         "--float64", action="store_true", help="train in float64 (default: float32 to solve, float64 to calibrate)"
     )
+    p.add_argument(
+        "--refine",
+        action="store_true",
+        help="when training stops short of its budget, add points where the residual is largest and go on "
+        "(more robust on shocks, 1.5-2.5 times the time)",
+    )
     p.add_argument("--output", required=True, help="the result JSON: equations, parameters with std, residual")
     p.add_argument("--solution", help="write the solved fields on the grid as .npz")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -75,7 +81,7 @@ def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> in
     control = RunControl([] if args.quiet else [ProgressBar(desc="pinn")], stop, checkpoint, args.resume)
     if not args.data_weight > 0:
         raise InputError(f"--data-weight {args.data_weight}: give a positive weight")
-    settings = PINN(dtype=torch.float64 if args.float64 else None, data_weight=args.data_weight)
+    settings = PINN(dtype=torch.float64 if args.float64 else None, data_weight=args.data_weight, refine=args.refine)
     if args.max_iterations is not None:
         cap = max(1, args.max_iterations)
         settings = dataclasses.replace(

@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 @dataclass
 class Progress:
     """How far training got: the last iteration (Adam's first, then L-BFGS's), whether the adaptive points
-    have joined, and Adam's state while in its stage."""
+    have joined, whether a float32 run went on in float64 (:func:`deepmod.pinn.solver._train`), and Adam's
+    state while in its stage."""
 
     iteration: int = 0
     refined: bool = False
+    precise: bool = False
     adam: dict[str, Any] | None = None
 
 
@@ -56,6 +58,7 @@ def save(losses: Losses, path: str | os.PathLike[str], key: str, progress: Progr
         "collocation": losses.points.collocation.detach(),
         "iteration": progress.iteration,
         "refined": progress.refined,
+        "precise": progress.precise,
         "adam": progress.adam,
     }
     save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "key": key, "trainer": state})
@@ -69,11 +72,13 @@ def resume(losses: Losses, path: str | os.PathLike[str], key: str, device: str) 
     """
     state = load_checkpoint(path, key, device)
     try:
+        if state["precise"]:
+            losses.promote()
         losses.model.load_state_dict(state["model"])
         with torch.no_grad():
             losses.unknowns.copy_(state["unknowns"])
         losses.points = replace(losses.points, collocation=state["collocation"].to(losses.unknowns.dtype))
-        return Progress(int(state["iteration"]), bool(state["refined"]), state["adam"])
+        return Progress(int(state["iteration"]), bool(state["refined"]), bool(state["precise"]), state["adam"])
     except (KeyError, RuntimeError, TypeError) as exc:
         raise InputError(f"'{path}' is not a checkpoint of this PINN ({type(exc).__name__})") from exc
 

@@ -29,11 +29,10 @@ from deepmod.method import RunControl
 from deepmod.neural.approximators import MLP, Approximator, PeriodicMLP
 from deepmod.pinn.checkpoint import Progress, fingerprint, resume, save
 from deepmod.pinn.fit import PinnFit
-from deepmod.pinn.optim import CompactLBFGS
 from deepmod.pinn.points import Points, training_points
 from deepmod.pinn.problem import PinnProblem
+from deepmod.pinn.training import train
 from deepmod.pinn.uncertainty import bootstrap_std
-from deepmod.result import History
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,8 @@ class PINN:
             the losses are dimensionless already). Measured on Raissi's Burgers: the annealing drove the
             initial and boundary weights to 6,500 and the error to 0.2, against 3.6e-3 with weights of 1.
         dtype: the model's float type, per model (nothing global is set); by default (``None``) float32 for a
-            forward solve and float64 for a calibration (:meth:`dtype_for`).
+            forward solve and float64 for a calibration (:meth:`dtype_for`). A float32 run whose L-BFGS stage
+            stalls before its budget goes on in float64 until its loss levels off (:func:`deepmod.pinn.training.train`).
         data_weight: the data loss's weight against the residual's (it counts in calibrations only). The
             network cannot represent a sharp front exactly, so the residual keeps a floor (1e-4 on Raissi's
             Burgers shock) as large as the data misfit at 1 % noise; with equal weights nu is traded for it
@@ -75,6 +75,12 @@ class PINN:
             raising the residual's weight drove nu further off. With 10 the data are fitted to their noise
             floor: nu 0.05 % off at 1 % noise (from scratch) and 0.8 % at 10 % (continued from weight 1);
             with 100 the data fall below it at 10 % noise (the noise is fitted).
+        refine: when L-BFGS stops short of its budget in float64 (a stall, or no progress after float32's
+            stall), add ``sampling.adaptive`` more points where the residual is largest and go on until the
+            loss levels off. Off by default: measured on Raissi's Burgers (AMD EPYC, one thread), it brought
+            seeds 1-4 from 3.0e-3, 7.2e-4, 7.5e-4, 2.0e-3 to 4.7e-4, 6.1e-4, 6.4e-4, 5.2e-4, at 1.5-2.5 times
+            the CPU, and on the smooth cases (2-D advection-diffusion, the built-in Burgers) it cost 2.5 times
+            the CPU for 10-20 % less error.
         causal: the causal weighting's tolerance (:meth:`Losses.causal_mean`; 0, the default: none).
         bootstrap, refit_iterations: the unknowns' standard deviations: this many refits on resampled data,
             each of this many L-BFGS steps (:func:`deepmod.pinn.uncertainty.bootstrap_std`; fewer than 2: none).
@@ -87,6 +93,7 @@ class PINN:
     lbfgs_iterations: int = 8000
     sampling: Sampling = field(default_factory=lambda: Sampling())
     balance_every: int = 0
+    refine: bool = False
     causal: float = 0.0
     data_weight: float = 10.0
     bootstrap: int = 8
@@ -113,7 +120,7 @@ class PINN:
         )
         key = fingerprint(problem, self, seed)
         state = Progress() if control.resume is None else resume(losses, control.resume, key, device)
-        status, history = _train(self, losses, control, candidates, state)
+        status, history = train(self, losses, control, candidates, state)
         if status == "interrupted" and control.checkpoint is not None:
             save(losses, control.checkpoint, key, state)
         stds = bootstrap_std(
@@ -253,10 +260,24 @@ class Losses:
         return sum((self.weights.get(k, 1.0) * v for k, v in parts.items()), parts["residual"].new_zeros(()))
 
     def add_collocation(self, candidates: torch.Tensor, n: int) -> None:
-        """Add the ``n`` points of ``candidates`` where the residual is largest (over the fields)."""
-        residual = torch.cat([self.residuals(chunk).detach().abs().amax(dim=1) for chunk in candidates.split(5000)])
-        chosen = candidates[torch.topk(residual, min(n, len(candidates))).indices]
-        self.points = replace(self.points, collocation=torch.cat([self.points.collocation, chosen]))
+        """Add the ``n`` points of ``candidates`` where the residual is largest (over the fields), among those
+        that are not collocation points already."""
+        points = self.points.collocation
+        _, inverse, counts = torch.unique(
+            torch.cat([points, candidates.to(points)]), dim=0, return_inverse=True, return_counts=True
+        )
+        fresh = candidates.to(points)[counts[inverse[len(points) :]] == 1]
+        residual = torch.cat([self.residuals(chunk).detach().abs().amax(dim=1) for chunk in fresh.split(5000)])
+        chosen = fresh[torch.topk(residual, min(n, len(fresh))).indices]
+        self.points = replace(self.points, collocation=torch.cat([points, chosen]))
+
+    def promote(self) -> None:
+        """Go on in float64: the network, the points, the scales and the unknowns, converted in place."""
+        self.model.double()
+        self.points = self.points.to(lambda a: torch.as_tensor(a).double())
+        self.value_scale = self.value_scale.double()
+        with torch.no_grad():
+            self.unknowns.data = self.unknowns.data.double()
 
     def rebalance(self) -> None:
         """One step of the learning-rate annealing (module docstring)."""
@@ -275,79 +296,4 @@ class Losses:
                     self.weights[k] = 0.9 * self.weights[k] + 0.1 * peak / mean
 
 
-def _train(
-    settings: PINN, losses: Losses, control: RunControl, candidates: torch.Tensor, state: Progress
-) -> tuple[str, History]:
-    """Adam, the adaptive collocation points from ``candidates``, then L-BFGS, from where ``state`` says
-    (updated as training goes); ``(status, history)``; a stop request ends either stage ("interrupted")."""
-    history = History()
-    params = losses.parameters()
-    total = settings.adam_iterations + settings.lbfgs_iterations
-    for cb in control.callbacks:
-        cb.on_start(total)
-    adam = torch.optim.Adam(params, lr=settings.learning_rate)
-    if state.adam is not None:
-        adam.load_state_dict(state.adam)
-    status = "converged"
-    for it in range(state.iteration + 1, settings.adam_iterations + 1):
-        if control.stop is not None and control.stop.is_set():
-            state.adam = adam.state_dict()
-            return _ended("interrupted", control, history)
-        if settings.balance_every and it % settings.balance_every == 1:
-            losses.rebalance()
-        adam.zero_grad()
-        loss = losses.total()
-        loss.backward()
-        adam.step()
-        state.iteration = it
-        _record(history, it, float(loss.detach()), control)
-    if settings.sampling.adaptive and not state.refined:
-        losses.add_collocation(candidates, settings.sampling.adaptive)
-        state.refined = True
-    optimiser = lbfgs(params, max(1, total - state.iteration))
-
-    def closure() -> torch.Tensor:
-        if control.stop is not None and control.stop.is_set():
-            raise _Stopped
-        optimiser.zero_grad()
-        value = losses.total()
-        value.backward()
-        state.iteration += 1
-        _record(history, state.iteration, float(value.detach()), control)
-        return value
-
-    if state.iteration < total:
-        try:
-            optimiser.step(closure)
-        except _Stopped:
-            status = "interrupted"
-    return _ended(status, control, history)
-
-
-def lbfgs(params: list[torch.Tensor], iterations: int) -> CompactLBFGS:
-    """L-BFGS with a strong-Wolfe line search and 500 pairs of history in the compact representation
-    (:class:`~deepmod.pinn.optim.CompactLBFGS`). Measured on Raissi's Burgers (float32, one thread): the
-    error of 1e-3 reached in about 80 CPU seconds, against 110-130 with PyTorch's L-BFGS at 100 pairs (50
-    pairs took 20 % more steps still; 300 in PyTorch's two-loop recursion cost 40 % more per step)."""
-    return CompactLBFGS(params, iterations, history=500)
-
-
-class _Stopped(Exception):
-    pass
-
-
-def _record(history: History, iteration: int, loss: float, control: RunControl) -> None:
-    if iteration % 50 == 0 or iteration == 1:
-        history.iterations.append(iteration)
-        history.loss.append(loss)
-        for cb in control.callbacks:
-            cb.on_record(iteration, loss, 0)
-
-
-def _ended(status: str, control: RunControl, history: History) -> tuple[str, History]:
-    for cb in control.callbacks:
-        cb.on_end(status)
-    return status, history
-
-
-__all__ = ["PINN", "Losses", "lbfgs"]
+__all__ = ["PINN", "Losses"]

@@ -31,7 +31,7 @@ def bootstrap_std(
 ) -> np.ndarray:
     """``(n_unknowns,)`` the unknowns' standard deviation over ``draws`` refits of ``iterations`` L-BFGS steps
     on resampled data (module docstring); NaN with fewer than two draws or without data."""
-    from deepmod.pinn.solver import lbfgs
+    from deepmod.pinn.training import lbfgs
 
     points = losses.points
     if points.data is None or draws < 2 or not losses.unknown_names:
