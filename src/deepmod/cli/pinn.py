@@ -46,12 +46,8 @@ def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
     p.add_argument(
         "--float64", action="store_true", help="train in float64 (default: float32 to solve, float64 to calibrate)"
     )
-    p.add_argument(
-        "--refine",
-        action="store_true",
-        help="when training stops short of its budget, add points where the residual is largest and go on "
-        "(more robust on shocks, 1.5-2.5 times the time)",
-    )
+    refine = "when float64 makes no progress, add points where the residual is largest (1.5-2.5 x the time)"
+    p.add_argument("--refine", action="store_true", help=refine)
     p.add_argument("--output", required=True, help="the result JSON: equations, parameters with std, residual")
     p.add_argument("--solution", help="write the solved fields on the grid as .npz")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
