@@ -95,8 +95,12 @@ def _heat(unknown: bool) -> PinnProblem:
 
 def test_a_forward_solve_of_the_heat_equation() -> None:
     """A short training (800 Adam, 800 L-BFGS, 1,000 points) solves the heat equation to 1e-3 (relative L2,
-    measured 2e-4); the boundary values are met to 1e-3 of the field's size."""
+    measured 2e-4); the boundary values are met to 1e-3 of the field's size. Its float32 L-BFGS stalls
+    (measured at about 1,000 of its 1,600 iterations: the steps fall below float32's resolution); training goes
+    on in float64 and stops when the loss levels off, before the budget."""
     fit = SHORT.solve(_heat(False))
+    assert next(fit.model.parameters()).dtype == torch.float64
+    assert fit.history.iterations[-1] < SHORT.adam_iterations + SHORT.lbfgs_iterations
     t, x = np.linspace(0, 1, 11), np.linspace(0, np.pi, 31)
     sol = fit.on_grid({"t": t, "x": x}).fields["u"]
     exact = np.exp(-0.2 * t)[:, None] * np.sin(x)[None, :]
@@ -105,23 +109,18 @@ def test_a_forward_solve_of_the_heat_equation() -> None:
     assert fit.residual() < 1e-2
 
 
-def test_a_float32_solve_that_stalls_goes_on_in_float64() -> None:
-    """The short training's float32 L-BFGS stalls (measured at about 1,000 of its 1,600 iterations: the steps
-    fall below float32's resolution); training goes on in float64 and stops when the loss levels off, before the
-    budget. With ``refine``, the adaptive count of points joins once float64 makes no progress either, none of
-    them a collocation point already."""
-    plain = SHORT.solve(_heat(False))
-    assert next(plain.model.parameters()).dtype == torch.float64
-    assert plain.history.iterations[-1] < SHORT.adam_iterations + SHORT.lbfgs_iterations
+def test_refine_adds_points_once_float64_makes_no_progress() -> None:
+    """With ``refine``, the short training's float64 continuation (after float32's stall) makes no progress, so
+    the adaptive count of points joins, none of them a collocation point already; the solution stays within
+    1e-3."""
     refined = replace(SHORT, refine=True, bootstrap=0).solve(_heat(False))
     points = refined.losses.points.collocation
     assert len(points) == SHORT.sampling.collocation + 2 * SHORT.sampling.adaptive
     assert len(torch.unique(points, dim=0)) == len(points)
     t, x = np.linspace(0, 1, 11), np.linspace(0, np.pi, 31)
     exact = np.exp(-0.2 * t)[:, None] * np.sin(x)[None, :]
-    for fit in (plain, refined):
-        sol = fit.on_grid({"t": t, "x": x}).fields["u"]
-        assert np.linalg.norm(sol - exact) / np.linalg.norm(exact) < 1e-3
+    sol = refined.on_grid({"t": t, "x": x}).fields["u"]
+    assert np.linalg.norm(sol - exact) / np.linalg.norm(exact) < 1e-3
 
 
 def test_adaptive_points_are_new_points() -> None:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 @dataclass
 class Progress:
     """How far training got: the last iteration (Adam's first, then L-BFGS's), whether the adaptive points
-    have joined, whether a float32 run went on in float64 (:func:`deepmod.pinn.solver._train`), and Adam's
+    have joined, whether a float32 run went on in float64 (:func:`deepmod.pinn.training.train`), and Adam's
     state while in its stage."""
 
     iteration: int = 0

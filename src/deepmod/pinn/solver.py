@@ -262,11 +262,11 @@ class Losses:
     def add_collocation(self, candidates: torch.Tensor, n: int) -> None:
         """Add the ``n`` points of ``candidates`` where the residual is largest (over the fields), among those
         that are not collocation points already."""
-        points = self.points.collocation
+        points, candidates = self.points.collocation, candidates.to(self.points.collocation)
         _, inverse, counts = torch.unique(
-            torch.cat([points, candidates.to(points)]), dim=0, return_inverse=True, return_counts=True
+            torch.cat([points, candidates]), dim=0, return_inverse=True, return_counts=True
         )
-        fresh = candidates.to(points)[counts[inverse[len(points) :]] == 1]
+        fresh = candidates[counts[inverse[len(points) :]] == 1]
         residual = torch.cat([self.residuals(chunk).detach().abs().amax(dim=1) for chunk in fresh.split(5000)])
         chosen = fresh[torch.topk(residual, min(n, len(fresh))).indices]
         self.points = replace(self.points, collocation=torch.cat([points, chosen]))

@@ -71,8 +71,9 @@ def _lbfgs_stage(
     """L-BFGS from the current state up to ``total`` evaluations in all: "stalled" (ended early: no step
     decreases the loss), "converged" (the budget spent, or with ``level_off`` the loss levelled off: the
     last 250 evaluations lowered it by less than 1 %; "no progress" if the whole stage did), or "interrupted"."""
-    params = losses.parameters()
-    optimiser = lbfgs(params, max(1, total - state.iteration))
+    if state.iteration >= total:
+        return "converged"
+    optimiser = lbfgs(losses.parameters(), total - state.iteration)
     lowest: list[float] = []  # the lowest loss after each evaluation
 
     def closure() -> torch.Tensor:
@@ -89,8 +90,6 @@ def _lbfgs_stage(
             raise _LevelledOff  # at the lowest point so far: the parameters are left there
         return value
 
-    if state.iteration >= total:
-        return "converged"
     try:
         optimiser.step(closure)
     except _Stopped:
