@@ -15,8 +15,10 @@ import pytest
 from scipy import stats
 
 import deepmod
+from deepmod.classical.shooting import SimulationRefit
 from deepmod.cli import main
 from deepmod.data import add_noise, burgers_delta, save_npz
+from deepmod.data.loaders import load
 from deepmod.ensemble import (
     Interrupted,
     Job,
@@ -76,14 +78,19 @@ def test_summary_gives_inclusion_median_and_a_student_interval() -> None:
 def test_a_weak_ensemble_reports_one_model_with_its_uncertainty(burgers10: deepmod.Dataset, tmp_path: Path) -> None:
     """Built-in Burgers at 10 % noise, 20 members: both true terms in every member with intervals narrower than
     15 % of the truth, no other term in half of them, the reported model the true terms refitted on all the data
-    (so the single weak run's coefficients, the same terms on the same test functions), and it survives a save
-    and load."""
+    (the single weak run's coefficients, the same terms on the same test functions, then fitted by simulation),
+    and it survives a save and load."""
     result = ensemble(burgers10, deepmod.WeakForm(), members=20, seed=0)
     single = deepmod.discover(burgers10, deepmod.WeakForm())
+    simulated, _ = SimulationRefit().refine(burgers10, single.equations, single.symbols)
+    assert simulated is not None
     truth = {"u_xx": 0.1, "u*u_x": -1.0}
     assert set(result.coefficients["u_t"]) == set(single.coefficients["u_t"]) == set(truth)
+    for term, value in simulated[0].coefficients.items():
+        assert result.coefficients["u_t"][term] == pytest.approx(value, rel=1e-12)  # the same fits
+    plain = ensemble(burgers10, deepmod.WeakForm(simulation_refit=None), members=20, seed=0)
     for term, value in single.coefficients["u_t"].items():
-        assert result.coefficients["u_t"][term] == pytest.approx(value, rel=1e-12)  # the same least squares
+        assert plain.coefficients["u_t"][term] == pytest.approx(value, rel=1e-12)  # the weak least squares
     for term, value in truth.items():
         u = result.uncertainty["u_t"][term]
         assert u.inclusion == 1.0
@@ -230,6 +237,10 @@ def test_cli_ensemble_writes_the_uncertainty_and_reports_it(tmp_path: Path, caps
         == 0
     )
     assert "inclusion probabilities" in html.read_text()
+    plain = tmp_path / "plain.json"
+    assert _weak_ensemble(data, "--ensemble", "8", "--output", str(plain), "--quiet", "--no-simulation-refit") == 0
+    expected = ensemble(load(data, ["t", "x"], ["u"]), deepmod.WeakForm(simulation_refit=None), members=8, seed=0)
+    assert json.loads(plain.read_text())["equations"] == expected.coefficients != stored["equations"]
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from deepmod.classical.noise import WeakColumn, WeakNoise, noise_variances, unbiased_power
+from deepmod.classical.shooting import SimulationRefit
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
 from deepmod.equation import Equation
@@ -200,6 +201,9 @@ class WeakForm(Method):
             chosen model's coefficients are corrected for the noise in the columns and weighted by the rows'
             noise covariance (:func:`~deepmod.regression.noise.corrected_lstsq`); off, they are plain least
             squares.
+        simulation_refit: how an ensemble's reported model (:meth:`refit`) is fitted by simulation after the
+            weak refit (:class:`~deepmod.classical.shooting.SimulationRefit`; ``None``: the weak refit stands).
+            A single run's coefficients stay the weak form's.
     """
 
     name: ClassVar[str] = "weak"
@@ -208,6 +212,7 @@ class WeakForm(Method):
     bumps: BumpRule = field(default_factory=BumpRule)
     regressor: Any = field(default_factory=CrossValidatedPath)
     noise_correction: bool = True
+    simulation_refit: SimulationRefit | None = field(default_factory=SimulationRefit)
 
     def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
@@ -259,8 +264,9 @@ class WeakForm(Method):
 
     def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> list[Equation] | None:
         """Least squares of the chosen terms on the weak form of all the data (:func:`refit`, these test
-        functions); a field whose terms no derivatives of monomials span keeps no refit (``None`` overall)."""
-        return refit_equations(problem, supports, self.bumps, self.noise_correction)
+        functions), then fitted by simulation where the record allows (``simulation_refit``); a field whose
+        terms no derivatives of monomials span keeps no refit (``None`` overall)."""
+        return refit_equations(problem, supports, self.bumps, self.noise_correction, self.simulation_refit)
 
 
 def monomial_values(
@@ -333,16 +339,29 @@ def refit(
 
 
 def refit_equations(
-    problem: Problem, supports: Sequence[Sequence[str]], rule: BumpRule | None = None, noise_correction: bool = True
+    problem: Problem,
+    supports: Sequence[Sequence[str]],
+    rule: BumpRule | None = None,
+    noise_correction: bool = True,
+    simulation: SimulationRefit | None = None,
 ) -> list[Equation] | None:
-    """:func:`refit` of terms given by name on all of ``problem.data``, as equations; ``None`` unless every
-    field's terms are refitted."""
+    """:func:`refit` of terms given by name on all of ``problem.data``, as equations, then, with ``simulation``
+    (:class:`~deepmod.classical.shooting.SimulationRefit`; the weak method's ensembles), the maximum-likelihood
+    fit of their coefficients where the record allows it (one periodic spatial axis, a solve that neither blows
+    up nor costs too much); ``None`` unless every field's terms are refitted."""
     symbols = problem.library.symbols
     chosen = [[symbols.parse(n) for n in names] for names in supports]
     fitted = refit(problem.data, problem.library, chosen, rule, noise_correction)
     if any(f is None for f in fitted):
         return None
-    return [Equation(symbols.lhs(k), f or {}) for k, f in enumerate(fitted)]
+    equations = [Equation(symbols.lhs(k), f or {}) for k, f in enumerate(fitted)]
+    if simulation is None or not any(eq.coefficients for eq in equations):
+        return equations
+    simulated, _ = simulation.refine(problem.data, [eq for eq in equations if eq.coefficients], symbols)
+    if simulated is None:
+        return equations
+    by_lhs = {eq.lhs: eq for eq in simulated}
+    return [by_lhs.get(eq.lhs, eq) for eq in equations]
 
 
 def spanned(weak: Sequence[WeakTerm], terms: Sequence[Term]) -> tuple[list[int], np.ndarray]:

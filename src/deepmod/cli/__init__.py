@@ -32,7 +32,7 @@ def _method(args: argparse.Namespace) -> Any:
     if args.method == "weak":
         from deepmod.classical import WeakForm
 
-        return WeakForm()
+        return WeakForm(simulation_refit=None) if args.no_simulation_refit else WeakForm()
     if args.method == "fd":
         from deepmod.classical import FiniteDifferences
 
@@ -349,7 +349,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     _check_output(args.output)
     stop = threading.Event()
-    defaults = argparse.Namespace(max_iterations=None, no_fuse=False, samples=None)
+    defaults = argparse.Namespace(max_iterations=None, no_fuse=False, samples=None, no_simulation_refit=False)
 
     def make(name: str) -> Any:
         return _method(argparse.Namespace(**vars(defaults), method=name))

@@ -144,6 +144,8 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument("--tensorboard", metavar="DIR", help="log losses and coefficients for TensorBoard to DIR")
     _layout_arguments(d)
     ensemble_arguments(d, _positive)
+    refit = "weak ensembles: the weak refit's coefficients, no maximum-likelihood fit by simulation"
+    d.add_argument("--no-simulation-refit", action="store_true", help=refit)
 
 
 def _layout_arguments(d: argparse.ArgumentParser) -> None:
