@@ -88,9 +88,12 @@ def test_a_weak_ensemble_reports_one_model_with_its_uncertainty(burgers10: deepm
     assert set(result.coefficients["u_t"]) == set(single.coefficients["u_t"]) == set(truth)
     for term, value in simulated[0].coefficients.items():
         assert result.coefficients["u_t"][term] == pytest.approx(value, rel=1e-12)  # the same fits
+    how = result.settings["ensemble"]["refit"]
+    assert how["by"] == "simulation" and 0.9 < how["misfit_in_noise_units"]["fitted"] < 1.1  # at the noise level
     plain = ensemble(burgers10, deepmod.WeakForm(simulation_refit=None), members=20, seed=0)
     for term, value in single.coefficients["u_t"].items():
         assert plain.coefficients["u_t"][term] == pytest.approx(value, rel=1e-12)  # the weak least squares
+    assert plain.settings["ensemble"]["refit"] == {"by": "weak form"}
     for term, value in truth.items():
         u = result.uncertainty["u_t"][term]
         assert u.inclusion == 1.0
@@ -236,7 +239,7 @@ def test_cli_ensemble_writes_the_uncertainty_and_reports_it(tmp_path: Path, caps
         )
         == 0
     )
-    assert "inclusion probabilities" in html.read_text()
+    assert "inclusion probabilities" in html.read_text() and "fitted by simulating it" in html.read_text()
     plain = tmp_path / "plain.json"
     assert _weak_ensemble(data, "--ensemble", "8", "--output", str(plain), "--quiet", "--no-simulation-refit") == 0
     expected = ensemble(load(data, ["t", "x"], ["u"]), deepmod.WeakForm(simulation_refit=None), members=8, seed=0)

@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -82,6 +82,15 @@ class Bootstrap:
 
 
 @dataclass(frozen=True)
+class Refit:
+    """An ensemble's reported model refitted on all the data (:meth:`Method.refit`), and how: ``how["by"]`` names
+    the fit, with what it measured (deterministic values only: the same seed gives the same bytes)."""
+
+    equations: list[Equation]
+    how: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Problem:
     """One discovery task, everything a method's :meth:`Method.run` is given: the data, the candidate library,
     the seed of every random choice, the device and the run control. A value, so a task can be sent to another
@@ -109,7 +118,7 @@ class Method(abc.ABC):
     def run(self, problem: Problem) -> Result:
         """Discover the equations of ``problem.data`` among the terms of ``problem.library``."""
 
-    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> list[Equation] | None:
+    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> Refit | None:
         """The equations with these terms (names, one list per field) refitted on all of ``problem.data``, as an
         ensemble's reported model; ``None`` where the method has no refit of its own (the ensemble then takes
         its members' median coefficients)."""
@@ -189,6 +198,7 @@ __all__ = [
     "Callback",
     "Method",
     "Problem",
+    "Refit",
     "RunControl",
     "check_library_size",
     "known_parts",

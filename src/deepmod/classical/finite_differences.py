@@ -24,7 +24,7 @@ from deepmod.derivatives.smoothing import evenly_spaced, noise_cutoff, savgol_de
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, coordinate_values, finite_columns, right_hand_sides
-from deepmod.method import Callback, Method, Problem, check_library_size, require_grid
+from deepmod.method import Callback, Method, Problem, Refit, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations, stacked
 from deepmod.result import Result, SelectionEvidence, selection_warnings
@@ -191,7 +191,7 @@ class FiniteDifferences(Method):
             warnings=selection_warnings(systems, fits),
         )
 
-    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> list[Equation] | None:
+    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> Refit | None:
         """Least squares of the chosen terms on the pointwise systems of all the data."""
         _, systems = self.systems(problem.data, problem.library)
         out = []
@@ -199,7 +199,7 @@ class FiniteDifferences(Method):
             columns = [system.names.index(n) for n in names]
             fitted = fit_equations([system.restricted(columns)], LeastSquaresFit())[0]
             out.append(fitted.equation)
-        return out
+        return Refit(out, {"by": "least squares on the smoothed derivatives"})
 
     def systems(
         self, data: Dataset, library: CandidateLibrary, callbacks: Sequence[Callback] = ()

@@ -32,7 +32,7 @@ from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, TermEvaluator, coordinate_values, finite_columns
-from deepmod.method import Bootstrap, Method, Problem, check_library_size, require_grid
+from deepmod.method import Bootstrap, Method, Problem, Refit, check_library_size, require_grid
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations, stacked
 from deepmod.result import Result, SelectionEvidence, selection_warnings
@@ -262,11 +262,21 @@ class WeakForm(Method):
             warnings=selection_warnings(systems, fits),
         )
 
-    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> list[Equation] | None:
+    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> Refit | None:
         """Least squares of the chosen terms on the weak form of all the data (:func:`refit`, these test
-        functions), then fitted by simulation where the record allows (``simulation_refit``); a field whose
-        terms no derivatives of monomials span keeps no refit (``None`` overall)."""
-        return refit_equations(problem, supports, self.bumps, self.noise_correction, self.simulation_refit)
+        functions), then fitted by simulation where the record allows (``simulation_refit``; ``how`` says
+        whether it did, its misfit in units of the noise variance, or why not); a field whose terms no
+        derivatives of monomials span keeps no refit (``None`` overall)."""
+        equations = refit_equations(problem, supports, self.bumps, self.noise_correction)
+        if equations is None or self.simulation_refit is None or not any(eq.coefficients for eq in equations):
+            return None if equations is None else Refit(equations, {"by": "weak form"})
+        active = [eq for eq in equations if eq.coefficients]
+        simulated, info = self.simulation_refit.refine(problem.data, active, problem.library.symbols)
+        if simulated is None:
+            return Refit(equations, {"by": "weak form", "simulation": info["skipped"]})
+        by_lhs = {eq.lhs: eq for eq in simulated}
+        how = {"by": "simulation", "steps": info["steps"], "misfit_in_noise_units": info["misfit_in_noise_units"]}
+        return Refit([by_lhs.get(eq.lhs, eq) for eq in equations], how)
 
 
 def monomial_values(
@@ -339,29 +349,16 @@ def refit(
 
 
 def refit_equations(
-    problem: Problem,
-    supports: Sequence[Sequence[str]],
-    rule: BumpRule | None = None,
-    noise_correction: bool = True,
-    simulation: SimulationRefit | None = None,
+    problem: Problem, supports: Sequence[Sequence[str]], rule: BumpRule | None = None, noise_correction: bool = True
 ) -> list[Equation] | None:
-    """:func:`refit` of terms given by name on all of ``problem.data``, as equations, then, with ``simulation``
-    (:class:`~deepmod.classical.shooting.SimulationRefit`; the weak method's ensembles), the maximum-likelihood
-    fit of their coefficients where the record allows it (one periodic spatial axis, a solve that neither blows
-    up nor costs too much); ``None`` unless every field's terms are refitted."""
+    """:func:`refit` of terms given by name on all of ``problem.data``, as equations; ``None`` unless every
+    field's terms are refitted."""
     symbols = problem.library.symbols
     chosen = [[symbols.parse(n) for n in names] for names in supports]
     fitted = refit(problem.data, problem.library, chosen, rule, noise_correction)
     if any(f is None for f in fitted):
         return None
-    equations = [Equation(symbols.lhs(k), f or {}) for k, f in enumerate(fitted)]
-    if simulation is None or not any(eq.coefficients for eq in equations):
-        return equations
-    simulated, _ = simulation.refine(problem.data, [eq for eq in equations if eq.coefficients], symbols)
-    if simulated is None:
-        return equations
-    by_lhs = {eq.lhs: eq for eq in simulated}
-    return [by_lhs.get(eq.lhs, eq) for eq in equations]
+    return [Equation(symbols.lhs(k), f or {}) for k, f in enumerate(fitted)]
 
 
 def spanned(weak: Sequence[WeakTerm], terms: Sequence[Term]) -> tuple[list[int], np.ndarray]:

@@ -13,7 +13,7 @@ from deepmod.ensemble.members import MemberOutcome, MemberTask, Summary, summari
 from deepmod.equation import Equation
 from deepmod.errors import FitFailed
 from deepmod.library import CandidateLibrary
-from deepmod.method import Method
+from deepmod.method import Method, Refit
 from deepmod.result import Result, dense_warning
 
 THRESHOLD = 0.5
@@ -80,14 +80,15 @@ def aggregate(task: MemberTask, outcomes: Outcomes, members: int, threshold: flo
     library = task.library
     lhs = [library.symbols.lhs(f) for f in range(len(library.symbols.targets))]
     summary = summarise(list(outcomes.finished.values()), lhs)
-    equations = _reported(task, summary, threshold)
+    refit = _reported(task, summary, threshold)
+    equations = refit.equations
     first = outcomes.finished[min(outcomes.finished)]
     return Result(
         equations,
         task.method.name,
         list(first.library),
         "interrupted" if outcomes.interrupted else "converged",
-        settings=_settings(members, threshold, task.seed, outcomes, summary),
+        settings=_settings(members, threshold, task.seed, outcomes, summary, refit),
         symbols=library.symbols,
         coords=task.data.coord_names,
         warnings=_warnings(outcomes, summary, equations, len(first.library)),
@@ -95,16 +96,17 @@ def aggregate(task: MemberTask, outcomes: Outcomes, members: int, threshold: flo
     )
 
 
-def _reported(task: MemberTask, summary: Summary, threshold: float) -> list[Equation]:
-    """The terms at or above ``threshold``, refitted on all the data where the method can."""
+def _reported(task: MemberTask, summary: Summary, threshold: float) -> Refit:
+    """The terms at or above ``threshold``, refitted on all the data where the method can (else the members'
+    medians), and how."""
     supports = summary.supports(threshold)
-    if not any(supports):
-        return summary.medians(threshold)
-    refitted = task.method.refit(task.problem(), supports)
-    return summary.medians(threshold) if refitted is None else refitted
+    refitted = task.method.refit(task.problem(), supports) if any(supports) else None
+    return Refit(summary.medians(threshold), {"by": "members' medians"}) if refitted is None else refitted
 
 
-def _settings(members: int, threshold: float, seed: int, outcomes: Outcomes, summary: Summary) -> dict[str, object]:
+def _settings(
+    members: int, threshold: float, seed: int, outcomes: Outcomes, summary: Summary, refit: Refit
+) -> dict[str, object]:
     found = [o for o in outcomes.finished.values() if o.error is None]
     return {
         "ensemble": {
@@ -115,6 +117,7 @@ def _settings(members: int, threshold: float, seed: int, outcomes: Outcomes, sum
             "threshold": threshold,
             "seed": seed,
             "statuses": sorted({o.status for o in found}),
+            "refit": refit.how,
         }
     }
 

@@ -29,7 +29,7 @@ from deepmod.derivatives.smoothing import noise_std
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
-from deepmod.method import Bootstrap, Method, Problem, check_library_size, require_one_run
+from deepmod.method import Bootstrap, Method, Problem, Refit, check_library_size, require_one_run
 from deepmod.neural.approximators import MLP, Approximator, TimeWindows, oscillations
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.schedule import Normalisation, Schedule
@@ -231,10 +231,11 @@ class DeepMoD(Method):
             return BoxWeakSelection.for_samples(library, len(data.coord_names))
         return None
 
-    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> list[Equation] | None:
+    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> Refit | None:
         """On PDE grid data with ``weak_refit``, the weak refit of the chosen terms on all the data
         (:func:`deepmod.classical.weak.refit`); ``None`` elsewhere or where it spans no field's terms."""
-        return refit_equations(problem, supports) if self.weak_refit else None
+        equations = refit_equations(problem, supports) if self.weak_refit else None
+        return None if equations is None else Refit(equations, {"by": "weak form"})
 
     def _result(
         self,

@@ -4,6 +4,7 @@ coefficient (the members' median and 95 % interval), beside the one model it rep
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,20 @@ def inclusion_figure(lhs: str, terms: dict[str, TermUncertainty], threshold: flo
     return fig
 
 
+def refit_sentence(how: Any) -> str:
+    """How an ensemble's reported coefficients were found, from its ``settings["ensemble"]["refit"]``."""
+    if not isinstance(how, dict) or "by" not in how:
+        return "the model's coefficients are refitted on all the data where the method can (else the members' medians)"
+    if how["by"] == "simulation":
+        misfit = how["misfit_in_noise_units"]["fitted"]
+        return (
+            "the model's coefficients are fitted by simulating it against every sample (maximum likelihood over "
+            f"the coefficients and the initial state; the misfit is {misfit:.3g} times the noise variance)"
+        )
+    skipped = f"; no fit by simulation: {how['simulation']}" if "simulation" in how else ""
+    return f"the model's coefficients are refitted on all the data ({how['by']}{skipped})"
+
+
 def uncertainty_section(report: Report, result: Result) -> None:
     """Inclusion bars and the coefficient table of an ensemble's result (nothing for a single run)."""
     if not result.uncertainty:
@@ -36,8 +51,7 @@ def uncertainty_section(report: Report, result: Result) -> None:
     body = (
         f"<p>{settings.get('with_model', '?')} of {settings.get('members', '?')} members found a model on "
         f"bootstrap draws of the data; a term is in the reported model when at least {threshold:g} of them kept "
-        "it, and the model's coefficients are refitted on all the data where the method can (else the members' "
-        "medians).</p>"
+        f"it, and {html.escape(refit_sentence(settings.get('refit')))}.</p>"
     )
     for lhs, terms in result.uncertainty.items():
         body += image(inclusion_figure(lhs, terms, threshold), f"{lhs}: inclusion probabilities")
