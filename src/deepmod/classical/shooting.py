@@ -31,6 +31,7 @@ from deepmod.derivatives.bumps import corner_wavenumber
 from deepmod.derivatives.smoothing import noise_std
 from deepmod.equation import Equation
 from deepmod.library import TermEvaluator
+from deepmod.lines import derivative
 from deepmod.terms import Symbols
 
 STEP = 1e-6
@@ -64,8 +65,9 @@ class SimulationRefit:
     def refine(
         self, data: Dataset, equations: Sequence[Equation], symbols: Symbols
     ) -> tuple[list[Equation] | None, dict[str, Any]]:
-        """The equations with their coefficients fitted to ``data``'s record by simulation, and what was done;
-        ``None`` (the reason in the dictionary) where that is not possible or made no progress."""
+        """The equations with their coefficients fitted to ``data``'s record by simulation, one per field (empty
+        for a field given none), and what was done; ``None`` (the reason in the dictionary) where that is not
+        possible or made no progress."""
         start = time.perf_counter()
         why = _unsupported(data, equations, symbols)
         if why:
@@ -105,13 +107,12 @@ class _Shooting:
     units of its noise."""
 
     def __init__(self, data: Dataset, equations: Sequence[Equation], symbols: Symbols, rtol: float):
-        self.symbols, self.rtol = symbols, rtol
+        self.rtol = rtol
         self.t = np.asarray(data.coords[data.coord_names[0]], dtype=np.float64)
-        x = np.asarray(data.coords[data.coord_names[1]], dtype=np.float64)
+        self.x = np.asarray(data.coords[data.coord_names[1]], dtype=np.float64)
         self.n_fields = len(symbols.targets)
         self.record = np.stack([np.asarray(data.fields[f], dtype=np.float64) for f in data.field_names], axis=1)
-        self.n_x = len(x)
-        self.k = 2 * np.pi * np.fft.rfftfreq(self.n_x, x[1] - x[0])
+        self.n_x = len(self.x)
         by_lhs = {eq.lhs: eq for eq in equations}
         self.lhs = [symbols.lhs(f) for f in range(self.n_fields)]
         self.names = [list(by_lhs[lhs].coefficients) if lhs in by_lhs else [] for lhs in self.lhs]
@@ -119,12 +120,14 @@ class _Shooting:
         self.coefficients = np.array(
             [by_lhs[lhs].coefficients[n] for lhs, ns in zip(self.lhs, self.names, strict=True) for n in ns]
         )
+        self.splits = np.cumsum([len(names) for names in self.names])[:-1]  # each field's coefficients
         spread = self.record.std(axis=(0, 2))
         noise = [noise_std(self.record[:, f]) for f in range(self.n_fields)]
         self.scale = np.array(
             [s if np.isfinite(s) and s > 0 else max(w, 1e-12) for s, w in zip(noise, spread, strict=True)]
         )
-        self.bound = 1e3 * np.abs(self.record).max()
+        self.peak = float(np.abs(self.record).max())
+        self.bound = 1e3 * self.peak
         spectrum = np.fft.rfft(self.record[0], axis=-1)  # the first snapshot, cut at the data's corner
         for f in range(self.n_fields):
             spectrum[f, corner_wavenumber(self.record[:, f], 1) + 1 :] = 0
@@ -134,18 +137,21 @@ class _Shooting:
     def n_parameters(self) -> int:
         return len(self.x0)
 
+    def derivatives(self, u: np.ndarray, keys: set[Any], values: dict[Any, np.ndarray]) -> dict[Any, np.ndarray]:
+        """``values`` with the fields' derivatives ``keys`` of ``u`` ``(batch, n_fields, n_x)`` added (spectral,
+        :func:`deepmod.lines.derivative`)."""
+        for f, d in keys - set(values):
+            values[(f, d)] = derivative(u[:, f], d, [self.x], (True,), offset=1)
+        return values
+
     def rates(self, u: np.ndarray, c: np.ndarray) -> np.ndarray:
         """``du/dt`` for states ``u`` ``(batch, n_fields, n_x)`` and coefficient rows ``c`` ``(batch, n)``."""
-        spectrum = np.fft.rfft(u, axis=-1)
         values: dict[Any, np.ndarray] = {}
         out = np.zeros_like(u)
-        index = 0
-        for f, evaluator in enumerate(self.evaluators):
-            for key in evaluator.required() - set(values):
-                values[key] = np.fft.irfft(spectrum[:, key[0]] * (1j * self.k) ** key[1][0], n=self.n_x, axis=-1)
-            for col in evaluator.columns(values, like=u[:, 0]):
-                out[:, f] += c[:, index, None] * col
-                index += 1
+        for f, (evaluator, c_f) in enumerate(zip(self.evaluators, np.split(c, self.splits, axis=1), strict=True)):
+            self.derivatives(u, evaluator.required(), values)
+            for j, col in enumerate(evaluator.columns(values, like=u[:, 0])):
+                out[:, f] += c_f[:, j, None] * col
         return out
 
     def solve(self, rows: np.ndarray) -> np.ndarray:
@@ -160,7 +166,7 @@ class _Shooting:
                 raise _BlewUp
             return self.rates(y.reshape(shape), c).ravel()
 
-        atol = self.rtol * 1e-2 * float(np.abs(self.record).max())
+        atol = self.rtol * 1e-2 * self.peak
         span = (self.t[0], self.t[-1])
         sol = solve_ivp(rhs, span, rows[:, n_c:].ravel(), t_eval=self.t, rtol=self.rtol, atol=atol)
         if not sol.success or sol.y.shape[1] != len(self.t):
@@ -213,32 +219,30 @@ class _Shooting:
         steps set by the fastest rate of the equations on the record (derivative factors at the grid's highest
         wavenumber), a step of 2.5 over it at most."""
         values: dict[Any, np.ndarray] = {}
-        spectrum = np.fft.rfft(self.record, axis=-1)
-        fastest, index = 0.0, 0
-        for evaluator in self.evaluators:
+        k_max = 2 * np.pi * np.fft.rfftfreq(self.n_x, self.x[1] - self.x[0])[-1]
+        fastest = 0.0
+        for evaluator, c_f in zip(self.evaluators, np.split(self.coefficients, self.splits), strict=True):
             rate = 0.0
-            for term in evaluator.terms:
-                index += 1
+            for term, c in zip(evaluator.terms, c_f, strict=True):
                 if not term.factors:  # the constant does not change with the state
                     continue
                 top = max(range(len(term.factors)), key=lambda i: term.factors[i].order)
                 reduced = TermEvaluator([term.reduced(top)])
-                for key in reduced.required() - set(values):
-                    values[key] = np.fft.irfft(spectrum[:, key[0]] * (1j * self.k) ** key[1][0], n=self.n_x)
+                self.derivatives(self.record, reduced.required(), values)
                 size = float(np.abs(reduced.columns(values, like=self.record[:, 0])[0]).max())
                 factor = term.factors[top]
-                rate += abs(self.coefficients[index - 1]) * factor.power * self.k[-1] ** factor.order * size
+                rate += abs(c) * factor.power * k_max**factor.order * size
             fastest = max(fastest, rate)
         steps = len(self.t) + (self.t[-1] - self.t[0]) * fastest / 2.5
         return 6 * steps * (1 + self.n_parameters) * self.n_fields * self.n_x
 
     def equations(self, x: np.ndarray) -> list[Equation]:
-        out, index = [], 0
-        for lhs, names in zip(self.lhs, self.names, strict=True):
-            if names:
-                out.append(Equation(lhs, {n: float(x[index + k]) for k, n in enumerate(names)}))
-            index += len(names)
-        return out
+        """One equation per field (none of its terms where it was given none) with the parameters' coefficients."""
+        fitted = np.split(x[: len(self.coefficients)], self.splits)
+        return [
+            Equation(lhs, dict(zip(names, map(float, c), strict=True)))
+            for lhs, names, c in zip(self.lhs, self.names, fitted, strict=True)
+        ]
 
 
 __all__ = ["SimulationRefit"]

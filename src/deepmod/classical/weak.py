@@ -270,13 +270,11 @@ class WeakForm(Method):
         equations = refit_equations(problem, supports, self.bumps, self.noise_correction)
         if equations is None or self.simulation_refit is None or not any(eq.coefficients for eq in equations):
             return None if equations is None else Refit(equations, {"by": "weak form"})
-        active = [eq for eq in equations if eq.coefficients]
-        simulated, info = self.simulation_refit.refine(problem.data, active, problem.library.symbols)
+        simulated, info = self.simulation_refit.refine(problem.data, equations, problem.library.symbols)
         if simulated is None:
             return Refit(equations, {"by": "weak form", "simulation": info["skipped"]})
-        by_lhs = {eq.lhs: eq for eq in simulated}
         how = {"by": "simulation", "steps": info["steps"], "misfit_in_noise_units": info["misfit_in_noise_units"]}
-        return Refit([by_lhs.get(eq.lhs, eq) for eq in equations], how)
+        return Refit(simulated, how)
 
 
 def monomial_values(
