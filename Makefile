@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint duplicates typecheck check clean
+.PHONY: install demo test test-slow lint imports duplicates typecheck check clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ lint: install
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/ruff format --check src tests examples benchmarks
 
+# The import-linter contracts in pyproject.toml: the layers of DESIGN.md, method packages independent.
+imports: install
+	$(BIN)/lint-imports
+
 # Repeated code in src/ (the workplace's `duplicates` tool, where it is installed): any pair found fails.
 duplicates:
 	@if command -v duplicates >/dev/null 2>&1; then \
@@ -37,7 +41,7 @@ duplicates:
 typecheck: install
 	$(BIN)/mypy
 
-check: lint duplicates typecheck test
+check: lint imports duplicates typecheck test
 
 clean:
 	rm -rf $(VENV) demo-data.npz

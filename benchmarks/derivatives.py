@@ -27,9 +27,9 @@ from collections.abc import Callable
 
 import torch
 
+from deepmod.approximators import MLP
 from deepmod.derivatives.taylor import JetSpec
 from deepmod.library import PolynomialLibrary
-from deepmod.neural.approximators import MLP
 from deepmod.neural.constraint import LeastSquares
 from deepmod.neural.training import evaluate, jet_spec_for
 from deepmod.terms import Symbols

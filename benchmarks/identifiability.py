@@ -203,9 +203,9 @@ def weak_lines() -> None:
     from pathlib import Path
 
     import deepmod
-    from deepmod.classical.weak import refit
     from deepmod.data.loaders import load
     from deepmod.data.synthetic import fisher_kpp
+    from deepmod.systems.weak import refit
 
     shared = Path(__file__).resolve().parents[2] / "shared" / "data"
     cases = [

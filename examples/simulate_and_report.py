@@ -32,7 +32,7 @@ def main() -> None:
         result = deepmod.Result.load(Path(tmp) / "result.json")
     simulation = result.simulate(system.data)
     print(f"simulated from the clean initial state: relative L2 error {simulation.relative_error(system.data):.3g}")
-    result.report(noisy, args.output, reference=system.data)
+    deepmod.report.write(result, noisy, args.output, reference=system.data)
     print(f"report written to {args.output}")
 
 

@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 
 from deepmod.api import discover, make_library
-from deepmod.classical import FiniteDifferences, WeakForm, expand_derivative
-from deepmod.classical.shooting import SimulationRefit
-from deepmod.classical.weak import WeakTerm, as_weak_term, weak_library, weak_terms
+from deepmod.classical import FiniteDifferences, WeakForm
 from deepmod.cli import main
 from deepmod.data import Dataset, add_noise, save_npz
 from deepmod.data.synthetic import burgers_delta, fisher_kpp, lorenz, reaction_diffusion
@@ -19,7 +17,9 @@ from deepmod.derivatives import noise_cutoff, savgol_derivative
 from deepmod.derivatives.bumps import BumpRule
 from deepmod.equation import Equation
 from deepmod.method import symbols_for
+from deepmod.refinement import SimulationRefit
 from deepmod.regression import STLSQ, CrossValidatedPath
+from deepmod.systems.weak import WeakTerm, as_weak_term, expand_derivative, weak_library, weak_terms
 from deepmod.terms import Symbols
 
 
@@ -214,7 +214,7 @@ def test_a_fit_to_pure_noise_says_it_is_not_to_be_trusted(seed: int) -> None:
 
 def test_a_model_keeping_most_candidates_is_called_dense_in_every_method() -> None:
     """The rule DeepMoD shares with weak and fd: more than half of at least four candidates."""
-    from deepmod.result import dense_warning
+    from deepmod.diagnostics import dense_warning
 
     assert dense_warning("u_t", 4, 6) and "4 of the 6 candidate terms" in dense_warning("u_t", 4, 6)[0]
     assert not dense_warning("u_t", 3, 6) and not dense_warning("u_t", 3, 3)
@@ -284,7 +284,7 @@ def test_weak_method_on_the_pde_find_data(name: str, level: float, tmp_path: Pat
 
 
 def test_unbiased_powers_remove_the_noise_bias_of_monomials() -> None:
-    from deepmod.classical.noise import unbiased_power
+    from deepmod.systems.noise import unbiased_power
 
     rng = np.random.default_rng(0)
     u = np.linspace(-1.5, 1.5, 7)
@@ -317,8 +317,8 @@ def test_weak_method_corrects_the_noise_bias_of_powers() -> None:
 def test_the_weak_refit_corrects_the_noise_bias_of_powers() -> None:
     """DeepMoD's coefficients on grids come from the weak refit of the noisy data: on Fisher-KPP at 25 %
     noise the true terms refit 11 % off uncorrected (u^2's shift spread over u, u^2 and u_xx), 2 % corrected."""
-    from deepmod.classical.weak import refit
     from deepmod.data.synthetic import fisher_kpp
+    from deepmod.systems.weak import refit
 
     system = fisher_kpp(diffusion=0.3, rate=0.5)
     data = add_noise(system.data, 0.25, seed=0)

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import deepmod
+from deepmod.approximators import MLP
 from deepmod.data import burgers_delta
 from deepmod.derivatives.taylor import JetSpec
-from deepmod.neural.approximators import MLP
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from deepmod.approximators import MLP, Siren, Subdomains, TimeWindows
 from deepmod.derivatives import differentiate, fornberg_weights
 from deepmod.derivatives.taylor import JetSpec
-from deepmod.neural.approximators import MLP, Siren, Subdomains, TimeWindows
 
 
 def test_fornberg_weights_match_known_tables() -> None:

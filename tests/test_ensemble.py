@@ -15,7 +15,6 @@ import pytest
 from scipy import stats
 
 import deepmod
-from deepmod.classical.shooting import SimulationRefit
 from deepmod.cli import main
 from deepmod.data import add_noise, burgers_delta, save_npz
 from deepmod.data.loaders import load
@@ -31,6 +30,7 @@ from deepmod.ensemble import (
 )
 from deepmod.ensemble.sweep import score, sweep
 from deepmod.method import Bootstrap
+from deepmod.refinement import SimulationRefit
 from deepmod.regression import RegressionSystem
 from deepmod.result import Result
 

@@ -12,8 +12,7 @@ from threadpoolctl import threadpool_limits
 
 import deepmod
 from conftest import shared_file
-from deepmod.classical.noise import WeakColumn, WeakNoise, power_moment, unbiased_power
-from deepmod.classical.weak import WeakForm, grid_arrays, weak_library, weak_systems
+from deepmod.classical import WeakForm
 from deepmod.data import Dataset, add_noise
 from deepmod.data.loaders import load
 from deepmod.data.synthetic import fisher_kpp
@@ -21,6 +20,8 @@ from deepmod.derivatives.bumps import AxisTests, Bumps, axis_tests
 from deepmod.derivatives.smoothing import noise_std
 from deepmod.regression.noise import RowNoise, corrected_lstsq
 from deepmod.regression.system import RegressionSystem
+from deepmod.systems.noise import WeakColumn, WeakNoise, power_moment, unbiased_power
+from deepmod.systems.weak import grid_arrays, weak_library, weak_systems
 
 
 def test_power_moments_are_the_covariances_of_unbiased_powers(rng: np.random.Generator) -> None:

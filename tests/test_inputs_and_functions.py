@@ -12,8 +12,7 @@ import pytest
 import torch
 
 import deepmod
-from deepmod.classical.finite_differences import FiniteDifferences
-from deepmod.classical.weak import WeakForm
+from deepmod.classical import FiniteDifferences, WeakForm
 from deepmod.cli import main
 from deepmod.data import Dataset
 from deepmod.data.sampling import add_noise
@@ -236,8 +235,8 @@ def test_deepmod_maps_coordinate_and_function_terms_to_physical_units() -> None:
     """DeepMoD's Theta is built on normalised coordinates and fields; with coordinates and functions taken in
     physical units, its least-squares coefficients times the physical factors equal the least squares on the
     physical columns built by hand from the same network (float64, agreement to 1e-8)."""
+    from deepmod.approximators import MLP
     from deepmod.library import PolynomialLibrary
-    from deepmod.neural.approximators import MLP
     from deepmod.neural.deepmod import physical_factors
     from deepmod.neural.schedule import Normalisation
     from deepmod.neural.training import evaluate, jet_spec_for

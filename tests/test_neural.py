@@ -7,17 +7,17 @@ import pytest
 import torch
 
 import deepmod
-from deepmod.classical.weak import refit
+from deepmod.approximators import Approximator
 from deepmod.data import burgers_delta
 from deepmod.derivatives.taylor import JetSpec
 from deepmod.method import Problem
-from deepmod.neural.approximators import Approximator
 from deepmod.neural.deepmod import DeepMoD, default_estimator
 from deepmod.neural.schedule import Normalisation, Schedule
 from deepmod.neural.training import TrainingOutcome, field_weights
 from deepmod.neural.weak import WeakSelection
 from deepmod.regression import RegressionSystem
 from deepmod.result import History
+from deepmod.systems.weak import refit
 from deepmod.terms import Term
 
 
@@ -155,7 +155,7 @@ def test_trainer_rolls_back_a_blown_up_fit_and_halves_its_step() -> None:
     """A validation misfit more than BLOW_UP times the best so far restores the best check's network and
     optimiser state (Adam's moments included, unaliased, so a second blow-up restores them again) and
     halves the step; a smaller rise is a fluctuation and changes nothing."""
-    from deepmod.neural.approximators import MLP
+    from deepmod.approximators import MLP
     from deepmod.neural.constraint import LeastSquares
     from deepmod.neural.training import BLOW_UP, Components, Trainer, TrainingData
 
@@ -217,21 +217,18 @@ def test_grid_weak_selection_chooses_library_terms_from_weak_terms() -> None:
 
 
 def test_fit_warnings_flag_a_fit_far_above_the_noise_only() -> None:
-    from deepmod.neural.deepmod import fit_warnings
-    from deepmod.neural.training import TrainingOutcome
-    from deepmod.result import History
+    from deepmod.diagnostics import fit_warnings
 
-    done = TrainingOutcome([], [], 100, "converged", 1.0, History(), [])
-    capped = TrainingOutcome([], [], 100, "max_iterations", 1.0, History(), [])
+    cap = Schedule().max_iterations
     at_noise = {"u": {"rms_misfit": 0.0181, "noise": 0.018, "std": 0.18}}
     clean = {"u": {"rms_misfit": 8e-4, "noise": 1e-6, "std": 0.18}}  # far above a tiny noise, yet a fine fit
     unresolved = {"u": {"rms_misfit": 1.5, "noise": 0.15, "std": 1.5}}
-    assert fit_warnings(at_noise, done, Schedule()) == fit_warnings(clean, done, Schedule()) == []
-    (warning,) = fit_warnings(unresolved, done, Schedule())
+    assert fit_warnings(at_noise, "converged", cap) == fit_warnings(clean, "converged", cap) == []
+    (warning,) = fit_warnings(unresolved, "converged", cap)
     assert "10.0 times the data's noise level" in warning and "weak method" in warning
-    assert "iteration cap (10000)" in fit_warnings(at_noise, capped, Schedule())[0]
+    assert "iteration cap (10000)" in fit_warnings(at_noise, "max_iterations", cap)[0]
     noise_free = {"u": {"rms_misfit": 1.08, "noise": 2.3e-16, "std": 1.3}}
-    (warning,) = fit_warnings(noise_free, done, Schedule(), checked=True)
+    (warning,) = fit_warnings(noise_free, "converged", cap, checked=True)
     assert "look noise-free" in warning and "confirmed on the data's weak form" in warning
 
 

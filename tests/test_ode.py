@@ -236,7 +236,7 @@ def test_cli_ude_when_every_refit_blows_up_writes_the_network_model_and_exits_2(
     the preferred terms) in the output file with the warning. Every refit is made to fail here; a record
     where they all fail for real costs minutes to find."""
     import deepmod.ode.ude as ude_module
-    from deepmod.ode.recovery import Candidate
+    from deepmod.universal.recovery import Candidate
 
     def all_blow_up(known, per_state, *args, **kwargs):  # type: ignore[no-untyped-def]
         return [Candidate([list(c[0]) for c in per_state], None, None, float("inf"))]

@@ -28,9 +28,9 @@ from deepmod.derivatives.stencils import (
 )
 from deepmod.equation import Equation, parse_equation
 from deepmod.method import RunControl, symbols_for
-from deepmod.ode.fields import NeuralField
 from deepmod.pde import EquationLines, LearnedStencil, LinesGrid, UniversalPDE, UniversalPDEMethod
 from deepmod.pde.coarse import Coarsening, constrained_basis, relative_error
+from deepmod.universal.fields import NeuralField
 
 EXACT = 1e-12
 """Float64 agreement of two evaluations of the same weighted sums in a different order (values of order 10-100)."""

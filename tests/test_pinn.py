@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from deepmod.approximators import PeriodicMLP
 from deepmod.cli import main
 from deepmod.data import Dataset
 from deepmod.derivatives.taylor import JetSpec
@@ -19,7 +20,6 @@ from deepmod.equation import parse_parametric
 from deepmod.errors import InputError
 from deepmod.expression import Expression
 from deepmod.method import RunControl
-from deepmod.neural.approximators import PeriodicMLP
 from deepmod.pinn import PINN, Box, PinnProblem, Sampling, Values
 from deepmod.pinn.problem import period_end
 from deepmod.pinn.solver import Losses

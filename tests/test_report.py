@@ -18,7 +18,7 @@ from deepmod.data.synthetic import burgers_delta
 from deepmod.equation import Equation
 from deepmod.method import Callback, RunControl
 from deepmod.neural import DeepMoD, Schedule
-from deepmod.report.html import equation_latex
+from deepmod.report.figures import equation_latex
 from deepmod.terms import Symbols
 
 

@@ -16,7 +16,7 @@ the scikit-learn style :class:`Model`::
 
 from typing import TYPE_CHECKING
 
-from deepmod import data
+from deepmod import data, report
 from deepmod._version import __version__
 from deepmod.api import discover, make_library
 from deepmod.classical import FiniteDifferences, WeakForm
@@ -37,8 +37,15 @@ from deepmod.regression import (
     STRidge,
     fit_equations,
 )
-from deepmod.report.html import build_report
-from deepmod.result import CandidateEvidence, History, Result, SelectionEvidence
+from deepmod.report import build_report
+from deepmod.result import (
+    CandidateEvidence,
+    History,
+    Result,
+    SelectionEvidence,
+    SolutionEvidence,
+    WeakSelectionEvidence,
+)
 from deepmod.simulate import Simulation, simulate
 from deepmod.terms import Symbols
 
@@ -76,11 +83,13 @@ __all__ = [
     "SelectionEvidence",
     "Simulation",
     "Siren",
+    "SolutionEvidence",
     "Symbols",
     "TermEvaluator",
     "TimeWindows",
     "UniversalPDEMethod",
     "WeakForm",
+    "WeakSelectionEvidence",
     "__version__",
     "add_noise",
     "build_report",
@@ -90,6 +99,7 @@ __all__ = [
     "load",
     "make_library",
     "parse_equation",
+    "report",
     "simulate",
     "subsample",
     "symbols_for",

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator
 from deepmod.api import discover
 from deepmod.data.dataset import Dataset
 from deepmod.data.loaders import from_arrays
+from deepmod.diagnostics import equation_rates
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.method import Method
@@ -111,8 +112,6 @@ class Model(BaseEstimator):
         return [e.lhs for e in self._result().equations]
 
     def _rates(self, X: Any, coords: Mapping[str, Any]) -> Any:
-        from deepmod.classical.finite_differences import equation_rates
-
         data = self._data(X, coords)
         result = self._result()
         return equation_rates(data, result.equations, result.symbols_for(data))

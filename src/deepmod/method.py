@@ -11,14 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import numpy as np
-
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, PolynomialLibrary, symbols_for
-from deepmod.regression.system import RegressionSystem
 from deepmod.result import Result
+from deepmod.systems.base import Bootstrap, check_library_size, require_grid
 from deepmod.terms import Symbols
 
 
@@ -54,31 +52,6 @@ class RunControl:
     stop: threading.Event | None = None
     checkpoint: str | os.PathLike[str] | None = None
     resume: str | os.PathLike[str] | None = None
-
-
-@dataclass(frozen=True)
-class Bootstrap:
-    """One ensemble member's resampling of the rows a method learns from, drawn from ``seed``: rows of its
-    regression systems (test functions for the weak method, grid points for fd), samples (DeepMoD), times
-    (the universal ODE). Each method says which; :mod:`deepmod.ensemble` builds one per member."""
-
-    seed: int
-
-    def draw(self, n: int) -> np.ndarray:
-        """``n`` indices into ``range(n)`` drawn with replacement, sorted."""
-        return np.sort(np.random.default_rng(self.seed).integers(0, n, n))
-
-    def systems(self, systems: Sequence[RegressionSystem]) -> list[RegressionSystem]:
-        """The systems (one per field, on the same rows) on one draw of their rows: a row drawn twice keeps its
-        block label, so held-out folds never split its copies."""
-        groups = systems[0].groups
-        if groups is None:
-            rows = self.draw(systems[0].n_rows)
-        else:
-            labels, inverse = np.unique(groups, return_inverse=True)
-            picked = self.draw(len(labels))
-            rows = np.concatenate([np.flatnonzero(inverse == g) for g in picked])
-        return [s.taken(rows) for s in systems]
 
 
 @dataclass(frozen=True)
@@ -164,15 +137,6 @@ def known_parts(known: Sequence[Equation], symbols: Symbols, n_fields: int, what
     return [by_lhs.get(name, Equation(name, {})) for name in lhs]
 
 
-def require_grid(data: Dataset, method: str) -> None:
-    """Refuse scattered data for a method that works on grids (the weak and fd methods)."""
-    if not data.grid:
-        raise InputError(
-            f"the {method} method needs data on a grid; use the deepmod method for scattered samples",
-            options=("method",),
-        )
-
-
 def require_one_run(data: Dataset, method: str) -> None:
     """Refuse a record of several trajectories for a method that fits one (DeepMoD's network, the UDE)."""
     if data.runs:
@@ -180,16 +144,6 @@ def require_one_run(data: Dataset, method: str) -> None:
             f"the {method} method fits one trajectory and the record has {1 + len(data.runs)}: use the weak or fd "
             "method, which stack them",
             options=("method", "trajectory"),
-        )
-
-
-def check_library_size(n_points: int, n_terms: int) -> None:
-    """Refuse libraries with more terms than data points."""
-    if n_terms >= n_points:
-        raise InputError(
-            f"the library has {n_terms} terms but the data have only {n_points} points: lower the polynomial "
-            "or derivative order or give more data",
-            options=("poly_order", "diff_order"),
         )
 
 

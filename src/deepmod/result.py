@@ -1,6 +1,8 @@
-"""The result every discovery method returns, and the whole hand-off to what comes after: equations in physical
-units, the symbols and names they are written in, typed evidence of how they were found; saved and loaded as
-JSON (never pickled), simulated and reported from itself."""
+"""The result every discovery method returns, and the whole hand-off to what comes after: a record of the
+equations in physical units, the symbols and names they are written in, typed evidence of how they were found;
+saved and loaded as JSON (never pickled). It is judged in :mod:`deepmod.diagnostics`, drawn by
+:func:`deepmod.report.write` and integrated by :func:`deepmod.simulate.simulate` (:meth:`Result.simulate`
+hands it there)."""
 
 from __future__ import annotations
 
@@ -10,20 +12,21 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
 from deepmod._io import atomic_write_text
 from deepmod._version import __version__
+from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
+from deepmod.library import symbols_for
+from deepmod.simulate import Simulation, simulate, state_series, with_times
 from deepmod.terms import Symbols
 
 if TYPE_CHECKING:
-    from deepmod.data.dataset import Dataset
     from deepmod.regression.system import FittedEquation, RegressionSystem
-    from deepmod.simulate import Simulation
 
 
 @dataclass
@@ -76,12 +79,27 @@ class SelectionEvidence:
     paths: dict[str, list[dict[str, Any]] | None]
     kind: ClassVar[str] = "selection"
 
-    @staticmethod
-    def of(systems: Sequence[RegressionSystem], fits: Sequence[FittedEquation]) -> SelectionEvidence:
+    @classmethod
+    def of(cls, systems: Sequence[RegressionSystem], fits: Sequence[FittedEquation]) -> Self:
         """The evidence of :func:`~deepmod.regression.fit_equations` on these systems."""
-        return SelectionEvidence(
-            {s.lhs: list(s.names) for s in systems}, {s.lhs: f.path for s, f in zip(systems, fits, strict=True)}
-        )
+        return cls({s.lhs: list(s.names) for s in systems}, {s.lhs: f.path for s, f in zip(systems, fits, strict=True)})
+
+
+@dataclass(frozen=True)
+class WeakSelectionEvidence(SelectionEvidence):
+    """A selection along a sparsity path on weak systems (the weak method): the same record, and the model is
+    judged on the weak form too (:func:`deepmod.diagnostics.weak_residual`)."""
+
+    kind: ClassVar[str] = "weak selection"
+
+
+@dataclass(frozen=True)
+class SolutionEvidence:
+    """A network trained to solve given equations (the PINN), not to choose terms: the mean square of the
+    equations' residual at its collocation points after training."""
+
+    residual: float
+    kind: ClassVar[str] = "solution"
 
 
 @dataclass(frozen=True)
@@ -91,38 +109,6 @@ class CandidateEvidence:
 
     candidates: list[dict[str, Any]]
     kind: ClassVar[str] = "candidates"
-
-
-UNEXPLAINED = 0.5
-"""A chosen model that leaves this fraction of the held-out rows' mean square unexplained is no law."""
-
-
-def selection_warnings(systems: Sequence[RegressionSystem], fits: Sequence[FittedEquation]) -> list[str]:
-    """What a selection along a path says about trusting its models (weak and fd methods): per equation, a
-    chosen model that predicts held-out rows poorly (more than :data:`UNEXPLAINED` of their mean square left;
-    pure noise leaves all of it), and one that keeps more than half of the candidates."""
-    out = []
-    for system, fit in zip(systems, fits, strict=True):
-        lhs, n, chosen = system.lhs, len(system.names), sorted(np.flatnonzero(fit.coefficients).tolist())
-        picked = [c for c in fit.path or [] if sorted(c["terms"]) == chosen]
-        if chosen and picked and picked[0]["cv_error"] > UNEXPLAINED:
-            share = max(0.0, 1.0 - picked[0]["cv_error"])
-            out.append(
-                f"{lhs}: the chosen terms predict only {share:.0%} of the held-out rows' variance: the data may "
-                "be mostly noise, or the library lacks the terms that matter"
-            )
-        out.extend(dense_warning(lhs, len(chosen), n))
-    return out
-
-
-def dense_warning(lhs: str, kept: int, candidates: int) -> list[str]:
-    """A warning when an equation keeps more than half of at least four candidate terms (every method)."""
-    if candidates < 4 or kept <= candidates / 2:
-        return []
-    return [
-        f"{lhs}: {kept} of the {candidates} candidate terms were kept; so dense a model is rarely the law "
-        "behind the data: try a smaller library (lower poly_order or diff_order)"
-    ]
 
 
 @dataclass(frozen=True)
@@ -140,8 +126,10 @@ class TermUncertainty:
         return TermUncertainty(float(d["inclusion"]), float(d["median"]), (low, high))
 
 
-Evidence = SelectionEvidence | CandidateEvidence
-_EVIDENCE: dict[str, Callable[..., Evidence]] = {"selection": SelectionEvidence, "candidates": CandidateEvidence}
+Evidence = SelectionEvidence | CandidateEvidence | SolutionEvidence
+_EVIDENCE: dict[str, Callable[..., Evidence]] = {
+    e.kind: e for e in (SelectionEvidence, WeakSelectionEvidence, CandidateEvidence, SolutionEvidence)
+}
 
 
 @dataclass
@@ -245,9 +233,7 @@ class Result:
             int(d.get("iterations", 0)),
             history=History.from_dict(d.get("history") or {}),
             settings=dict(d.get("settings") or {}),
-            evidence=None
-            if evidence is None
-            else _EVIDENCE[evidence["kind"]](**{k: v for k, v in evidence.items() if k != "kind"}),
+            evidence=None if evidence is None else _evidence(evidence, str(d.get("method", ""))),
             symbols=None
             if symbols is None
             else Symbols(
@@ -288,8 +274,6 @@ class Result:
     def symbols_for(self, data: Dataset) -> Symbols:
         """The symbols to read the equations on ``data`` with: the result's own, checked against the data's
         fields and dimension (the data's, for a result that carries none)."""
-        from deepmod.library import symbols_for
-
         if self.symbols is None:
             return symbols_for(data)
         if tuple(data.field_names) != self.symbols.fields or data.n_space != len(self.symbols.space):
@@ -330,8 +314,6 @@ class Result:
                 (:func:`deepmod.simulate.denoised_start`; the simulation's ``start`` says which).
             max_seconds: a time budget for the integration (``None``: none).
         """
-        from deepmod.simulate import simulate, state_series, with_times
-
         if data is None:
             if initial is None or times is None or self.symbols is None or self.symbols.space:
                 raise InputError("give grid data, or for an ODE result an initial state and times")
@@ -350,23 +332,14 @@ class Result:
             max_seconds=max_seconds,
         )
 
-    def report(
-        self,
-        data: Dataset,
-        path: str | os.PathLike[str],
-        *,
-        reference: Dataset | None = None,
-        simulation: bool = True,
-        boundary: str = "auto",
-        denoise: bool = True,
-    ) -> None:
-        """Write the self-contained HTML report of this result on ``data`` (:mod:`deepmod.report.html`);
-        the model is simulated against ``reference`` (default ``data``) unless ``simulation`` is False."""
-        from deepmod.report.html import build_report
 
-        reference = data if reference is None else reference
-        sim = self.simulate(reference, boundary=boundary, denoise=denoise) if simulation and reference.grid else None
-        atomic_write_text(path, build_report(self, data, sim, reference=reference).html())
+def _evidence(stored: Mapping[str, Any], method: str) -> Evidence:
+    """Saved evidence back to its type; a weak method's selection saved before it had a type of its own (as
+    ``"selection"``) is a weak selection."""
+    kind = str(stored["kind"])
+    if kind == SelectionEvidence.kind and method == "weak":
+        kind = WeakSelectionEvidence.kind
+    return _EVIDENCE[kind](**{k: v for k, v in stored.items() if k != "kind"})
 
 
 def _floats(values: Sequence[Any]) -> list[float]:

@@ -1,7 +1,6 @@
-"""Classical discovery on grids: weak-form (integral) libraries and PDE-FIND style finite differences, both
-with automatic model selection."""
+"""Classical discovery on grids and time series: sparse regression with automatic model selection on the weak
+form's or the smoothed derivatives' systems (:mod:`deepmod.systems`)."""
 
-from deepmod.classical.finite_differences import FiniteDifferences
-from deepmod.classical.weak import WeakForm, WeakTerm, corner_wavenumber, expand_derivative, weak_terms
+from deepmod.classical.sparse import FiniteDifferences, SparseRegression, WeakForm
 
-__all__ = ["FiniteDifferences", "WeakForm", "WeakTerm", "corner_wavenumber", "expand_derivative", "weak_terms"]
+__all__ = ["FiniteDifferences", "SparseRegression", "WeakForm"]

@@ -18,9 +18,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepmod.cli.parser import EXIT_USAGE, METHODS, build_parser
-
-EXIT_INTERRUPTED = 130
+from deepmod.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE
+from deepmod.cli.parser import METHODS, build_parser
 
 
 def _method(args: argparse.Namespace) -> Any:
@@ -255,7 +254,7 @@ def _simulate(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from deepmod._io import atomic_write_text
     from deepmod.data.loaders import load
-    from deepmod.report.html import build_report
+    from deepmod.report import build_report
     from deepmod.result import Result
 
     _check_output(args.output)

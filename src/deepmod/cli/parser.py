@@ -9,8 +9,8 @@ from deepmod._version import __version__
 from deepmod.cli import coarsen
 from deepmod.cli.ensemble import add_arguments as ensemble_arguments
 from deepmod.cli.ensemble import sweep_arguments
+from deepmod.cli.exits import EXIT_USAGE
 
-EXIT_USAGE = 2
 METHODS = ("deepmod", "weak", "fd")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-EXIT_INTERRUPTED = 130
+from deepmod.cli.exits import EXIT_INTERRUPTED
 
 
 def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:

@@ -21,7 +21,7 @@ def run(
     import dataclasses
 
     from deepmod.api import discover
-    from deepmod.cli import EXIT_INTERRUPTED
+    from deepmod.cli.exits import EXIT_INTERRUPTED
     from deepmod.cli.ude import known_equations, training_settings
     from deepmod.data.loaders import load
     from deepmod.errors import FitFailed, InputError

@@ -25,7 +25,7 @@ from deepmod.equation import Equation
 from deepmod.errors import FitFailed
 from deepmod.library import CandidateLibrary
 from deepmod.method import Bootstrap, Method, Problem, RunControl
-from deepmod.result import TermUncertainty
+from deepmod.result import Evidence, TermUncertainty
 
 COVERAGE = 0.95
 """The coverage of the reported intervals."""
@@ -54,13 +54,14 @@ def one_thread() -> Iterator[None]:
 class MemberOutcome:
     """What one member sends back: its index, its coefficients ``{lhs: {term: value}}`` (active terms), its
     status, the result's candidate names; ``error`` says why a member found no model (its coefficients are
-    then empty)."""
+    then empty); ``evidence``, how it chose its terms."""
 
     index: int
     coefficients: dict[str, dict[str, float]]
     status: str
     library: tuple[str, ...] = ()
     error: str | None = None
+    evidence: Evidence | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class MemberTask(Task):
                 return MemberOutcome(index, {}, "failed", error=str(exc))
         if result.status == "interrupted":
             raise Interrupted(f"member {index} was stopped")
-        return MemberOutcome(index, result.coefficients, result.status, tuple(result.library))
+        return MemberOutcome(index, result.coefficients, result.status, tuple(result.library), evidence=result.evidence)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,15 @@ import time
 from collections.abc import Callable, Sequence
 
 from deepmod.data.dataset import Dataset
+from deepmod.diagnostics import dense_warning
 from deepmod.ensemble.backends import Backend, Job, Outcomes, Serial
 from deepmod.ensemble.members import MemberOutcome, MemberTask, Summary, summarise
 from deepmod.equation import Equation
 from deepmod.errors import FitFailed
 from deepmod.library import CandidateLibrary
 from deepmod.method import Method, Refit
-from deepmod.result import Result, dense_warning
+from deepmod.neural.deepmod import DeepMoD
+from deepmod.result import Result
 
 THRESHOLD = 0.5
 """The default inclusion at or above which a term is in an ensemble's reported model."""
@@ -59,8 +61,6 @@ def ensemble(
     """
     if members < 1 or not 0.0 < threshold <= 1.0:
         raise ValueError(f"an ensemble needs members >= 1 and 0 < threshold <= 1, not {members} and {threshold}")
-    from deepmod.neural.deepmod import DeepMoD
-
     start = time.perf_counter()
     method = DeepMoD() if method is None else method
     library = method.default_library(data) if library is None else library
@@ -89,6 +89,7 @@ def aggregate(task: MemberTask, outcomes: Outcomes, members: int, threshold: flo
         list(first.library),
         "interrupted" if outcomes.interrupted else "converged",
         settings=_settings(members, threshold, task.seed, outcomes, summary, refit),
+        evidence=first.evidence,  # its type says how the members chose (the report's sections follow it)
         symbols=library.symbols,
         coords=task.data.coord_names,
         warnings=_warnings(outcomes, summary, equations, len(first.library)),

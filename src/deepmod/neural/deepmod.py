@@ -9,41 +9,39 @@ loss; a sparsity estimator chooses the active terms on a schedule.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from deepmod._io import atomic_write
 from deepmod._random import torch_seeded
-from deepmod.classical.weak import refit, refit_equations
+from deepmod.approximators import MLP, Approximator, TimeWindows, oscillations
+from deepmod.checkpoint import CHECKPOINT_FORMAT, fingerprint, load_checkpoint, save_checkpoint
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.smoothing import noise_std
+from deepmod.diagnostics import dense_warning, fit_warnings
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
 from deepmod.method import Bootstrap, Method, Problem, Refit, check_library_size, require_one_run
-from deepmod.neural.approximators import MLP, Approximator, TimeWindows, oscillations
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.schedule import Normalisation, Schedule
 from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
 from deepmod.neural.training import Components, Trainer, TrainingData, TrainingOutcome
 from deepmod.neural.weak import BoxWeakSelection, DataWeakCheck, GridWeakSelection, WeakSelection
 from deepmod.regression.selection import BackwardElimination
-from deepmod.result import Result, dense_warning
+from deepmod.result import Result
+from deepmod.systems.weak import WeakSystems, refit
 from deepmod.terms import simpler_relatives
 
 
 def default_network(data: Dataset, n_inputs: int, n_outputs: int, *, fuse: bool = True) -> Approximator:
     """A tanh MLP with four hidden layers of 50 units; for ODE data with several oscillations, one smaller MLP
-    per oscillation (:class:`~deepmod.neural.approximators.TimeWindows`), so that each fits about one cycle."""
+    per oscillation (:class:`~deepmod.approximators.TimeWindows`), so that each fits about one cycle."""
     if data.n_space == 0:
         x, u = data.points()
         windows = round(oscillations(x[:, 0], u))
@@ -118,7 +116,7 @@ class DeepMoD(Method):
             predicted better by more than a standard error): the data's integrals see small terms that the
             network's fit to a couple of thousand samples misses.
         weak_refit: on PDE data on a grid, once the terms are chosen, their coefficients are estimated again
-            by least squares on the weak form of all the data (:func:`deepmod.classical.weak.refit`:
+            by least squares on the weak form of all the data (:func:`deepmod.systems.weak.refit`:
             integrals of the data against test functions, no derivative of the data or of the network):
             the network's pointwise derivatives, fitted to a couple of thousand noisy samples, bias
             diffusion coefficients by several per cent (reaction-diffusion at 5 % noise: 0.0875 for 0.1),
@@ -175,7 +173,7 @@ class DeepMoD(Method):
             selection=selection,
             check=check,
         )
-        key = _fingerprint(x, u, library, seed, type(model).__name__)
+        key = fingerprint(x, u, library, seed, type(model).__name__)
         if control.resume is not None:
             trainer.load_state_dict(load_checkpoint(control.resume, key, device))
         outcome = trainer.run()
@@ -198,7 +196,7 @@ class DeepMoD(Method):
             settings["fit"] = fit
         result = self._result(problem, norm, outcome, settings, time.perf_counter() - start)
         checked = check is not None or isinstance(selection, GridWeakSelection)
-        result.warnings.extend(fit_warnings(fit, outcome, self.schedule, checked=checked))
+        result.warnings.extend(fit_warnings(fit, outcome.status, self.schedule.max_iterations, checked=checked))
         for eq in result.equations:
             result.warnings.extend(dense_warning(eq.lhs, len(eq.coefficients), len(library.terms)))
         return result
@@ -233,8 +231,8 @@ class DeepMoD(Method):
 
     def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> Refit | None:
         """On PDE grid data with ``weak_refit``, the weak refit of the chosen terms on all the data
-        (:func:`deepmod.classical.weak.refit`); ``None`` elsewhere or where it spans no field's terms."""
-        equations = refit_equations(problem, supports) if self.weak_refit else None
+        (:func:`deepmod.systems.weak.refit`); ``None`` elsewhere or where it spans no field's terms."""
+        equations = WeakSystems().refit(problem.data, problem.library, supports) if self.weak_refit else None
         return None if equations is None else Refit(equations, {"by": "weak form"})
 
     def _result(
@@ -298,88 +296,11 @@ def fit_against_noise(
     return out
 
 
-def fit_warnings(
-    fit: dict[str, dict[str, float]], outcome: TrainingOutcome, schedule: Schedule, *, checked: bool = False
-) -> list[str]:
-    """What to tell the user: a field fitted far above the noise (RMS misfit over twice the noise level, and
-    more than 10 % of the field's standard deviation beyond it), training stopped by its iteration cap.
-    ``checked``: the terms were confirmed on the data's weak form (:class:`~deepmod.neural.weak.DataWeakCheck`)."""
-    out = []
-    for name, f in fit.items():
-        rms, noise, std = f["rms_misfit"], f["noise"], f["std"]
-        beyond = np.sqrt(max(rms**2 - noise**2, 0.0))
-        if rms > FAR * noise and beyond > UNRESOLVED * std:
-            trust = (
-                "the terms were confirmed on the data's weak form, but proposals from a network this far off can "
-                "miss terms"
-                if checked
-                else "so the terms chosen on its derivatives are not to be trusted"
-            )
-            level = (
-                f"{rms / noise:.1f} times the data's noise level ({noise:.3g})"
-                if noise > NOISE_FREE * std
-                else f"while the data look noise-free (noise level {noise:.3g})"
-            )
-            out.append(
-                f"the network fits {name} with an RMS misfit of {rms:.3g}, {level}: it does not resolve the field "
-                f"(chaotic, or many cells in space and time, say); {trust}; the weak method, which integrates the "
-                "data directly, suits such data"
-            )
-    if outcome.status == "max_iterations":
-        out.append(
-            f"training stopped at its iteration cap ({schedule.max_iterations}) before the selection settled: "
-            "the equation may not be final"
-        )
-    return out
-
-
-FAR, UNRESOLVED, NOISE_FREE = 2.0, 0.1, 1e-6
-
-
 def _describe_selection(trainer: Trainer) -> object:
     """How terms were chosen, for the settings."""
     if trainer.selection is not None:
         return trainer.selection.describe()
     return "pointwise" if trainer.check is None else {"pointwise": True, **trainer.check.describe()}
-
-
-CHECKPOINT_FORMAT = "deepmod-checkpoint-1"
-
-
-def _fingerprint(x: np.ndarray, u: np.ndarray, library: CandidateLibrary, seed: int, network: str) -> str:
-    """A digest of what a checkpoint belongs to: the training samples, the library, the seed and network."""
-    digest = hashlib.sha256()
-    for part in (x, u):
-        digest.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
-    digest.update(repr((library.names, seed, network)).encode())
-    return digest.hexdigest()
-
-
-def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
-    """Write a training checkpoint atomically."""
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-
-def load_checkpoint(path: str | os.PathLike[str], key: str, device: str = "cpu") -> dict[str, Any]:
-    """The trainer state in a checkpoint written for the same problem (``key``); never unpickles code."""
-    target = Path(path)
-    if not target.is_file():
-        raise InputError(f"the checkpoint '{path}' does not exist or is not a file")
-    try:
-        state = torch.load(target, map_location=device, weights_only=True)
-    except Exception as exc:  # torch raises many kinds for foreign or damaged files
-        raise InputError(f"'{path}' is not a readable deepmod checkpoint ({type(exc).__name__})") from exc
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise InputError(f"'{path}' is not a deepmod checkpoint")
-    if state.get("key") != key:
-        raise InputError(
-            f"the checkpoint '{path}' was written for other data, samples, seed or library: resume with the "
-            "same data file and options"
-        )
-    trainer = state["trainer"]
-    if not isinstance(trainer, dict):
-        raise InputError(f"'{path}' is not a deepmod checkpoint")
-    return trainer
 
 
 def physical_factors(library: CandidateLibrary, norm: Normalisation) -> list[np.ndarray]:

@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from deepmod.approximators import Approximator
 from deepmod.derivatives.taylor import JetSpec
 from deepmod.library import CandidateLibrary, coordinate_values
 from deepmod.method import RunControl
-from deepmod.neural.approximators import Approximator
 from deepmod.neural.constraint import Constraint
 from deepmod.neural.schedule import Normalisation, Schedule, SelectionTracker, plateaued
 from deepmod.neural.sparsity import SparsityEstimator

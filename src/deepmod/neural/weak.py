@@ -20,15 +20,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from deepmod.classical.weak import WeakTerm, monomial_values, spanned, weak_terms
+from deepmod.approximators import Approximator
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import AxisTests, BumpRule, Bumps
 from deepmod.library import CandidateLibrary
-from deepmod.neural.approximators import Approximator
 from deepmod.neural.sparsity import SparsityEstimator
 from deepmod.regression.held_out import SmallTerms, Stepwise
 from deepmod.regression.selection import subset_path
 from deepmod.regression.system import RegressionSystem
+from deepmod.systems.weak import WeakTerm, monomial_values, spanned, weak_terms
 
 
 class WeakSelection:

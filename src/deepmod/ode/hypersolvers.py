@@ -21,8 +21,8 @@ from torch import nn
 from torchdiffeq import odeint
 
 from deepmod._random import torch_seeded
-from deepmod.ode.fields import tanh_mlp
-from deepmod.ode.training import lbfgs
+from deepmod.universal.fields import tanh_mlp
+from deepmod.universal.training import lbfgs
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 ``du/dt = known(u) + N(u)``. The network is first trained by collocation (against the derivative of a
 smoothing spline, no ODE solve), then through the ODE solver against the observations (Adam, then L-BFGS).
 Its output along the fitted trajectory is regressed on the library's monomials, and the candidate models are
-refitted against the data and chosen by BIC (:mod:`deepmod.ode.recovery`). With no known part this is a
+refitted against the data and chosen by BIC (:mod:`deepmod.universal.recovery`). With no known part this is a
 neural ODE followed by symbolic recovery.
 """
 
@@ -22,9 +22,12 @@ from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import FitFailed, InputError
 from deepmod.method import Method, Problem, known_parts, require_one_run, symbols_for
-from deepmod.ode.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
-from deepmod.ode.recovery import candidate_supports, choose_by_data, network_systems, support_coefficients
-from deepmod.ode.training import (
+from deepmod.regression.system import RegressionSystem
+from deepmod.result import CandidateEvidence, History, Result
+from deepmod.terms import Symbols
+from deepmod.universal.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
+from deepmod.universal.recovery import candidate_supports, choose_by_data, network_systems, support_coefficients
+from deepmod.universal.training import (
     SolverOptions,
     TrajectoryFit,
     fit_rates,
@@ -32,9 +35,6 @@ from deepmod.ode.training import (
     progress_bar,
     smoothed_rates,
 )
-from deepmod.regression.system import RegressionSystem
-from deepmod.result import CandidateEvidence, History, Result
-from deepmod.terms import Symbols
 
 BLEW_UP = (
     "every recovered model blew up when refitted against the data: the record may be too short or too noisy "

@@ -26,9 +26,6 @@ from deepmod.equation import Equation
 from deepmod.errors import FitFailed, InputError
 from deepmod.library import CandidateLibrary
 from deepmod.method import Method, Problem, known_parts, require_grid, require_one_run, symbols_for
-from deepmod.ode.fields import NeuralField
-from deepmod.ode.recovery import candidate_supports, support_coefficients, with_supports
-from deepmod.ode.training import SolverOptions, fit_rates, fit_trajectories, progress_bar, smoothed_rates
 from deepmod.pde.lines import EquationLines, LinesGrid
 from deepmod.pde.recovery import LinesCandidate, Record, choose, learned_systems, refit
 from deepmod.pde.universal import LearnedStencil, UniversalPDE
@@ -36,6 +33,9 @@ from deepmod.regression.system import RegressionSystem
 from deepmod.result import CandidateEvidence, History, Result
 from deepmod.simulate import is_periodic
 from deepmod.terms import Symbols
+from deepmod.universal.fields import NeuralField
+from deepmod.universal.recovery import candidate_supports, support_coefficients, with_supports
+from deepmod.universal.training import SolverOptions, fit_rates, fit_trajectories, progress_bar, smoothed_rates
 
 SEGMENT_SPAN = 20
 """Sampling intervals per multiple-shooting piece when the number of pieces is left to the method."""

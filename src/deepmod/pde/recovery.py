@@ -8,7 +8,7 @@
    size up to ``max_terms`` per field.
 2. *Choice by the data.* Every combination is refitted against the observations through the solver (free
    coefficients and initial state, L-BFGS) on the same stencils, and the model with the fewest terms within
-   ``BIC_MARGIN`` of the lowest BIC is chosen, as for the universal ODE (:mod:`deepmod.ode.recovery`).
+   ``BIC_MARGIN`` of the lowest BIC is chosen, as for the universal ODE (:mod:`deepmod.universal.recovery`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ import torch
 from deepmod.derivatives.stencils import Stencils
 from deepmod.equation import Equation
 from deepmod.library import TermEvaluator
-from deepmod.ode.recovery import BIC_MARGIN, support_coefficients, with_supports
-from deepmod.ode.training import SolverOptions, TrajectoryFit, fit_trajectories
 from deepmod.pde.lines import EquationLines, derivative_values
 from deepmod.pde.universal import UniversalPDE
 from deepmod.regression.system import RegressionSystem
 from deepmod.terms import Symbols, Term
+from deepmod.universal.recovery import BIC_MARGIN, support_coefficients, with_supports
+from deepmod.universal.training import SolverOptions, TrajectoryFit, fit_trajectories
 
 WARM_UP = 50
 """Adam steps before L-BFGS in a candidate's second try, when the first's line search stepped into a model that

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from deepmod.derivatives.stencils import apply_kernel, apply_stencil, centred_weights
-from deepmod.ode.fields import NeuralField
 from deepmod.pde.lines import EquationLines, Lines, LinesGrid
+from deepmod.universal.fields import NeuralField
 
 
 class LearnedStencil(nn.Module):

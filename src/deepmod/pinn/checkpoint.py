@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from deepmod.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from deepmod.data.dataset import Dataset
 from deepmod.errors import InputError
-from deepmod.neural.deepmod import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:
     from deepmod.pinn.problem import PinnProblem

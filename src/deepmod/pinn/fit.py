@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from deepmod.approximators import Approximator
 from deepmod.data.dataset import Dataset
 from deepmod.errors import InputError
-from deepmod.neural.approximators import Approximator
 from deepmod.pinn.problem import PinnProblem
-from deepmod.result import History, Result
+from deepmod.result import History, Result, SolutionEvidence
 
 if TYPE_CHECKING:
     from deepmod.pinn.solver import Losses
@@ -101,6 +101,7 @@ class PinnFit:
             self.seconds,
             self.history,
             settings,
+            evidence=SolutionEvidence(float(settings["residual"])),  # type: ignore[arg-type]
             symbols=self.problem.symbols,
             coords=self.problem.box.names,
         )

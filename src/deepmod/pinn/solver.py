@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from deepmod._random import torch_seeded
+from deepmod.approximators import MLP, Approximator, PeriodicMLP
 from deepmod.derivatives.taylor import JetSpec
 from deepmod.library import TermEvaluator, coordinate_values
 from deepmod.method import RunControl
-from deepmod.neural.approximators import MLP, Approximator, PeriodicMLP
 from deepmod.pinn.checkpoint import Progress, fingerprint, resume, save
 from deepmod.pinn.fit import PinnFit
 from deepmod.pinn.points import Points, training_points

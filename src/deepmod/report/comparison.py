@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from deepmod.data.dataset import Dataset
-from deepmod.report.html import Report, _subplots, field_panels, image
+from deepmod.report.figures import Report, field_panels, image, subplots
 from deepmod.simulate import Simulation
 
 
@@ -60,7 +60,7 @@ def snapshots(sim: Dataset, ref: Dataset) -> Any:
     x = np.asarray(ref.coords[ref.coord_names[1]])
     picks = sorted({0, len(t) // 3, 2 * len(t) // 3, len(t) - 1})
     names = list(ref.field_names)
-    fig, axes = _subplots(1, len(names), figsize=(6 * len(names), 3.4), squeeze=False)
+    fig, axes = subplots(1, len(names), figsize=(6 * len(names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         s, r = np.asarray(sim.fields[name]), np.asarray(ref.fields[name])
         for k, colour in zip(picks, ("C0", "C1", "C2", "C3"), strict=False):

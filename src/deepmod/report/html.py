@@ -1,205 +1,48 @@
 """A self-contained HTML report of a discovered model: the equation, the data, how well the equation fits the
-data's time derivative, the training history, and the simulated model against the data.
+data's time derivative (and, for a weak selection, its weak form), the training history or selection path, and
+the simulated model against the data (:func:`write`).
 
-Every plot is a PNG made with matplotlib (Agg backend) and embedded as a ``data:`` URI, and the equation is
-typeset with matplotlib's mathtext, so the file needs nothing else: no network, no scripts.
+The report only draws: the judgements come from :mod:`deepmod.diagnostics`, and the sections are chosen from
+the result's evidence. Every plot is a PNG made with matplotlib (Agg backend) and embedded as a ``data:`` URI,
+and the equation is typeset with matplotlib's mathtext, so the file needs nothing else: no network, no
+scripts.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
+from deepmod._io import atomic_write_text
 from deepmod.data.dataset import Dataset
+from deepmod.diagnostics import equation_rates, weak_residual
 from deepmod.equation import Equation
-from deepmod.result import History, Result, SelectionEvidence
+from deepmod.report.comparison import against_data_section, simulation_section
+from deepmod.report.figures import (
+    Report,
+    equations_figure,
+    field_panels,
+    history_figures,
+    image,
+    selection_figure,
+    subplots,
+)
+from deepmod.report.uncertainty import uncertainty_section
+from deepmod.result import Result, SelectionEvidence, SolutionEvidence, WeakSelectionEvidence
 from deepmod.simulate import Simulation
-from deepmod.terms import Symbols, Term
-
-
-@dataclass
-class Report:
-    """Sections of the report: ``(title, html body)`` pairs, rendered by :meth:`html`."""
-
-    title: str
-    sections: list[tuple[str, str]] = field(default_factory=list)
-
-    def add(self, title: str, body: str) -> None:
-        self.sections.append((title, body))
-
-    def html(self) -> str:
-        parts = [
-            "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
-            f"<title>{html.escape(self.title)}</title>",
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-            "img{max-width:100%;height:auto;display:block;margin:0.5em 0}"
-            "table.settings th{text-align:left;font-weight:normal;color:#555;padding-right:1em;vertical-align:top}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:0.2em 0.6em;text-align:right}"
-            "pre{background:#f6f6f6;padding:0.6em;overflow-x:auto}.note{color:#666}</style>",
-            "</head><body>",
-            f"<h1>{html.escape(self.title)}</h1>",
-        ]
-        for title, body in self.sections:
-            parts.append(f"<section><h2>{html.escape(title)}</h2>{body}</section>")
-        parts.append("</body></html>")
-        return "\n".join(parts)
-
-
-def image(fig: Any, alt: str) -> str:
-    """``<img>`` with the figure embedded as PNG."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
-
-
-def _subplots(rows: int = 1, cols: int = 1, *, figsize: tuple[float, float], squeeze: bool = True) -> tuple[Any, Any]:
-    """A figure and its axes through matplotlib's object API: no pyplot state, no backend switched (a bare
-    :class:`~matplotlib.figure.Figure` renders PNG with Agg)."""
-    fig = Figure(figsize=figsize)
-    return fig, fig.subplots(rows, cols, squeeze=squeeze)
-
-
-def term_latex(term: Term, symbols: Symbols) -> str:
-    """``u^2*u_xx`` as ``u^{2} u_{xx}``."""
-    if not term.factors:
-        return "1"
-    parts = []
-    for f in term.factors:
-        base = symbols.fields[f.field]
-        axes = "".join(symbols.space[k] * n for k, n in enumerate(f.derivative))
-        text = f"{base}_{{{axes}}}" if axes else base
-        parts.append(text if f.power == 1 else f"{text}^{{{f.power}}}")
-    return r"\,".join(parts)
-
-
-def equation_latex(eq: Equation, symbols: Symbols, digits: int = 4) -> str:
-    """Mathtext for one equation, e.g. ``u_{t} = 0.1\\,u_{xx} - u\\,u_{x}``."""
-    lhs_field = eq.lhs.rsplit("_", 1)[0]
-    rhs = []
-    for i, (name, c) in enumerate(eq.coefficients.items()):
-        term = term_latex(symbols.parse(name), symbols)
-        magnitude = f"{abs(c):.{digits}g}"
-        body = magnitude if term == "1" else f"{magnitude}\\,{term}"
-        sign = ("-" if c < 0 else "") if i == 0 else (" - " if c < 0 else " + ")
-        rhs.append(f"{sign}{body}")
-    return f"{lhs_field}_{{{symbols.time}}} = " + ("".join(rhs) if rhs else "0")
-
-
-def equations_figure(equations: Sequence[Equation], symbols: Symbols) -> Any:
-    fig = Figure(figsize=(9, 0.55 * len(equations) + 0.3))
-    for i, eq in enumerate(equations):
-        fig.text(0.02, 1 - (i + 0.7) / (len(equations) + 0.4), f"${equation_latex(eq, symbols)}$", fontsize=16)
-    return fig
-
-
-def field_panels(grids: Sequence[tuple[str, np.ndarray]], data: Dataset, cmap: str = "viridis") -> Any:
-    """One panel per (title, values) pair: t-x images for 1-D space, three snapshots for 2-D, lines for ODEs."""
-    t = np.asarray(data.coords[data.coord_names[0]])
-    if data.n_space == 0:
-        fig, axes = _subplots(1, len(grids), figsize=(4.2 * len(grids), 3.2), squeeze=False)
-        for ax, (title, values) in zip(axes[0], grids, strict=True):
-            ax.plot(t[: len(values)], values)
-            ax.set_title(title)
-            ax.set_xlabel(data.coord_names[0])
-        return fig
-    if data.n_space == 1:
-        x = np.asarray(data.coords[data.coord_names[1]])
-        fig, axes = _subplots(1, len(grids), figsize=(4.2 * len(grids), 3.4), squeeze=False)
-        for ax, (title, values) in zip(axes[0], grids, strict=True):
-            tt = t[: values.shape[0]]
-            im = ax.imshow(
-                values.T,
-                origin="lower",
-                aspect="auto",
-                cmap=cmap,
-                extent=(float(tt[0]), float(tt[-1]), float(x[0]), float(x[-1])),
-            )
-            fig.colorbar(im, ax=ax)
-            ax.set_title(title)
-            ax.set_xlabel(data.coord_names[0])
-            ax.set_ylabel(data.coord_names[1])
-        return fig
-    picks = sorted({0, len(t) // 2, len(t) - 1})
-    fig, axes = _subplots(len(grids), len(picks), figsize=(3.4 * len(picks), 3.0 * len(grids)), squeeze=False)
-    for row, (title, values) in zip(axes, grids, strict=True):
-        for ax, k in zip(row, picks, strict=True):
-            if k < values.shape[0]:
-                im = ax.imshow(values[k].T, origin="lower", aspect="auto", cmap=cmap)
-                fig.colorbar(im, ax=ax)
-            ax.set_title(f"{title}, t = {t[min(k, len(t) - 1)]:.3g}")
-    return fig
-
-
-def history_figures(history: History, library: Sequence[str]) -> list[tuple[str, Any]]:
-    """Loss curves and coefficient paths from a training history (empty for non-iterative methods)."""
-    iterations = history.iterations
-    if not iterations:
-        return []
-    out = []
-    fig, ax = _subplots(figsize=(7, 3.4))
-    for key in ("loss", "data_loss", "regression_loss", "validation_loss"):
-        values = getattr(history, key)
-        if len(values) == len(iterations):
-            ax.semilogy(iterations, values, label=key.replace("_", " "))
-    for it, _ in history.masks:
-        ax.axvline(it, color="#bbb", lw=0.8)
-    ax.set_xlabel("iteration")
-    ax.legend()
-    ax.set_title("losses (grey lines: sparsity masks applied)")
-    out.append(("loss history", fig))
-    if history.coefficients:
-        lhs_names = list(history.coefficients[0])
-        fig, axes = _subplots(1, len(lhs_names), figsize=(5.5 * len(lhs_names), 3.6), squeeze=False)
-        for ax, lhs in zip(axes[0], lhs_names, strict=True):
-            paths = np.array([c[lhs] for c in history.coefficients], dtype=np.float64)
-            for j, name in enumerate(library[: paths.shape[1]]):
-                path = np.nan_to_num(paths[:, j])
-                largest = float(np.max(np.abs(path)))
-                if largest > 0:  # each on its own scale: a 0.03 term beside a 6 would sit flat at zero
-                    ax.plot(iterations[: len(paths)], path / largest, label=f"{name} ({path[-1]:.3g})")
-            ax.set_title(f"coefficients of {lhs}, each over its largest magnitude (final value)")
-            ax.set_xlabel("iteration")
-            ax.legend(fontsize=7, ncol=2)
-        out.append(("coefficient history", fig))
-    return out
-
-
-def selection_figure(evidence: SelectionEvidence) -> Any | None:
-    """Held-out error against the number of terms, for methods that select by cross-validation."""
-    paths = {lhs: path for lhs, path in evidence.paths.items() if path}
-    if not paths:
-        return None
-    fig, ax = _subplots(figsize=(6.5, 3.4))
-    for lhs, path in paths.items():
-        sizes = [len(p["terms"]) for p in path]
-        errors = [p["cv_error"] for p in path]
-        se = [p["cv_se"] for p in path]
-        ax.errorbar(sizes, errors, yerr=se, marker="o", capsize=3, label=lhs)
-    ax.set_yscale("log")
-    ax.set_xlabel("number of terms (best subset of each size)")
-    ax.set_ylabel("held-out error / mean square of target")
-    ax.set_title("model selection: cross-validated error along the path")
-    ax.legend()
-    return fig
+from deepmod.terms import Symbols
 
 
 def time_derivative_fit(
     data: Dataset, equations: Sequence[Equation], symbols: Symbols
 ) -> tuple[list[tuple[str, np.ndarray]], Dataset, float] | None:
     """Per field: the data's time derivative, the equation's right-hand side and their difference
-    (:func:`~deepmod.classical.finite_differences.equation_rates`, interior of the grid), with the relative L2
-    size of the residual. ``None`` for scattered data."""
-    from deepmod.classical.finite_differences import equation_rates
-
+    (:func:`~deepmod.diagnostics.equation_rates`, interior of the grid), with the relative L2 size of the
+    residual. ``None`` for scattered data."""
     if not data.grid:
         return None
     rates = equation_rates(data, equations, symbols)
@@ -210,45 +53,40 @@ def time_derivative_fit(
 
 
 def weak_fit(data: Dataset, equations: Sequence[Equation], symbols: Symbols) -> tuple[Any, float] | None:
-    """The model judged on the weak form, the weak method's own residual: per field, ``-int psi_t u`` against
-    the right-hand side integrated against the same test functions (the weak method's rule; no derivative
-    of the data), one point per test function, with the relative L2 size of the residual. ``None`` where a
-    term is no derivative of a monomial, or the data are not a PDE grid."""
-    from deepmod.classical.weak import as_weak_term, expand_derivative, grid_arrays, monomial_values
-    from deepmod.derivatives.bumps import BumpRule
-
-    if not data.grid or data.n_space == 0:
+    """The model judged on the weak form (:func:`~deepmod.diagnostics.weak_residual`): per field, the data's
+    integrals against the model's, one point per test function, with the relative L2 size of the residual.
+    ``None`` where a term is no derivative of a monomial, or the data are not a PDE grid."""
+    judged = weak_residual(data, equations, symbols)
+    if judged is None:
         return None
-    fields, coords = grid_arrays(data)
-    weak = []
-    for eq in equations:
-        parts = []
-        for name, c in eq.coefficients.items():
-            term = symbols.parse(name)
-            w = as_weak_term(term, len(fields), data.n_space)
-            if w is None:
-                return None
-            parts.append((w, c / expand_derivative(w.monomial, w.alpha)[term]))
-        weak.append(parts)
-    order = max([1, *(max(w.alpha, default=0) for parts in weak for w, _ in parts)])
-    bumps = BumpRule().build(fields[: len(weak)], coords, order, max(1, max(len(p) for p in weak)))
-    lhs_orders = (1,) + (0,) * data.n_space
-    fig, axes = _subplots(1, len(weak), figsize=(4.2 * len(weak), 3.6), squeeze=False)
-    residual = total = 0.0
-    for f, (ax, parts) in enumerate(zip(axes[0], weak, strict=True)):
-        target = bumps.integrate(fields[f], lhs_orders)
-        model = sum(
-            (c * bumps.integrate(monomial_values(w.monomial, fields, coords), (0, *w.alpha)) for w, c in parts),
-            np.zeros_like(target),
-        )
-        residual, total = residual + float(np.sum((target - model) ** 2)), total + float(np.sum(target**2))
+    n = len(judged.target)
+    fig, axes = subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
+    for f, (ax, target, model) in enumerate(zip(axes[0], judged.target, judged.model, strict=True)):
         ax.plot(target, model, ".", ms=3)
         lo, hi = float(min(target.min(), model.min())), float(max(target.max(), model.max()))
         ax.plot([lo, hi], [lo, hi], color="#999", lw=0.8)
         ax.set_xlabel(f"data: -int psi_t {data.field_names[f]}")
         ax.set_ylabel("model: int psi (right-hand side)")
-        ax.set_title(f"{symbols.lhs(f)}, {bumps.n_rows} test functions")
-    return fig, float(np.sqrt(residual / total)) if total > 0 else float("nan")
+        ax.set_title(f"{symbols.lhs(f)}, {judged.n_rows} test functions")
+    return fig, judged.relative_residual
+
+
+def write(
+    result: Result,
+    data: Dataset,
+    path: str | os.PathLike[str],
+    *,
+    reference: Dataset | None = None,
+    simulation: bool = True,
+    boundary: str = "auto",
+    denoise: bool = True,
+) -> None:
+    """Write the self-contained HTML report of ``result`` on ``data`` to ``path``, atomically; the model is
+    simulated against ``reference`` (default ``data``) unless ``simulation`` is False or the data are
+    scattered."""
+    reference = data if reference is None else reference
+    sim = result.simulate(reference, boundary=boundary, denoise=denoise) if simulation and reference.grid else None
+    atomic_write_text(path, build_report(result, data, sim, reference=reference).html())
 
 
 def build_report(
@@ -266,19 +104,18 @@ def build_report(
         simulation: the model simulated over the data's span, or ``None`` (not simulable).
         reference: what the simulation is compared with; default ``data``.
     """
-    from deepmod.report.comparison import against_data_section, simulation_section
-
     symbols = result.symbols_for(data)
     report = Report(f"deepmod report: {data.source or 'data'}")
     _equation_section(report, result, symbols)
     grids = [(name, np.asarray(data.fields[name])) for name in data.field_names]
-    pinn = result.method == "pinn"
+    pinn = isinstance(result.evidence, SolutionEvidence)
     if data.grid:
         title = "Solution (the PINN's, on its grid)" if pinn else "Data"
         report.add(title, image(field_panels(grids, data), "the data"))
     else:
         report.add("Data", f"<p class='note'>{data.n_points} scattered samples (no grid to draw as images).</p>")
-    judged = weak_fit(data, result.equations, symbols) if result.method == "weak" else None
+    weak = isinstance(result.evidence, WeakSelectionEvidence)
+    judged = weak_fit(data, result.equations, symbols) if weak else None
     if judged is not None:
         figure, size = judged
         report.add(
@@ -351,8 +188,6 @@ def _evidence_section(report: Report, result: Result) -> None:
     """An ensemble's inclusion probabilities and intervals; else the training history where there is one,
     else the selection path."""
     if result.uncertainty:
-        from deepmod.report.uncertainty import uncertainty_section
-
         uncertainty_section(report, result)
         return
     figures = history_figures(result.history, result.library)
@@ -367,3 +202,6 @@ def _evidence_section(report: Report, result: Result) -> None:
         else "<p class='note'>No training history: the method is not iterative.</p>"
     )
     report.add("Model selection", body)
+
+
+__all__ = ["build_report", "settings_table", "time_derivative_fit", "weak_fit", "write"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from deepmod.report.html import Report, _subplots, image
+from deepmod.report.figures import Report, image, subplots
 from deepmod.result import Result, TermUncertainty
 
 
@@ -16,7 +16,7 @@ def inclusion_figure(lhs: str, terms: dict[str, TermUncertainty], threshold: flo
     """Bars of each term's inclusion, the threshold as a line, the model's terms in a darker colour."""
     names = sorted(terms, key=lambda t: -terms[t].inclusion)
     values = [terms[t].inclusion for t in names]
-    fig, ax = _subplots(figsize=(max(4.0, 0.55 * len(names) + 1.5), 3.0))
+    fig, ax = subplots(figsize=(max(4.0, 0.55 * len(names) + 1.5), 3.0))
     colours = ["#1f5fa6" if v >= threshold else "#9bbbe0" for v in values]
     ax.bar(np.arange(len(names)), values, color=colours)
     ax.axhline(threshold, color="#c33", lw=1, ls="--", label=f"threshold {threshold:g}")

@@ -1,4 +1,5 @@
-"""Weak-form discovery: the equation integrated against smooth test functions, no derivative of the data taken.
+"""The weak form's systems: the equation integrated against smooth test functions, no derivative of the data
+taken.
 
 For a test function psi(t, x) that vanishes with its derivatives on the boundary of its support,
 ``int psi u_t = -int psi_t u`` and ``int psi d^a f(u) = (-1)^|a| int (d^a psi) f(u)``, so a library of
@@ -18,24 +19,21 @@ ordinary term names and compares with every other method.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from deepmod.classical.noise import WeakColumn, WeakNoise, noise_variances, unbiased_power
-from deepmod.classical.shooting import SimulationRefit
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import BumpRule, Bumps, corner_wavenumber
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, TermEvaluator, coordinate_values, finite_columns
-from deepmod.method import Bootstrap, Method, Problem, Refit, check_library_size, require_grid
-from deepmod.regression.selection import CrossValidatedPath
-from deepmod.regression.system import LeastSquaresFit, RegressionSystem, fit_equations, stacked
-from deepmod.result import Result, SelectionEvidence, selection_warnings
+from deepmod.regression.system import FittedEquation, LeastSquaresFit, RegressionSystem, fit_equations, stacked
+from deepmod.result import SelectionEvidence, WeakSelectionEvidence
+from deepmod.systems.base import Bootstrap, Produced, Progress, SystemProducer, check_library_size, require_grid
+from deepmod.systems.noise import WeakColumn, WeakNoise, noise_variances, unbiased_power
 from deepmod.terms import Factor, Symbols, Term, default_terms, derivative_indices, monomials
 
 Expansion = dict[Term, float]
@@ -152,8 +150,8 @@ def weak_systems(
     """One weak system per field: columns ``(-1)^|a| int (d^a psi) monomial``, target ``-int psi_t u``, one row
     per test function, grouped by time centre; each column carries the expansion of its weak term. With the
     fields' noise ``variances``, each monomial is its unbiased estimate and each system knows its rows' noise
-    covariance (:class:`~deepmod.classical.noise.WeakNoise`), so its coefficients are corrected for the noise in
-    the columns (:mod:`deepmod.classical.noise`)."""
+    covariance (:class:`~deepmod.systems.noise.WeakNoise`), so its coefficients are corrected for the noise in
+    the columns (:mod:`deepmod.systems.noise`)."""
     symbols = library.symbols
     fields, coords = grid_arrays(data)
     integrals = []
@@ -186,38 +184,29 @@ def weak_systems(
 
 
 @dataclass(frozen=True)
-class WeakForm(Method):
-    """Weak-form discovery (WSINDy-style) with automatic test functions and model selection.
+class WeakSystems(SystemProducer):
+    """The weak systems of grid data (:func:`weak_systems`), test functions chosen per trajectory from its
+    spectrum, the rows of every trajectory stacked.
 
     Attributes:
         bumps: how the test functions are chosen (:class:`~deepmod.derivatives.bumps.BumpRule`).
-        regressor: sparse regression on the weak system; by default :class:`CrossValidatedPath`.
         noise_correction: on space-time grids, replace each monomial of the noisy fields by its unbiased
-            estimate, the noise variance of each field read off its spectrum (:mod:`deepmod.classical.noise`).
-            Measured with the weak method's defaults at 25 and 50 % noise on Allen-Cahn, Fisher-KPP and
-            FitzHugh-Nagumo-type systems (2 of each, 2 noise seeds): 8 of 32 runs correct against 3 without;
-            the PDE-FIND Burgers, KdV and Kuramoto-Sivashinsky tables unchanged. Time series are left as they
-            are: their spectral floor overestimates the noise (up to 40 times on short records). With it, the
-            chosen model's coefficients are corrected for the noise in the columns and weighted by the rows'
-            noise covariance (:func:`~deepmod.regression.noise.corrected_lstsq`); off, they are plain least
-            squares.
-        simulation_refit: how an ensemble's reported model (:meth:`refit`) is fitted by simulation after the
-            weak refit (:class:`~deepmod.classical.shooting.SimulationRefit`; ``None``: the weak refit stands).
-            A single run's coefficients stay the weak form's.
+            estimate, the noise variance of each field read off its spectrum (:mod:`deepmod.systems.noise`), and
+            give each system its rows' noise covariance. Time series are left as they are: their spectral floor
+            overestimates the noise (up to 40 times on short records).
     """
 
     name: ClassVar[str] = "weak"
-    diff_order: ClassVar[int] = 4
+    refit_label: ClassVar[str] = "weak form"
+    evidence: ClassVar[type[SelectionEvidence]] = WeakSelectionEvidence
 
     bumps: BumpRule = field(default_factory=BumpRule)
-    regressor: Any = field(default_factory=CrossValidatedPath)
     noise_correction: bool = True
-    simulation_refit: SimulationRefit | None = field(default_factory=SimulationRefit)
 
-    def run(self, problem: Problem) -> Result:
-        start = time.perf_counter()
-        data, library = problem.data, problem.library
-        require_grid(data, self.name)
+    def produce(
+        self, data: Dataset, library: CandidateLibrary, rows: Bootstrap | None = None, progress: Progress | None = None
+    ) -> Produced:
+        require_grid(data, "weak")
         symbols = library.symbols
         terms = weak_library(library, len(data.field_names), data.n_space)
         order = max([library.diff_order, *(max(t.alpha, default=0) for t in terms)])  # extra terms may go beyond it
@@ -233,48 +222,38 @@ class WeakForm(Method):
             per_run.append((bumps, weak_systems(run, library, terms, bumps, variances if correct else None)))
         systems = [stacked(list(same)) for same in zip(*(s for _, s in per_run), strict=True)]
         check_library_size(systems[0].n_rows, len(terms))
-        if problem.bootstrap is not None:  # an ensemble member: a draw of the test functions
-            systems = problem.bootstrap.systems(systems)
-        fits = fit_equations(systems, self.regressor)
-        evidence = SelectionEvidence.of(systems, fits)
+        if rows is not None:  # an ensemble member: a draw of the test functions
+            systems = rows.systems(systems)
         settings = {
             "test_functions": per_run[0][0].describe(data.coord_names),
             "rows": systems[0].n_rows,
             "noise_std": {n: float(np.mean([s[k] for s in noise])) for k, n in enumerate(data.field_names)},
             "noise_correction": correct,
             "weak_library": [t.name(symbols) for t in terms],
-            "regressor": repr(self.regressor),
+        }
+        names = sorted({symbols.name(t) for w in terms for t in w.expansion()})
+        return Produced(systems, settings, names)
+
+    def refit(
+        self, data: Dataset, library: CandidateLibrary, supports: Sequence[Sequence[str]]
+    ) -> list[Equation] | None:
+        """:func:`refit` of terms given by name, with these test functions and noise correction, as equations;
+        ``None`` unless every field's terms are refitted."""
+        symbols = library.symbols
+        chosen = [[symbols.parse(n) for n in names] for names in supports]
+        fitted = refit(data, library, chosen, self.bumps, self.noise_correction)
+        if any(f is None for f in fitted):
+            return None
+        return [Equation(symbols.lhs(k), f or {}) for k, f in enumerate(fitted)]
+
+    def fitted_settings(self, systems: Sequence[RegressionSystem], fits: Sequence[FittedEquation]) -> dict[str, Any]:
+        """The coefficients of the weak terms themselves (``(u^2)_x``), before their expansion."""
+        return {
             "weak_terms": {
                 s.lhs: {s.names[j]: float(f.coefficients[j]) for j in np.flatnonzero(f.coefficients)}
                 for s, f in zip(systems, fits, strict=True)
-            },
+            }
         }
-        names = sorted({symbols.name(t) for w in terms for t in w.expansion()})
-        return Result(
-            [f.equation for f in fits],
-            self.name,
-            names,
-            seconds=time.perf_counter() - start,
-            settings=settings,
-            evidence=evidence,
-            symbols=symbols,
-            coords=data.coord_names,
-            warnings=selection_warnings(systems, fits),
-        )
-
-    def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> Refit | None:
-        """Least squares of the chosen terms on the weak form of all the data (:func:`refit`, these test
-        functions), then fitted by simulation where the record allows (``simulation_refit``; ``how`` says
-        whether it did, its misfit in units of the noise variance, or why not); a field whose terms no
-        derivatives of monomials span keeps no refit (``None`` overall)."""
-        equations = refit_equations(problem, supports, self.bumps, self.noise_correction)
-        if equations is None or self.simulation_refit is None or not any(eq.coefficients for eq in equations):
-            return None if equations is None else Refit(equations, {"by": "weak form"})
-        simulated, info = self.simulation_refit.refine(problem.data, equations, problem.library.symbols)
-        if simulated is None:
-            return Refit(equations, {"by": "weak form", "simulation": info["skipped"]})
-        how = {"by": "simulation", "steps": info["steps"], "misfit_in_noise_units": info["misfit_in_noise_units"]}
-        return Refit(simulated, how)
 
 
 def monomial_values(
@@ -282,7 +261,7 @@ def monomial_values(
 ) -> np.ndarray:
     """The values on the grid of an underived term of the fields and coordinates (axes ``coords``). With the
     fields' noise ``variances``, each positive power of a field is its unbiased estimate
-    (:func:`~deepmod.classical.noise.unbiased_power`); coordinates, functions and reciprocals stay as they are."""
+    (:func:`~deepmod.systems.noise.unbiased_power`); coordinates, functions and reciprocals stay as they are."""
     corrected = None
     if variances is not None:
         corrected = np.ones_like(fields[0], dtype=np.float64)
@@ -318,7 +297,7 @@ def refit(
     ``None`` for a field whose chosen terms these do not span (``u*u_xx``, say, is not a derivative of a
     monomial, nor a custom term), and for every field of scattered or ODE data. The test functions follow
     ``rule`` (the weak method's by default), for the weak library of ``library``'s orders; the monomials of
-    noisy fields are corrected for the noise's bias as in :class:`WeakForm`. With ``bootstrap`` (an ensemble
+    noisy fields are corrected for the noise's bias as in :class:`WeakSystems`. With ``bootstrap`` (an ensemble
     member), on its draw of the test functions.
     """
     if not data.grid or data.n_space == 0:
@@ -346,19 +325,6 @@ def refit(
     return out
 
 
-def refit_equations(
-    problem: Problem, supports: Sequence[Sequence[str]], rule: BumpRule | None = None, noise_correction: bool = True
-) -> list[Equation] | None:
-    """:func:`refit` of terms given by name on all of ``problem.data``, as equations; ``None`` unless every
-    field's terms are refitted."""
-    symbols = problem.library.symbols
-    chosen = [[symbols.parse(n) for n in names] for names in supports]
-    fitted = refit(problem.data, problem.library, chosen, rule, noise_correction)
-    if any(f is None for f in fitted):
-        return None
-    return [Equation(symbols.lhs(k), f or {}) for k, f in enumerate(fitted)]
-
-
 def spanned(weak: Sequence[WeakTerm], terms: Sequence[Term]) -> tuple[list[int], np.ndarray]:
     """The weak terms whose expansions use only ``terms``: their indices in ``weak`` and their expansion
     coefficients over ``terms``, ``(n_chosen, len(terms))``."""
@@ -376,7 +342,7 @@ def grid_arrays(data: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 
 __all__ = [
-    "WeakForm",
+    "WeakSystems",
     "WeakTerm",
     "as_weak_term",
     "corner_wavenumber",

@@ -26,11 +26,11 @@ import torch
 from torch import nn
 
 from deepmod.equation import Equation
-from deepmod.ode.fields import PolynomialField, state_monomials
-from deepmod.ode.training import SolverOptions, TrajectoryFit, device_of, fit_trajectories
 from deepmod.regression.selection import BackwardElimination
 from deepmod.regression.system import RegressionSystem
 from deepmod.terms import Symbols, Term
+from deepmod.universal.fields import PolynomialField, state_monomials
+from deepmod.universal.training import SolverOptions, TrajectoryFit, device_of, fit_trajectories
 
 BIC_MARGIN = 2.0
 

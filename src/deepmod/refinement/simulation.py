@@ -32,6 +32,7 @@ from deepmod.derivatives.smoothing import noise_std
 from deepmod.equation import Equation
 from deepmod.library import TermEvaluator
 from deepmod.lines import derivative
+from deepmod.simulate import is_periodic
 from deepmod.terms import Symbols
 
 STEP = 1e-6
@@ -47,7 +48,7 @@ class _BlewUp(Exception):
 
 @dataclass(frozen=True)
 class SimulationRefit:
-    """Single-shooting maximum likelihood of chosen terms' coefficients (:mod:`deepmod.classical.shooting`).
+    """Single-shooting maximum likelihood of chosen terms' coefficients (:mod:`deepmod.refinement.simulation`).
 
     Attributes:
         iterations: largest number of Gauss-Newton steps.
@@ -87,8 +88,6 @@ class SimulationRefit:
 
 def _unsupported(data: Dataset, equations: Sequence[Equation], symbols: Symbols) -> str:
     """Why the record or the equations cannot be simulated here ('' when they can)."""
-    from deepmod.simulate import is_periodic
-
     if not data.grid or data.n_space != 1 or len(data.trajectories) != 1 or data.inputs:
         return "needs one record on a grid in t and one spatial coordinate, without input fields"
     steps = np.diff(np.asarray(data.coords[data.coord_names[1]], dtype=np.float64))

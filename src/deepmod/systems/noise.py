@@ -9,7 +9,7 @@ the scaled Hermite polynomial ``s^k He_k(y / s)``:
     u^2 -> y^2 - s^2,    u^3 -> y^3 - 3 s^2 y,    u^4 -> y^4 - 6 s^2 y^2 + 3 s^4,
 
 and, the fields' noises being independent, a product of fields is corrected factor by factor
-(:func:`~deepmod.classical.weak.monomial_values` with the variances). The variance
+(:func:`~deepmod.systems.weak.monomial_values` with the variances). The variance
 of each field is read off its spectrum's floor (:func:`~deepmod.derivatives.smoothing.noise_std`); on clean
 data it is at the level of the discretisation and the correction vanishes.
 """
