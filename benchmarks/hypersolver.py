@@ -26,9 +26,10 @@ from torch import nn
 from torchdiffeq import odeint
 
 from deepmod.equation import Equation
-from deepmod.ode import HyperEuler, HyperHeun, HyperSolver, PolynomialField
+from deepmod.ode import HyperEuler, HyperHeun, HyperSolver
 from deepmod.ode.hypersolvers import relative_error, sample_states
 from deepmod.terms import Symbols
+from deepmod.universal import PolynomialField
 
 LV = [Equation("x_t", {"x": 1.3, "x*y": -0.9}), Equation("y_t", {"x*y": 0.8, "y": -1.8})]
 LOW, HIGH = torch.tensor([1.0, 0.7]), torch.tensor([3.5, 2.5])

@@ -30,8 +30,8 @@ from deepmod.cli import main
 from deepmod.data import add_noise, save_npz
 from deepmod.data.synthetic import lotka_volterra
 from deepmod.equation import Equation
-from deepmod.ode import PolynomialField, fit_trajectories
 from deepmod.terms import Symbols
+from deepmod.universal import PolynomialField, fit_trajectories
 
 Y0 = (0.44249296, 4.6280594)
 TRUTH = {"x_t": {"x": 1.3, "x*y": -0.9}, "y_t": {"x*y": 0.8, "y": -1.8}}

@@ -15,9 +15,10 @@ from deepmod.cli import main
 from deepmod.data import add_noise, save_npz
 from deepmod.data.synthetic import lotka_volterra
 from deepmod.equation import Equation, parse_equation
-from deepmod.ode import HyperEuler, HyperHeun, NeuralField, PolynomialField, UniversalODE, fit_trajectories
+from deepmod.ode import HyperEuler, HyperHeun
 from deepmod.ode.hypersolvers import relative_error, sample_states
 from deepmod.terms import Symbols
+from deepmod.universal import NeuralField, PolynomialField, UniversalODE, fit_trajectories
 
 XY = Symbols(fields=("x", "y"), space=(), time="t")
 LV = [Equation("x_t", {"x": 1.3, "x*y": -0.9}), Equation("y_t", {"x*y": 0.8, "y": -1.8})]

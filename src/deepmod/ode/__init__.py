@@ -1,22 +1,8 @@
-"""Neural and universal ODEs on torchdiffeq, symbolic recovery of their network part, and hypersolvers."""
+"""Neural and universal ODEs on torchdiffeq, symbolic recovery of their network part, and hypersolvers. The
+vector fields and their training through the solver are :mod:`deepmod.universal`'s (shared with the
+universal PDE)."""
 
 from deepmod.ode.hypersolvers import Correction, HyperEuler, HyperHeun, HyperSolver
 from deepmod.ode.ude import UDE
-from deepmod.universal.fields import NeuralField, NeuralODE, PolynomialField, UniversalODE
-from deepmod.universal.training import SolverOptions, TrajectoryFit, fit_rates, fit_trajectories
 
-__all__ = [
-    "UDE",
-    "Correction",
-    "HyperEuler",
-    "HyperHeun",
-    "HyperSolver",
-    "NeuralField",
-    "NeuralODE",
-    "PolynomialField",
-    "SolverOptions",
-    "TrajectoryFit",
-    "UniversalODE",
-    "fit_rates",
-    "fit_trajectories",
-]
+__all__ = ["UDE", "Correction", "HyperEuler", "HyperHeun", "HyperSolver"]
