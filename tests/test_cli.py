@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -186,3 +187,27 @@ def test_console_script_runs() -> None:
         [sys.executable, "-m", "deepmod.cli", "--version"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and done.stdout.startswith("deepmod")
+
+
+def test_every_registered_method_runs_from_discover_and_is_listed_in_its_help(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--method NAME`` for each name in the registry (the built-in Burgers, exact, on its grid; DeepMoD capped
+    at 200 iterations on 500 samples, so only that it ran is checked) writes a result of that method, and
+    ``discover --help`` lists every name with its line of help from the registry."""
+    from deepmod.cli.registry import METHODS
+
+    data = tmp_path / "burgers.npz"
+    assert main(["example", "burgers", "--output", str(data), "--quiet"]) == 0
+    for name in METHODS:
+        out = tmp_path / f"{name}.json"
+        argv = ["discover", str(data), "--coords", "t,x", "--fields", "u", "--method", name, "--quiet"]
+        capped = ["--max-iterations", "200", "--samples", "500", "--no-fuse"]
+        code, _, err = _run([*argv, *capped, "--output", str(out)], capsys)
+        assert code == 0, err
+        assert json.loads(out.read_text())["method"] == name
+    code, out, _ = _run(["discover", "--help"], capsys)
+    shown = re.sub(r"-\s+", "-", " ".join(out.split()))  # argparse wraps at hyphens too
+    assert code == 0
+    for name, entry in METHODS.items():
+        assert f"{name}: {entry.summary}" in shown

@@ -19,28 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from deepmod.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE
-from deepmod.cli.parser import METHODS, build_parser
+from deepmod.cli.parser import build_parser
+from deepmod.cli.registry import Options, build_method
 
 
 def _method(args: argparse.Namespace) -> Any:
-    """The method object named by ``--method``, with the flags that set its options."""
-    from deepmod.errors import InputError
-
-    if args.method not in METHODS:
-        raise InputError(f"unknown method '{args.method}': choose one of {', '.join(METHODS)}")
-    if args.method == "weak":
-        from deepmod.classical import WeakForm
-
-        return WeakForm(simulation_refit=None) if args.no_simulation_refit else WeakForm()
-    if args.method == "fd":
-        from deepmod.classical import FiniteDifferences
-
-        return FiniteDifferences()
-    from deepmod.neural import DeepMoD, Schedule
-
-    schedule = Schedule() if args.max_iterations is None else Schedule(max_iterations=args.max_iterations)
-    fuse = not args.no_fuse and os.environ.get("DEEPMOD_FUSE", "1").strip() not in ("0", "false", "no", "off")
-    return DeepMoD(schedule=schedule, max_samples=args.samples or 2000, fuse=fuse)
+    """The method object named by ``--method`` (:mod:`deepmod.cli.registry`), with the flags that set its options."""
+    return build_method(args.method, Options.of(args))
 
 
 def _control(args: argparse.Namespace, stop: threading.Event) -> Any:
@@ -348,10 +333,10 @@ def _sweep(args: argparse.Namespace) -> int:
 
     _check_output(args.output)
     stop = threading.Event()
-    defaults = argparse.Namespace(max_iterations=None, no_fuse=False, samples=None, no_simulation_refit=False)
+    defaults = Options.of()  # a sweep compares the methods at their own defaults
 
     def make(name: str) -> Any:
-        return _method(argparse.Namespace(**vars(defaults), method=name))
+        return build_method(name, defaults)
 
     with _stop_on_signals(stop):
         return ensemble.sweep(args, make, stop)

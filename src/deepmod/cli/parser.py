@@ -10,8 +10,7 @@ from deepmod.cli import coarsen
 from deepmod.cli.ensemble import add_arguments as ensemble_arguments
 from deepmod.cli.ensemble import sweep_arguments
 from deepmod.cli.exits import EXIT_USAGE
-
-METHODS = ("deepmod", "weak", "fd")
+from deepmod.cli.registry import methods_help
 
 
 class _Parser(argparse.ArgumentParser):
@@ -124,7 +123,7 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
         help="add a candidate term by name: u_x^2, x^2*u, t*u, sin(u), exp(u), log(u), abs(u)^2, u^-1 (repeatable)",
     )
     d.add_argument("--samples", type=_positive, help="train on N random points (default: up to 2000)")
-    d.add_argument("--method", default="deepmod", help="discovery method: " + ", ".join(METHODS))
+    d.add_argument("--method", default="deepmod", help="discovery method; " + methods_help())
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.add_argument("--device", default="cpu", help="cpu or cuda")
     d.add_argument("--threads", type=_positive, help="CPU threads for PyTorch (default: PyTorch's choice)")

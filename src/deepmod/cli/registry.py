@@ -1,0 +1,106 @@
+"""The command line's one table from method names to the classes behind them (:data:`METHODS`): ``discover
+--method``, ``sweep --methods`` and their help read it. The flags that set a method's options travel as one
+:class:`Options`; where a flag is not given, the method keeps its own default (no default is repeated here).
+
+Classes are imported when a method is built, so the command line starts without loading PyTorch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from deepmod.errors import InputError
+
+if TYPE_CHECKING:
+    from deepmod.method import Method
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command-line flags that set a method's options; ``None``: the method's own default.
+
+    Attributes:
+        max_iterations: ``--max-iterations``, the training cap (DeepMoD).
+        samples: ``--samples``, the most samples trained on (DeepMoD).
+        fuse: off with ``--no-fuse`` or ``DEEPMOD_FUSE=0`` (DeepMoD's compiled derivative work).
+        simulation_refit: off with ``--no-simulation-refit`` (the weak method's ensembles).
+    """
+
+    max_iterations: int | None = None
+    samples: int | None = None
+    fuse: bool = True
+    simulation_refit: bool = True
+
+    @staticmethod
+    def of(args: argparse.Namespace | None = None) -> Options:
+        """The options of parsed arguments (``None``: no flags given), with ``DEEPMOD_FUSE`` read here."""
+        off = os.environ.get("DEEPMOD_FUSE", "1").strip() in ("0", "false", "no", "off")
+        if args is None:
+            return Options(fuse=not off)
+        return Options(
+            getattr(args, "max_iterations", None),
+            getattr(args, "samples", None),
+            not (getattr(args, "no_fuse", False) or off),
+            not getattr(args, "no_simulation_refit", False),
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered method: a line of help and how its object is built from :class:`Options`."""
+
+    summary: str
+    build: Callable[[Options], Method]
+
+
+def _deepmod(options: Options) -> Method:
+    from deepmod.neural import DeepMoD, Schedule
+
+    settings: dict[str, object] = {}
+    if options.max_iterations is not None:
+        settings["schedule"] = Schedule(max_iterations=options.max_iterations)
+    if options.samples is not None:
+        settings["max_samples"] = options.samples
+    return DeepMoD(fuse=options.fuse, **settings)  # type: ignore[arg-type]
+
+
+def _weak(options: Options) -> Method:
+    from deepmod.classical import WeakForm
+
+    return WeakForm() if options.simulation_refit else WeakForm(simulation_refit=None)
+
+
+def _fd(options: Options) -> Method:
+    from deepmod.classical import FiniteDifferences
+
+    return FiniteDifferences()
+
+
+METHODS: dict[str, Entry] = {
+    "deepmod": Entry("a network fits the data, any sampling (the default)", _deepmod),
+    "weak": Entry("weak form, grids and time series, fast and robust to heavy noise", _weak),
+    "fd": Entry("PDE-FIND style smoothed finite differences, grids, clean data", _fd),
+}
+
+
+def build_method(name: str, options: Options) -> Method:
+    """The method registered as ``name``, with these options.
+
+    Raises:
+        InputError: for a name that is not registered.
+    """
+    if name not in METHODS:
+        raise InputError(f"unknown method '{name}': choose one of {', '.join(METHODS)}", options=("method",))
+    return METHODS[name].build(options)
+
+
+def methods_help() -> str:
+    """Every registered method with its line of help, for ``--help``."""
+    return "; ".join(f"{name}: {entry.summary}" for name, entry in METHODS.items())
+
+
+__all__ = ["METHODS", "Entry", "Options", "build_method", "methods_help"]
