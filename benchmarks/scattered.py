@@ -1,5 +1,5 @@
 """Scattered samples: DeepMoD's selection on the weak form of the network's values on a grid over the
-samples' box (``box_weak_selection=True``, the default) against pointwise selection on its derivatives.
+samples' box (``BoxWeak``, the default) against pointwise selection on its derivatives (``Pointwise``).
 
 Six records, each noised (Gaussian, std = level x std(field), seed 0) and then sampled at random points
 (seed 0): DeePyMoD's Burgers case (5 %, 2,000 samples), the built-in 2-D advection-diffusion (10 %, 4,000),
@@ -27,6 +27,7 @@ import deepmod
 from deepmod.data import Dataset, add_noise, subsample
 from deepmod.data.synthetic import SyntheticSystem, advection_diffusion_2d, burgers_delta
 from deepmod.method import RunControl
+from deepmod.neural import Pointwise
 from deepmod.report.progress import ProgressBar
 from unseen_systems import library_orders, unseen_systems
 
@@ -65,7 +66,7 @@ def main(argv: list[str]) -> int:
             start = time.perf_counter()
             result = deepmod.discover(
                 data,
-                deepmod.DeepMoD(box_weak_selection=box),
+                deepmod.DeepMoD(selection=None if box else Pointwise()),
                 seed=0,
                 control=RunControl([ProgressBar()]),
                 **library_orders(system),

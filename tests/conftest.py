@@ -14,7 +14,7 @@ from deepmod.data.dataset import Dataset
 
 # Compiled (fused) Taylor-mode kernels cost seconds of compiling in every process; the unit tests train for a
 # few hundred steps at most, so they run unfused: through the CLI by this variable (only the CLI reads it), from
-# Python with DeepMoD(fuse=False). The acceptance cases run the product's defaults, fused.
+# Python with DeepMoD(network=DefaultNetwork(fuse=False)). The acceptance cases run the product's defaults, fused.
 os.environ.setdefault("DEEPMOD_FUSE", "0")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

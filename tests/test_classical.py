@@ -16,7 +16,6 @@ from deepmod.data.synthetic import burgers_delta, fisher_kpp, lorenz, reaction_d
 from deepmod.derivatives import noise_cutoff, savgol_derivative
 from deepmod.derivatives.bumps import BumpRule
 from deepmod.equation import Equation
-from deepmod.method import symbols_for
 from deepmod.refinement import SimulationRefit
 from deepmod.regression import STLSQ, CrossValidatedPath
 from deepmod.systems.weak import WeakTerm, as_weak_term, expand_derivative, weak_library, weak_terms
@@ -336,9 +335,10 @@ def test_the_simulation_refit_finds_clean_burgers_coefficients_from_wrong_ones()
     """Single shooting from 20 % and 10 % wrong coefficients and the first snapshot: the clean built-in Burgers'
     coefficients to 1e-4 (the record's own discretisation error), the misfit down by five orders."""
     system = burgers_delta()
-    symbols = WeakForm().default_library(system.data).symbols
+    library = WeakForm().default_library(system.data)
     wrong = [Equation("u_t", {"u_xx": 0.12, "u*u_x": -0.9})]
-    fitted, info = SimulationRefit().refine(system.data, wrong, symbols)
+    refined = SimulationRefit().refine(system.data, library, wrong)
+    fitted, info = refined.complete, refined.how
     assert fitted is not None
     for term, value in system.truth["u_t"].items():
         assert fitted[0].coefficients[term] == pytest.approx(value, rel=1e-4)
@@ -350,17 +350,17 @@ def test_the_simulation_refit_says_why_it_keeps_the_weak_coefficients() -> None:
     """Too costly a solve, a start that blows up (Fisher-KPP at 25 % noise: u grows without bound where the noisy
     start dips below 0) and a record that is not periodic: ``None`` with the reason, in a fraction of a second."""
     system = burgers_delta()
-    symbols = WeakForm().default_library(system.data).symbols
-    _, costly = SimulationRefit(max_work=1.0).refine(system.data, [Equation("u_t", system.truth["u_t"])], symbols)
-    assert "point evaluations" in costly["skipped"]
+    library = WeakForm().default_library(system.data)
+    costly = SimulationRefit(max_work=1.0).refine(system.data, library, [Equation("u_t", system.truth["u_t"])])
+    assert costly.complete is None and "point evaluations" in costly.how["skipped"]
     kpp = fisher_kpp()
     noisy = add_noise(kpp.data, 0.25, seed=0)
-    fitted, info = SimulationRefit().refine(noisy, [Equation("u_t", kpp.truth["u_t"])], symbols_for(noisy))
-    assert fitted is None and "blew up" in info["skipped"]
+    blown = SimulationRefit().refine(noisy, WeakForm().default_library(noisy), [Equation("u_t", kpp.truth["u_t"])])
+    assert blown.equations == [None] and "blew up" in blown.how["skipped"]
     half = Dataset(
         {"t": system.data.coords["t"], "x": system.data.coords["x"][:40]},
         {"u": system.data.fields["u"][:, :40]},
         grid=True,
     )
-    fitted, info = SimulationRefit().refine(half, [Equation("u_t", system.truth["u_t"])], symbols)
-    assert fitted is None and "periodic" in info["skipped"]
+    flat = SimulationRefit().refine(half, library, [Equation("u_t", system.truth["u_t"])])
+    assert flat.complete is None and "periodic" in flat.how["skipped"]

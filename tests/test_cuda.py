@@ -39,7 +39,7 @@ def test_small_burgers_discovery_on_the_gpu() -> None:
     """The default method with device="cuda" (fused kernels on): exact terms, coefficients within 5 %."""
     system = burgers_delta()
     data = deepmod.subsample(deepmod.add_noise(system.data, 0.02, seed=1), 1000, seed=1)
-    result = deepmod.discover(data, deepmod.DeepMoD(fuse=True), seed=0, device="cuda")
+    result = deepmod.discover(data, deepmod.DeepMoD(network=deepmod.DefaultNetwork(fuse=True)), seed=0, device="cuda")
     assert set(result.coefficients["u_t"]) == set(system.truth["u_t"]), str(result)
     for term, true in system.truth["u_t"].items():
         assert abs(result.coefficients["u_t"][term] - true) < 0.05 * abs(true), str(result)

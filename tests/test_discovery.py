@@ -29,7 +29,7 @@ def test_small_burgers_discovery_is_correct() -> None:
     """
     system = burgers_delta()
     data = deepmod.subsample(deepmod.add_noise(system.data, 0.02, seed=1), 1000, seed=1)
-    result = deepmod.discover(data, deepmod.DeepMoD(fuse=False), seed=0)
+    result = deepmod.discover(data, deepmod.DeepMoD(network=deepmod.DefaultNetwork(fuse=False)), seed=0)
     exact, err = _support_and_error(result.coefficients, system.truth)
     assert exact, str(result)
     assert err < 0.05, str(result)

@@ -34,7 +34,9 @@ from deepmod.refinement import SimulationRefit
 from deepmod.regression import RegressionSystem
 from deepmod.result import Result
 
-FAST_DEEPMOD = deepmod.DeepMoD(schedule=deepmod.Schedule(max_iterations=200), max_samples=400, fuse=False)
+FAST_DEEPMOD = deepmod.DeepMoD(
+    schedule=deepmod.Schedule(max_iterations=200), max_samples=400, network=deepmod.DefaultNetwork(fuse=False)
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,9 @@ def test_a_weak_ensemble_reports_one_model_with_its_uncertainty(burgers10: deepm
     and it survives a save and load."""
     result = ensemble(burgers10, deepmod.WeakForm(), members=20, seed=0)
     single = deepmod.discover(burgers10, deepmod.WeakForm())
-    simulated, _ = SimulationRefit().refine(burgers10, single.equations, single.symbols)
+    simulated = (
+        SimulationRefit().refine(burgers10, deepmod.WeakForm().default_library(burgers10), single.equations).complete
+    )
     assert simulated is not None
     truth = {"u_xx": 0.1, "u*u_x": -1.0}
     assert set(result.coefficients["u_t"]) == set(single.coefficients["u_t"]) == set(truth)

@@ -17,7 +17,7 @@ from deepmod import discover
 from deepmod.data import Dataset
 from deepmod.errors import InputError
 from deepmod.method import Callback, RunControl
-from deepmod.neural import DeepMoD, Schedule
+from deepmod.neural import DeepMoD, DefaultNetwork, Schedule
 
 
 def _burgers_like(n_t: int = 30, n_x: int = 40) -> Dataset:
@@ -38,7 +38,7 @@ class _StopAt(Callback):
 def test_stop_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     data = _burgers_like()
     schedule = Schedule(max_iterations=200, check_every=50, min_iterations=50)
-    method = DeepMoD(schedule=schedule, max_samples=400, fuse=False)
+    method = DeepMoD(schedule=schedule, max_samples=400, network=DefaultNetwork(fuse=False))
     full = discover(data, method, seed=3)
 
     stop = threading.Event()
@@ -57,7 +57,7 @@ def test_resume_refuses_a_checkpoint_of_other_data(tmp_path: Path) -> None:
     stop.set()
     ckpt = tmp_path / "run.ckpt"
     data = _burgers_like()
-    method = DeepMoD(max_samples=300, fuse=False)
+    method = DeepMoD(max_samples=300, network=DefaultNetwork(fuse=False))
     discover(data, method, seed=0, control=RunControl(stop=stop, checkpoint=ckpt))
     with pytest.raises(InputError, match="other data"):
         discover(data, method, seed=1, control=RunControl(resume=ckpt))

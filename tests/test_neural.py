@@ -15,6 +15,7 @@ from deepmod.neural.deepmod import DeepMoD, default_estimator
 from deepmod.neural.schedule import Normalisation, Schedule
 from deepmod.neural.training import TrainingOutcome, field_weights
 from deepmod.neural.weak import WeakSelection
+from deepmod.refinement import WeakRefit
 from deepmod.regression import RegressionSystem
 from deepmod.result import History
 from deepmod.systems.weak import refit
@@ -142,11 +143,11 @@ def test_deepmod_reports_refitted_coefficients_and_keeps_the_network_ones() -> N
     x, u = system.data.points()
     norm = Normalisation.fit(x, u)
     outcome = TrainingOutcome([mask], [np.where(mask, 0.5, 0.0)], 10, "converged", 0.0, History(), [])
-    result = DeepMoD()._result(Problem(system.data, library), norm, outcome, {}, 0.0)
+    result = DeepMoD()._result(Problem(system.data, library), norm, outcome, {}, 0.0, WeakRefit())
     assert result.coefficients["u_t"] == refit(system.data, library, [_terms(library, {"u*u_x", "u_xx"})])[0]
     assert result.settings["coefficients"] == "weak refit"
     assert set(result.settings["network_coefficients"]["u_t"]) == {"u*u_x", "u_xx"}
-    plain = DeepMoD(weak_refit=False)._result(Problem(system.data, library), norm, outcome, {}, 0.0)
+    plain = DeepMoD()._result(Problem(system.data, library), norm, outcome, {}, 0.0, None)
     assert plain.settings["coefficients"] == "network"
     assert plain.coefficients["u_t"] == result.settings["network_coefficients"]["u_t"]
 
@@ -258,3 +259,30 @@ def test_data_weak_check_restores_a_small_true_term_the_network_missed() -> None
     missing = truth & ~np.isin(library.names, ["u_xx"])
     np.testing.assert_array_equal(check.refine([missing])[0], truth)
     np.testing.assert_array_equal(check.refine([truth])[0], truth)
+
+
+def test_deepmod_has_no_boolean_switch_and_chooses_its_components_from_the_data() -> None:
+    """DESIGN.md: an algorithm choice is a component object, never a boolean field. The defaults: weak selection
+    in time for a time series, on the grid (refined on the data, then the weak refit) for PDE grids, over the
+    samples' box for scattered samples; a selection given for data it does not suit is refused by name."""
+    import dataclasses
+    import re
+
+    from deepmod.data import lotka_volterra, subsample
+    from deepmod.errors import InputError
+    from deepmod.neural.components import BoxWeak, GridWeak, Pointwise, TimeWeak, default_components
+
+    for f in dataclasses.fields(DeepMoD):
+        assert not re.search(r"\bbool\b", str(f.type)) and not isinstance(f.default, bool), f.name
+    grid = burgers_delta().data
+    ode = lotka_volterra().data
+    scattered = subsample(grid, 500, seed=0)
+    choices = {name: default_components(d, deepmod.make_library(d)) for name, d in (("grid", grid), ("ode", ode))}
+    choices["scattered"] = default_components(scattered, deepmod.make_library(scattered))
+    assert isinstance(choices["grid"].selection, GridWeak) and isinstance(choices["grid"].refinement, WeakRefit)
+    assert isinstance(choices["ode"].selection, TimeWeak) and choices["ode"].refinement is None
+    assert isinstance(choices["scattered"].selection, BoxWeak) and choices["scattered"].refinement is None
+    given = DeepMoD(selection=Pointwise(check=None)).choices(grid, deepmod.make_library(grid))
+    assert given.selection == Pointwise(check=None) and isinstance(given.refinement, WeakRefit)
+    with pytest.raises(InputError, match="TimeWeak selection is for time series"):
+        deepmod.discover(grid, DeepMoD(selection=TimeWeak(), schedule=Schedule(max_iterations=10)))

@@ -17,7 +17,7 @@ from deepmod.data import add_noise, save_npz
 from deepmod.data.synthetic import burgers_delta
 from deepmod.equation import Equation
 from deepmod.method import Callback, RunControl
-from deepmod.neural import DeepMoD, Schedule
+from deepmod.neural import DeepMoD, DefaultNetwork, Schedule
 from deepmod.report.figures import equation_latex
 from deepmod.terms import Symbols
 
@@ -151,7 +151,7 @@ def test_training_callbacks_receive_losses_and_coefficients() -> None:
 
     recorder = Recorder()
     system = burgers_delta()
-    method = DeepMoD(schedule=Schedule(max_iterations=200), fuse=False)
+    method = DeepMoD(schedule=Schedule(max_iterations=200), network=DefaultNetwork(fuse=False))
     discover(system.data, method, make_library(system.data), control=RunControl([recorder]))
     assert len(recorder.records) == 200 // method.schedule.check_every
     assert {"loss/data", "loss/regression", "loss/validation", "coef/u_t/u_xx"} <= set(recorder.records[-1])

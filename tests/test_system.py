@@ -20,7 +20,9 @@ from deepmod.data import add_noise, burgers_delta, lotka_volterra, save_npz
 from deepmod.errors import InputError
 from deepmod.result import Result
 
-FAST_DEEPMOD = deepmod.DeepMoD(schedule=deepmod.Schedule(max_iterations=300), max_samples=500, fuse=False)
+FAST_DEEPMOD = deepmod.DeepMoD(
+    schedule=deepmod.Schedule(max_iterations=300), max_samples=500, network=deepmod.DefaultNetwork(fuse=False)
+)
 _XY = deepmod.Symbols(("x", "y"), ())
 FAST_UDE = deepmod.UDE(
     known=[deepmod.parse_equation("x_t = 1.3*x", _XY), deepmod.parse_equation("y_t = -1.8*y", _XY)],

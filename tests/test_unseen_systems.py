@@ -79,7 +79,7 @@ def test_a_field_one_network_cannot_resolve_is_reported() -> None:
 
     system = unseen_systems(0)["fourth-order (KS type)"]
     noisy = deepmod.add_noise(system.data, 0.10, seed=0)
-    method = deepmod.DeepMoD(fuse=False, schedule=Schedule(max_iterations=300))
+    method = deepmod.DeepMoD(network=deepmod.DefaultNetwork(fuse=False), schedule=Schedule(max_iterations=300))
     result = deepmod.discover(noisy, method, seed=0, diff_order=4)
     fit = result.settings["fit"]["u"]
     assert fit["noise"] == pytest.approx(0.10 * np.std(system.data.fields["u"]), rel=0.1)

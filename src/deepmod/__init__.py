@@ -25,7 +25,7 @@ from deepmod.derivatives.bumps import BumpRule
 from deepmod.equation import Equation, parse_equation
 from deepmod.library import CandidateLibrary, PolynomialLibrary, TermEvaluator, symbols_for
 from deepmod.method import Callback, Method, RunControl
-from deepmod.neural import MLP, DeepMoD, LeastSquares, RegressorEstimator, Schedule, Siren, TimeWindows
+from deepmod.neural import MLP, DeepMoD, DefaultNetwork, LeastSquares, RegressorEstimator, Schedule, Siren, TimeWindows
 from deepmod.ode import UDE, HyperEuler, HyperHeun
 from deepmod.pde import UniversalPDEMethod
 from deepmod.pde.coarse import Coarsening
@@ -65,6 +65,7 @@ __all__ = [
     "CrossValidatedPath",
     "Dataset",
     "DeepMoD",
+    "DefaultNetwork",
     "Equation",
     "FiniteDifferences",
     "History",

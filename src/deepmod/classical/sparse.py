@@ -91,7 +91,8 @@ class SparseRegression(Method, abc.ABC):
         label = producer.refit_label
         if equations is None or self.simulation_refit is None or not any(eq.coefficients for eq in equations):
             return None if equations is None else Refit(equations, {"by": label})
-        simulated, info = self.simulation_refit.refine(problem.data, equations, problem.library.symbols)
+        refined = self.simulation_refit.refine(problem.data, problem.library, equations)
+        simulated, info = refined.complete, refined.how
         if simulated is None:
             return Refit(equations, {"by": label, "simulation": info["skipped"]})
         how = {"by": "simulation", "steps": info["steps"], "misfit_in_noise_units": info["misfit_in_noise_units"]}

@@ -59,13 +59,14 @@ class Entry:
 
 def _deepmod(options: Options) -> Method:
     from deepmod.neural import DeepMoD, Schedule
+    from deepmod.neural.components import DefaultNetwork
 
     settings: dict[str, object] = {}
     if options.max_iterations is not None:
         settings["schedule"] = Schedule(max_iterations=options.max_iterations)
     if options.samples is not None:
         settings["max_samples"] = options.samples
-    return DeepMoD(fuse=options.fuse, **settings)  # type: ignore[arg-type]
+    return DeepMoD(network=DefaultNetwork(fuse=options.fuse), **settings)  # type: ignore[arg-type]
 
 
 def _weak(options: Options) -> Method:

@@ -12,14 +12,13 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import ClassVar
 
 import numpy as np
 import torch
 
 from deepmod._random import torch_seeded
-from deepmod.approximators import MLP, Approximator, TimeWindows, oscillations
+from deepmod.approximators import Approximator
 from deepmod.checkpoint import CHECKPOINT_FORMAT, fingerprint, load_checkpoint, save_checkpoint
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.smoothing import noise_std
@@ -28,26 +27,16 @@ from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
 from deepmod.method import Bootstrap, Method, Problem, Refit, check_library_size, require_one_run
+from deepmod.neural.components import Choices, DefaultNetwork, Selection, default_components
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.schedule import Normalisation, Schedule
 from deepmod.neural.sparsity import RegressorEstimator, SparsityEstimator
 from deepmod.neural.training import Components, Trainer, TrainingData, TrainingOutcome
-from deepmod.neural.weak import BoxWeakSelection, DataWeakCheck, GridWeakSelection, WeakSelection
+from deepmod.neural.weak import GridWeakSelection
+from deepmod.refinement.base import Refinement
 from deepmod.regression.selection import BackwardElimination
 from deepmod.result import Result
-from deepmod.systems.weak import WeakSystems, refit
 from deepmod.terms import simpler_relatives
-
-
-def default_network(data: Dataset, n_inputs: int, n_outputs: int, *, fuse: bool = True) -> Approximator:
-    """A tanh MLP with four hidden layers of 50 units; for ODE data with several oscillations, one smaller MLP
-    per oscillation (:class:`~deepmod.approximators.TimeWindows`), so that each fits about one cycle."""
-    if data.n_space == 0:
-        x, u = data.points()
-        windows = round(oscillations(x[:, 0], u))
-        if windows > 1:
-            return TimeWindows(n_inputs, n_outputs, windows, fuse=fuse)
-    return MLP(n_inputs, n_outputs, fuse=fuse)
 
 
 def _samples(
@@ -89,56 +78,45 @@ class DeepMoD(Method):
     a stop event, checkpoints, goes to :meth:`run` as a :class:`~deepmod.method.RunControl`).
 
     Attributes:
-        network: factory ``(n_inputs, n_outputs) -> Approximator``; ``None`` chooses from the data
-            (:func:`default_network`).
+        network: factory ``(n_inputs, n_outputs) -> Approximator``, or :class:`~deepmod.neural.components.\
+            DefaultNetwork` (the default: chosen from the data, its derivative work compiled).
         constraint: solves for xi inside the loss.
         estimator: chooses active terms; ``None`` chooses from the data (:func:`default_estimator`).
         schedule: when to estimate sparsity and stop.
+        selection: how terms are chosen at each sparsity check (:mod:`deepmod.neural.components`:
+            :class:`~deepmod.neural.components.Pointwise` on the network's derivatives, optionally refined on
+            the data's weak form; :class:`~deepmod.neural.components.TimeWeak`,
+            :class:`~deepmod.neural.components.GridWeak`, :class:`~deepmod.neural.components.BoxWeak` on
+            weak forms of the network's fit); ``None`` chooses from the data
+            (:func:`~deepmod.neural.components.default_components`).
+        refinement: how the chosen terms' coefficients are estimated again once training ends
+            (:class:`~deepmod.refinement.WeakRefit`: least squares on the weak form of all the data; the
+            network's own coefficients stay in the result's settings; fields it cannot refit keep them);
+            ``None`` chooses from the data (the weak refit on PDE grids, none elsewhere).
         max_samples: at most this many random samples are used (80 % train, 20 % validation); ``None``
             uses all. Scattered data are used as they are when smaller.
         learning_rate: Adam's step size; ``None`` takes the network's own (``Approximator.learning_rate``).
-        fuse: whether the default network compiles the element-wise work of its derivatives
-            (``torch.compile``: seconds of compiling once per process, then steps about 1.5-3x cheaper; same
-            results to round-off). A network from ``network`` carries its own ``fuse``.
-        weak_selection: on ODE data, choose terms on the weak form of the network's fit (integrals against
-            test functions, :mod:`deepmod.neural.weak`) rather than on its pointwise derivatives; the
-            coefficients are still solved pointwise in the loss.
-        grid_weak_selection: on PDE data on a grid, choose terms on the weak form of the network's fit with the
-            derivatives on the test functions (:class:`~deepmod.neural.weak.GridWeakSelection`), then refine the
-            choice on the weak form of the data (:class:`~deepmod.neural.weak.DataWeakCheck`). The candidates
-            are then the library terms that derivatives of monomials span (``u*u_xx`` alone is not one);
-            ``False``: pointwise selection on the network's derivatives.
-        box_weak_selection: on scattered PDE samples, choose terms on the weak form of the network's values
-            on an even grid over the samples' box (:class:`~deepmod.neural.weak.BoxWeakSelection`); nothing
-            refines that choice; ``False``: pointwise selection on the network's derivatives.
-        data_check: with pointwise selection on grid data, the network's choice is refined on the weak form of
-            the data as well (one term in or out at a time while held-out blocks of test functions are
-            predicted better by more than a standard error): the data's integrals see small terms that the
-            network's fit to a couple of thousand samples misses.
-        weak_refit: on PDE data on a grid, once the terms are chosen, their coefficients are estimated again
-            by least squares on the weak form of all the data (:func:`deepmod.systems.weak.refit`:
-            integrals of the data against test functions, no derivative of the data or of the network):
-            the network's pointwise derivatives, fitted to a couple of thousand noisy samples, bias
-            diffusion coefficients by several per cent (reaction-diffusion at 5 % noise: 0.0875 for 0.1),
-            the integrals of all the data by about one. The network's own coefficients stay in the
-            result's settings; fields whose terms are not derivatives of monomials keep them.
     """
 
-    network: Callable[[int, int], Approximator] | None = None
+    network: Callable[[int, int], Approximator] | DefaultNetwork = field(default_factory=DefaultNetwork)
     constraint: Constraint = field(default_factory=LeastSquares)
     estimator: SparsityEstimator | None = None
     schedule: Schedule = field(default_factory=Schedule)
+    selection: Selection | None = None
+    refinement: Refinement | None = None
     max_samples: int | None = 2000
     learning_rate: float | None = None
     validation_fraction: float = 0.2
-    fuse: bool = True
-    weak_selection: bool = True
-    grid_weak_selection: bool = True
-    box_weak_selection: bool = True
-    data_check: bool = True
-    weak_refit: bool = True
 
     name: ClassVar[str] = "deepmod"
+
+    def choices(self, data: Dataset, library: CandidateLibrary) -> Choices:
+        """The selection and refinement of a run on ``data``: the ones given, the data's defaults for the rest."""
+        defaults = default_components(data, library)
+        return Choices(
+            defaults.selection if self.selection is None else self.selection,
+            defaults.refinement if self.refinement is None else self.refinement,
+        )
 
     def run(self, problem: Problem) -> Result:
         start = time.perf_counter()
@@ -152,26 +130,23 @@ class DeepMoD(Method):
         norm = Normalisation.fit(x, u)
         split = self._split(x, u, norm, device)
         with torch_seeded(seed):
-            make = partial(default_network, data, fuse=self.fuse) if self.network is None else self.network
+            make = self.network.factory(data) if isinstance(self.network, DefaultNetwork) else self.network
             model = make(x.shape[1], u.shape[1]).to(device)
-        selection = self._selection(data, split, library, norm)
+        choices = self.choices(data, library)
+        prepared = choices.selection.prepare(data, split, library, norm)
         if self.estimator is not None:
             estimator = self.estimator
-        else:  # simpler relatives are library columns; a grid weak selection's columns are weak terms
-            weak = isinstance(selection, GridWeakSelection | BoxWeakSelection)
-            estimator = default_estimator(data, None if weak else library)
+        else:  # simpler relatives are library columns; a grid or box weak selection's columns are weak terms
+            estimator = default_estimator(data, library if prepared.on_library_columns else None)
         parts = Components(model, library, self.constraint, estimator)
-        check = None
-        if selection is None and self.data_check and data.grid and data.n_space > 0:
-            check = DataWeakCheck.for_grid(data, norm.centre, norm.half_width, library)
         trainer = Trainer(
             parts,
             split,
             self.schedule,
             learning_rate=self.learning_rate,
             control=control,
-            selection=selection,
-            check=check,
+            selection=prepared.selection,
+            check=prepared.check,
         )
         key = fingerprint(x, u, library, seed, type(model).__name__)
         if control.resume is not None:
@@ -194,8 +169,9 @@ class DeepMoD(Method):
         fit = fit_against_noise(data, model, split, norm)
         if fit:
             settings["fit"] = fit
-        result = self._result(problem, norm, outcome, settings, time.perf_counter() - start)
-        checked = check is not None or isinstance(selection, GridWeakSelection)
+        refinement = choices.refinement if outcome.status != "interrupted" else None
+        result = self._result(problem, norm, outcome, settings, time.perf_counter() - start, refinement)
+        checked = prepared.check is not None or isinstance(prepared.selection, GridWeakSelection)
         result.warnings.extend(fit_warnings(fit, outcome.status, self.schedule.max_iterations, checked=checked))
         for eq in result.equations:
             result.warnings.extend(dense_warning(eq.lhs, len(eq.coefficients), len(library.terms)))
@@ -210,30 +186,16 @@ class DeepMoD(Method):
         )
         return TrainingData(xt[n_val:], ut[n_val:], xt[:n_val], ut[:n_val], norm)
 
-    def _selection(
-        self, data: Dataset, split: TrainingData, library: CandidateLibrary, norm: Normalisation
-    ) -> WeakSelection | GridWeakSelection | BoxWeakSelection | None:
-        """The weak system on which terms are chosen: for ODE data with ``weak_selection``, for grid PDE data
-        with ``grid_weak_selection``, for scattered PDE samples with ``box_weak_selection``; ``None``: pointwise,
-        also for a library with a term that is no polynomial (a coordinate, a function, a negative power): the
-        weak selections choose among derivatives of monomials."""
-        if not all(t.polynomial for t in library.terms):
-            return None
-        if data.n_space == 0 and self.weak_selection:
-            pairs = ((split.x, split.x_val), (split.u, split.u_val))
-            t, u = (torch.cat(pair).cpu().double().numpy() for pair in pairs)
-            return WeakSelection.for_samples(t[:, 0], u, len(library.terms))
-        if data.n_space > 0 and data.grid and self.grid_weak_selection:
-            return GridWeakSelection(DataWeakCheck.for_grid(data, norm.centre, norm.half_width, library))
-        if data.n_space > 0 and not data.grid and self.box_weak_selection:
-            return BoxWeakSelection.for_samples(library, len(data.coord_names))
-        return None
-
     def refit(self, problem: Problem, supports: Sequence[Sequence[str]]) -> Refit | None:
-        """On PDE grid data with ``weak_refit``, the weak refit of the chosen terms on all the data
-        (:func:`deepmod.systems.weak.refit`); ``None`` elsewhere or where it spans no field's terms."""
-        equations = WeakSystems().refit(problem.data, problem.library, supports) if self.weak_refit else None
-        return None if equations is None else Refit(equations, {"by": "weak form"})
+        """The run's refinement of the chosen terms on all the data (the weak refit on PDE grids by default);
+        ``None`` where there is none or it cannot refit every field's terms."""
+        refinement = self.choices(problem.data, problem.library).refinement
+        if refinement is None:
+            return None
+        symbols = problem.library.symbols
+        chosen = [Equation(symbols.lhs(f), dict.fromkeys(names, 0.0)) for f, names in enumerate(supports)]
+        refined = refinement.refine(problem.data, problem.library, chosen)
+        return None if refined.complete is None else Refit(refined.complete, {"by": refined.how.get("by", "")})
 
     def _result(
         self,
@@ -242,21 +204,24 @@ class DeepMoD(Method):
         outcome: TrainingOutcome,
         settings: dict[str, object],
         seconds: float,
+        refinement: Refinement | None,
     ) -> Result:
         data, library, bootstrap = problem.data, problem.library, problem.bootstrap
         to_phys = physical_factors(library, norm)
         names = library.names
-        usable = self.weak_refit and outcome.status != "interrupted"
-        supports = [[library.terms[j] for j in np.flatnonzero(m)] for m in outcome.masks]
-        refits = refit(data, library, supports, bootstrap=bootstrap) if usable else [None] * len(outcome.masks)
         lhs = [library.symbols.lhs(f) for f in range(len(outcome.masks))]
-        equations, network_coefficients = [], {}
-        for f, (coef, mask, weak) in enumerate(zip(outcome.coefficients, outcome.masks, refits, strict=True)):
+        own = []
+        for f, (coef, mask) in enumerate(zip(outcome.coefficients, outcome.masks, strict=True)):
             phys = coef * to_phys[f]
-            own = {names[j]: float(phys[j]) for j in np.flatnonzero(mask)}
-            if weak is not None:
-                network_coefficients[lhs[f]] = own
-            equations.append(Equation(lhs[f], own if weak is None else weak))
+            own.append(Equation(lhs[f], {names[j]: float(phys[j]) for j in np.flatnonzero(mask)}))
+        refined: list[Equation | None] = [None] * len(own)
+        if refinement is not None:
+            refined = refinement.refine(data, library, own, bootstrap).equations
+        equations, network_coefficients = [], {}
+        for eq, better in zip(own, refined, strict=True):
+            if better is not None:
+                network_coefficients[eq.lhs] = dict(eq.coefficients)
+            equations.append(eq if better is None else better)
         settings["coefficients"] = "weak refit" if network_coefficients else "network"
         if network_coefficients:
             settings["network_coefficients"] = network_coefficients

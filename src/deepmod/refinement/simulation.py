@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -30,9 +30,11 @@ from deepmod.data.dataset import Dataset
 from deepmod.derivatives.bumps import corner_wavenumber
 from deepmod.derivatives.smoothing import noise_std
 from deepmod.equation import Equation
-from deepmod.library import TermEvaluator
+from deepmod.library import CandidateLibrary, TermEvaluator
 from deepmod.lines import derivative
+from deepmod.refinement.base import Refined, Refinement
 from deepmod.simulate import is_periodic
+from deepmod.systems.base import Bootstrap
 from deepmod.terms import Symbols
 
 STEP = 1e-6
@@ -46,8 +48,9 @@ class _BlewUp(Exception):
     """A trial solution left every bound of the record."""
 
 
+@final
 @dataclass(frozen=True)
-class SimulationRefit:
+class SimulationRefit(Refinement):
     """Single-shooting maximum likelihood of chosen terms' coefficients (:mod:`deepmod.refinement.simulation`).
 
     Attributes:
@@ -64,26 +67,34 @@ class SimulationRefit:
     max_jacobian: float = 5e7
 
     def refine(
-        self, data: Dataset, equations: Sequence[Equation], symbols: Symbols
-    ) -> tuple[list[Equation] | None, dict[str, Any]]:
+        self, data: Dataset, library: CandidateLibrary, equations: Sequence[Equation], rows: Bootstrap | None = None
+    ) -> Refined:
         """The equations with their coefficients fitted to ``data``'s record by simulation, one per field (empty
-        for a field given none), and what was done; ``None`` (the reason in the dictionary) where that is not
-        possible or made no progress."""
+        for a field given none), and what was done (the Gauss-Newton steps, the misfit in units of the noise
+        variance); none refined (the reason as ``how["skipped"]``) where that is not possible or made no
+        progress. The whole record is fitted: ``rows`` is not used (an ensemble's reported model only)."""
         start = time.perf_counter()
+        symbols = library.symbols
         why = _unsupported(data, equations, symbols)
         if why:
-            return None, {"skipped": why}
+            return _skipped(equations, why)
         problem = _Shooting(data, equations, symbols, self.rtol)
         size = problem.record.size * problem.n_parameters
         if size > self.max_jacobian:
-            return None, {"skipped": f"a Jacobian of {size:.2g} entries (more than {self.max_jacobian:.2g})"}
+            return _skipped(equations, f"a Jacobian of {size:.2g} entries (more than {self.max_jacobian:.2g})")
         work = problem.work()
         if work > self.max_work:
-            return None, {"skipped": f"{work:.2g} point evaluations per solve (more than {self.max_work:.2g})"}
+            return _skipped(equations, f"{work:.2g} point evaluations per solve (more than {self.max_work:.2g})")
         with threadpool_limits(1):  # the same bits on any number of BLAS threads (the solver's stage sums)
             fitted, info = problem.fit(self.iterations)
         info["seconds"] = time.perf_counter() - start
-        return (None if fitted is None else problem.equations(fitted)), info
+        if fitted is None:
+            return Refined([None] * len(equations), {"skipped": "no Gauss-Newton step lowered the misfit", **info})
+        return Refined(list(problem.equations(fitted)), info)
+
+
+def _skipped(equations: Sequence[Equation], why: str) -> Refined:
+    return Refined([None] * len(equations), {"skipped": why})
 
 
 def _unsupported(data: Dataset, equations: Sequence[Equation], symbols: Symbols) -> str:
