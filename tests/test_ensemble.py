@@ -16,6 +16,7 @@ from scipy import stats
 
 import deepmod
 from deepmod.cli import main
+from deepmod.control import RunControl
 from deepmod.data import add_noise, burgers_delta, save_npz
 from deepmod.data.loaders import load
 from deepmod.ensemble import (
@@ -144,7 +145,7 @@ class _Dies(Task):
     marker: str
     always: bool = False
 
-    def __call__(self, index: int, stop: threading.Event | None = None) -> int:
+    def __call__(self, index: int, control: RunControl | None = None) -> int:
         mark = Path(f"{self.marker}.{index}")
         if index == 1 and (self.always or not mark.exists()):
             mark.touch()
@@ -165,14 +166,14 @@ def test_a_member_that_keeps_dying_is_reported_not_dropped(tmp_path: Path) -> No
 
 @dataclass(frozen=True)
 class _Slow(Task):
-    """Each run waits ``seconds`` (checking ``stop`` in-process) and gives its index."""
+    """Each run waits ``seconds`` (checking the stop request in-process) and gives its index."""
 
     seconds: float
 
-    def __call__(self, index: int, stop: threading.Event | None = None) -> int:
+    def __call__(self, index: int, control: RunControl | None = None) -> int:
         end = time.monotonic() + self.seconds
         while time.monotonic() < end:
-            if stop is not None and stop.is_set():
+            if control is not None and control.stopped():
                 raise Interrupted("stopped")
             time.sleep(0.01)
         return index
@@ -183,7 +184,10 @@ def test_a_stop_request_ends_every_run_and_keeps_the_finished(backend: Serial | 
     """The stop is set when the first run finishes: the job ends at once, well before the rest would (20 s)."""
     stop = threading.Event()
     start = time.monotonic()
-    out = backend.map(Job(_Slow(1.0 if isinstance(backend, Serial) else 0.0), range(20), lambda i, o: stop.set(), stop))
+    job = Job(
+        _Slow(1.0 if isinstance(backend, Serial) else 0.0), range(20), lambda i, o: stop.set(), RunControl(stop=stop)
+    )
+    out = backend.map(job)
     assert out.interrupted and len(out.finished) >= 1 and not out.failed
     assert time.monotonic() - start < 15
 
@@ -191,7 +195,11 @@ def test_a_stop_request_ends_every_run_and_keeps_the_finished(backend: Serial | 
 def test_an_interrupted_ensemble_is_marked_and_aggregates_the_finished(burgers10: deepmod.Dataset) -> None:
     stop = threading.Event()
     result = ensemble(
-        burgers10, deepmod.WeakForm(), members=10, on_member=lambda o: stop.set() if o.index == 2 else None, stop=stop
+        burgers10,
+        deepmod.WeakForm(),
+        members=10,
+        on_member=lambda o: stop.set() if o.index == 2 else None,
+        control=RunControl(stop=stop),
     )
     assert result.status == "interrupted"
     assert result.settings["ensemble"]["finished"] == 3

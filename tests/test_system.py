@@ -3,6 +3,7 @@ their defaults, no process-wide state, and the house's size rules."""
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from deepmod.cli import main
 from deepmod.data import add_noise, burgers_delta, lotka_volterra, save_npz
 from deepmod.errors import InputError
 from deepmod.result import Result
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "deepmod"
 
 FAST_DEEPMOD = deepmod.DeepMoD(
     schedule=deepmod.Schedule(max_iterations=300), max_samples=500, network=deepmod.DefaultNetwork(fuse=False)
@@ -218,3 +221,24 @@ def test_the_import_graph_of_deepmod_has_no_cycle() -> None:
                 state[nxt] = 1
                 path.append(nxt)
                 todo.append(iter(edges[nxt]))
+
+
+def test_no_function_takes_a_stop_parameter() -> None:
+    """One control channel: a run is steered from outside by one ``RunControl`` (callbacks, the stop request,
+    checkpoints), so no function or method in src/deepmod has a parameter named ``stop`` (an AST walk); the
+    stop event lives in ``RunControl.stop`` alone."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                args = node.args
+                names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+                if "stop" in names:
+                    found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+            elif isinstance(node, ast.ClassDef) and node.name != "RunControl":
+                fields = [
+                    b.target.id for b in node.body if isinstance(b, ast.AnnAssign) and isinstance(b.target, ast.Name)
+                ]
+                if "stop" in fields:  # a dataclass field is an __init__ parameter
+                    found.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name}.stop")
+    assert not found, found

@@ -1,16 +1,15 @@
 """The method contract: every discovery method turns a Dataset and a library into a Result; how a run is
-controlled from outside (callbacks, a stop request, checkpoints) travels beside the settings, in
-:class:`RunControl`."""
+controlled from outside (callbacks, a stop request, checkpoints) travels beside the settings, in one
+:class:`~deepmod.control.RunControl`."""
 
 from __future__ import annotations
 
 import abc
-import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from deepmod.control import Callback, RunControl, Status
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
@@ -18,40 +17,6 @@ from deepmod.library import CandidateLibrary, PolynomialLibrary, symbols_for
 from deepmod.result import Result
 from deepmod.systems.base import Bootstrap, check_library_size, require_grid
 from deepmod.terms import Symbols
-
-
-class Callback:
-    """Hooks into an iterative run; override what you need. Progress bars and loggers are callbacks."""
-
-    def on_start(self, max_iterations: int) -> None:
-        """Training begins."""
-
-    def on_record(self, iteration: int, loss: float, active: int) -> None:
-        """A history record was taken."""
-
-    def on_history(self, iteration: int, values: dict[str, float]) -> None:
-        """The record's values by name: losses and normalised coefficients (``coef/u_t/u_xx``)."""
-
-    def on_end(self, status: str) -> None:
-        """Training ended."""
-
-
-@dataclass(frozen=True)
-class RunControl:
-    """What steers one run from outside, kept apart from the method's settings.
-
-    Attributes:
-        callbacks: progress bars, loggers.
-        stop: once set (by a signal handler, say), an iterative method ends at its next step with status
-            ``"interrupted"`` and the result so far.
-        checkpoint: where an interrupted run writes its state (``torch.save`` of tensors and plain values).
-        resume: a checkpoint to continue from; it must come from the same data, sampling, seed and library.
-    """
-
-    callbacks: Sequence[Callback] = ()
-    stop: threading.Event | None = None
-    checkpoint: str | os.PathLike[str] | None = None
-    resume: str | os.PathLike[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +119,7 @@ __all__ = [
     "Problem",
     "Refit",
     "RunControl",
+    "Status",
     "check_library_size",
     "known_parts",
     "require_grid",

@@ -18,6 +18,7 @@ import numpy as np
 
 from deepmod._io import atomic_write_text
 from deepmod._version import __version__
+from deepmod.control import STATUSES, Status
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
@@ -157,7 +158,7 @@ class Result:
     equations: list[Equation]
     method: str
     library: list[str]
-    status: str = "converged"
+    status: Status = "converged"
     iterations: int = 0
     seconds: float = field(default=0.0, compare=False)
     history: History = field(default_factory=History)
@@ -229,7 +230,7 @@ class Result:
             equations,
             str(d.get("method", "")),
             [str(n) for n in d.get("library") or []],
-            str(d.get("status", "converged")),
+            _status(d.get("status", "converged")),
             int(d.get("iterations", 0)),
             history=History.from_dict(d.get("history") or {}),
             settings=dict(d.get("settings") or {}),
@@ -331,6 +332,18 @@ class Result:
             denoise=denoise,
             max_seconds=max_seconds,
         )
+
+
+def _status(stored: Any) -> Status:
+    """A saved status back to its type.
+
+    Raises:
+        ValueError: for a status no run ends with (the loader says the file is no deepmod result).
+    """
+    for status in STATUSES:
+        if stored == status:
+            return status
+    raise ValueError(f"unknown status {stored!r}")
 
 
 def _evidence(stored: Mapping[str, Any], method: str) -> Evidence:

@@ -21,6 +21,7 @@ from typing import Any
 from deepmod.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE
 from deepmod.cli.parser import build_parser
 from deepmod.cli.registry import Options, build_method
+from deepmod.control import RunControl
 
 
 def _method(args: argparse.Namespace) -> Any:
@@ -28,9 +29,9 @@ def _method(args: argparse.Namespace) -> Any:
     return build_method(args.method, Options.of(args))
 
 
-def _control(args: argparse.Namespace, stop: threading.Event) -> Any:
-    """Progress bar, TensorBoard, the stop event and checkpoint paths of a ``discover`` run."""
-    from deepmod.method import RunControl
+def _control(args: argparse.Namespace) -> Any:
+    """Progress bar, TensorBoard, a stop event (set by :func:`_stop_on_signals`) and checkpoint paths of a
+    ``discover`` run."""
     from deepmod.report.progress import ProgressBar
 
     desc = "smoothed derivatives" if args.method == "fd" else "training"
@@ -39,7 +40,7 @@ def _control(args: argparse.Namespace, stop: threading.Event) -> Any:
         from deepmod.report.progress import TensorBoardLogger
 
         callbacks.append(TensorBoardLogger(args.tensorboard))
-    return RunControl(callbacks, stop, _checkpoint_path(args), args.resume)
+    return RunControl(callbacks, threading.Event(), _checkpoint_path(args), args.resume)
 
 
 def _checkpoint_path(args: argparse.Namespace) -> str:
@@ -49,9 +50,11 @@ def _checkpoint_path(args: argparse.Namespace) -> str:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set ``stop`` (training ends cleanly at the next step); a second signal aborts."""
-    if threading.current_thread() is not threading.main_thread():
+def _stop_on_signals(control: RunControl) -> Iterator[None]:
+    """SIGINT and SIGTERM set ``control``'s stop event (training ends cleanly at the next step); a second signal
+    aborts."""
+    stop = control.stop
+    if stop is None or threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -107,7 +110,6 @@ def _discover(args: argparse.Namespace) -> int:
         inputs=args.inputs,
         trajectory=args.trajectory,
     )
-    stop = threading.Event()
     method = _method(args)
     if args.mask_nan and not data.grid and args.method in ("weak", "fd"):
         raise InputError(
@@ -119,8 +121,9 @@ def _discover(args: argparse.Namespace) -> int:
         if args.resume or args.tensorboard:
             raise InputError("--resume and --tensorboard are for single runs, not --ensemble")
         return _ensemble(args, data, method, library)
-    with _stop_on_signals(stop):
-        result = discover(data, method, library, seed=args.seed, device=args.device, control=_control(args, stop))
+    control = _control(args)
+    with _stop_on_signals(control):
+        result = discover(data, method, library, seed=args.seed, device=args.device, control=control)
     _show(result, args.output)
     if result.status == "interrupted":
         saved = f"; the result so far is in {args.output}" if args.output else ""
@@ -147,12 +150,12 @@ def _ensemble(args: argparse.Namespace, data: Any, method: Any, library: Any) ->
     from deepmod.cli import ensemble
     from deepmod.errors import FitFailed
 
-    stop = threading.Event()
-    with _stop_on_signals(stop):
+    control = RunControl(stop=threading.Event())
+    with _stop_on_signals(control):
         try:
-            result = ensemble.run(args, data, method, library, stop)
+            result = ensemble.run(args, data, method, library, control)
         except FitFailed:
-            if stop.is_set():
+            if control.stopped():
                 print("deepmod: interrupted before any member of the ensemble finished", file=sys.stderr)
                 return EXIT_INTERRUPTED
             raise
@@ -332,14 +335,14 @@ def _sweep(args: argparse.Namespace) -> int:
     from deepmod.cli import ensemble
 
     _check_output(args.output)
-    stop = threading.Event()
+    control = RunControl(stop=threading.Event())
     defaults = Options.of()  # a sweep compares the methods at their own defaults
 
     def make(name: str) -> Any:
         return build_method(name, defaults)
 
-    with _stop_on_signals(stop):
-        return ensemble.sweep(args, make, stop)
+    with _stop_on_signals(control):
+        return ensemble.sweep(args, make, control)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -72,7 +71,7 @@ class MemberBar:
         self._bar.close()
 
 
-def run(args: argparse.Namespace, data: Any, method: Any, library: Any, stop: threading.Event) -> Any:
+def run(args: argparse.Namespace, data: Any, method: Any, library: Any, control: Any) -> Any:
     """The ensemble of ``method`` on ``data`` as the command line asked for it."""
     from deepmod.ensemble import THRESHOLD, ensemble
     from deepmod.errors import InputError
@@ -92,7 +91,7 @@ def run(args: argparse.Namespace, data: Any, method: Any, library: Any, stop: th
             seed=args.seed,
             device=args.device,
             on_member=bar,
-            stop=stop,
+            control=control,
         )
     finally:
         bar.close()
@@ -126,7 +125,7 @@ def sweep_arguments(s: argparse.ArgumentParser, csv: Any, positive: Any) -> None
     backend_arguments(s, positive)
 
 
-def sweep(args: argparse.Namespace, make_method: Callable[[str], Any], stop: threading.Event) -> int:
+def sweep(args: argparse.Namespace, make_method: Callable[[str], Any], control: Any) -> int:
     """The ``sweep`` command: the table on stdout (and the rows as JSON)."""
     import dataclasses
     import json
@@ -165,7 +164,7 @@ def sweep(args: argparse.Namespace, make_method: Callable[[str], Any], stop: thr
             diff_order=args.diff_order,
             backend=backend(args, slow),
             on_row=bar,
-            stop=stop,
+            control=control,
         )
     finally:
         bar.close()

@@ -59,9 +59,9 @@ def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> in
     """The ``pinn`` command: train, write the result (and the solution), print the equations and errors."""
     import torch
 
+    from deepmod.control import RunControl
     from deepmod.data import save_npz
     from deepmod.errors import InputError
-    from deepmod.method import RunControl
     from deepmod.pinn import PINN
     from deepmod.report.progress import ProgressBar
 
@@ -69,12 +69,11 @@ def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> in
     if args.solution:
         check_output(args.solution)
     problem, data = _problem(args)
-    stop = threading.Event()
     checkpoint = args.checkpoint or f"{args.output}.ckpt"
     check_output(checkpoint)
     if args.resume and not Path(args.resume).is_file():
         raise InputError(f"the checkpoint '{args.resume}' does not exist or is not a file", options=("resume",))
-    control = RunControl([] if args.quiet else [ProgressBar(desc="pinn")], stop, checkpoint, args.resume)
+    control = RunControl([] if args.quiet else [ProgressBar(desc="pinn")], threading.Event(), checkpoint, args.resume)
     if not args.data_weight > 0:
         raise InputError(f"--data-weight {args.data_weight}: give a positive weight")
     settings = PINN(dtype=torch.float64 if args.float64 else None, data_weight=args.data_weight, refine=args.refine)
@@ -86,7 +85,7 @@ def run(args: argparse.Namespace, stop_on_signals: Any, check_output: Any) -> in
             lbfgs_iterations=min(cap, settings.lbfgs_iterations),
             refit_iterations=min(cap, settings.refit_iterations),
         )
-    with stop_on_signals(stop):
+    with stop_on_signals(control):
         fit = settings.solve(problem, seed=args.seed, device=args.device, control=control)
     result = fit.result(reference=data)
     result.save(args.output)

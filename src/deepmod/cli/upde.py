@@ -8,14 +8,17 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from deepmod.control import RunControl
 
 
 def run(
     args: argparse.Namespace,
     show: Callable[[Any, str | None], None],
     ensemble: Callable[..., int],
-    stop_on_signals: Callable[[threading.Event], AbstractContextManager[None]],
+    stop_on_signals: Callable[[RunControl], AbstractContextManager[None]],
 ) -> int:
     """The ``upde`` command: one fit, or ``--ensemble N`` of them; ``show`` prints and saves the result."""
     import dataclasses
@@ -23,9 +26,10 @@ def run(
     from deepmod.api import discover
     from deepmod.cli.exits import EXIT_INTERRUPTED
     from deepmod.cli.ude import known_equations, training_settings
+    from deepmod.control import RunControl
     from deepmod.data.loaders import load
     from deepmod.errors import FitFailed, InputError
-    from deepmod.method import RunControl, symbols_for
+    from deepmod.method import symbols_for
     from deepmod.pde import UniversalPDEMethod
 
     data = load(args.data, args.coords, args.fields, dims=args.dims)
@@ -43,10 +47,10 @@ def run(
     library = method.default_library(data, args.poly_order)
     if args.ensemble:
         return ensemble(args, data, dataclasses.replace(method, progress=False), library)
-    stop = threading.Event()
+    control = RunControl(stop=threading.Event())
     try:
-        with stop_on_signals(stop):
-            result = discover(data, method, library, seed=args.seed, device=args.device, control=RunControl(stop=stop))
+        with stop_on_signals(control):
+            result = discover(data, method, library, seed=args.seed, device=args.device, control=control)
     except FitFailed as exc:
         if args.output:
             exc.result.save(args.output)

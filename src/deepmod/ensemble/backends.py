@@ -14,11 +14,11 @@ import multiprocessing
 import os
 import queue
 import signal
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from deepmod.control import RunControl
 from deepmod.errors import require
 
 POLL = 0.2
@@ -33,22 +33,23 @@ class Task(abc.ABC):
     """One kind of run, numbered: everything a worker needs, sent to it once (so it must pickle)."""
 
     @abc.abstractmethod
-    def __call__(self, index: int, stop: threading.Event | None = None) -> Any:
-        """Run ``index``. ``stop`` (in-process runs only): once set, end early and raise :class:`Interrupted`."""
+    def __call__(self, index: int, control: RunControl | None = None) -> Any:
+        """Run ``index``. ``control`` (in-process runs only): once its stop is set, end early and raise
+        :class:`Interrupted`."""
 
 
 @dataclass
 class Job:
-    """A task over ``indices``; ``on_done(index, outcome)`` sees each run as it finishes; once ``stop`` is set,
-    the backend ends every run."""
+    """A task over ``indices``; ``on_done(index, outcome)`` sees each run as it finishes; once ``control``'s
+    stop is set, the backend ends every run."""
 
     task: Task
     indices: Sequence[int]
     on_done: Callable[[int, Any], None] | None = None
-    stop: threading.Event | None = None
+    control: RunControl = field(default_factory=RunControl)
 
     def stopped(self) -> bool:
-        return self.stop is not None and self.stop.is_set()
+        return self.control.stopped()
 
     def done(self, out: Outcomes, index: int, outcome: Any) -> None:
         out.finished[index] = outcome
@@ -93,7 +94,7 @@ class Serial(Backend):
                 out.interrupted = True
                 break
             try:
-                outcome = job.task(index, job.stop)
+                outcome = job.task(index, job.control)
             except Interrupted:
                 out.interrupted = True
                 break

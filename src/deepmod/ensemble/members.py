@@ -10,21 +10,22 @@ byte-identical on every backend (:mod:`deepmod.ensemble.backends`).
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from deepmod.control import RunControl, Status
 from deepmod.data.dataset import Dataset
 from deepmod.ensemble.backends import Interrupted, Task
 from deepmod.equation import Equation
 from deepmod.errors import FitFailed
 from deepmod.library import CandidateLibrary
-from deepmod.method import Bootstrap, Method, Problem, RunControl
+from deepmod.method import Bootstrap, Method, Problem
 from deepmod.result import Evidence, TermUncertainty
 
 COVERAGE = 0.95
@@ -58,7 +59,7 @@ class MemberOutcome:
 
     index: int
     coefficients: dict[str, dict[str, float]]
-    status: str
+    status: Status | Literal["failed"]
     library: tuple[str, ...] = ()
     error: str | None = None
     evidence: Evidence | None = None
@@ -75,18 +76,19 @@ class MemberTask(Task):
     seed: int = 0
     device: str = "cpu"
 
-    def problem(self, index: int | None = None, stop: threading.Event | None = None) -> Problem:
-        """Member ``index``'s problem; ``None``: the whole data, the ensemble's seed (its reported model's)."""
+    def problem(self, index: int | None = None, control: RunControl | None = None) -> Problem:
+        """Member ``index``'s problem, with ``control``'s stop request; ``None``: the whole data, the ensemble's
+        seed (its reported model's)."""
         if index is None:
             return Problem(self.data, self.library, self.seed, self.device)
         run, draw = member_seeds(self.seed, index)
-        control = RunControl(stop=stop)
-        return Problem(self.data, self.library, run, self.device, control, bootstrap=Bootstrap(draw))
+        own = RunControl() if control is None else control.stopping_only()
+        return Problem(self.data, self.library, run, self.device, own, bootstrap=Bootstrap(draw))
 
-    def __call__(self, index: int, stop: threading.Event | None = None) -> MemberOutcome:
+    def __call__(self, index: int, control: RunControl | None = None) -> MemberOutcome:
         with one_thread():
             try:
-                result = self.method.run(self.problem(index, stop))
+                result = self.method.run(self.problem(index, control))
             except FitFailed as exc:
                 return MemberOutcome(index, {}, "failed", error=str(exc))
         if result.status == "interrupted":

@@ -3,10 +3,10 @@ uncertainty of every term."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 
+from deepmod.control import RunControl
 from deepmod.data.dataset import Dataset
 from deepmod.diagnostics import dense_warning
 from deepmod.ensemble.backends import Backend, Job, Outcomes, Serial
@@ -33,7 +33,7 @@ def ensemble(
     seed: int = 0,
     device: str = "cpu",
     on_member: Callable[[MemberOutcome], None] | None = None,
-    stop: threading.Event | None = None,
+    control: RunControl | None = None,
 ) -> Result:
     """Run ``method`` ``members`` times on bootstrap draws of ``data`` and report one model with the
     uncertainty of each term.
@@ -53,8 +53,8 @@ def ensemble(
         backend: where the members run (:mod:`deepmod.ensemble.backends`); in this process by default. The
             same seed gives the same result on every backend.
         on_member: called with each member's outcome as it finishes (a progress bar).
-        stop: once set, every member is ended and the result aggregates the finished ones, status
-            ``"interrupted"``.
+        control: its stop request, once set, ends every member and the result aggregates the finished ones,
+            status ``"interrupted"`` (members are given the stop request alone).
 
     Raises:
         FitFailed: when no member found a model.
@@ -66,7 +66,8 @@ def ensemble(
     library = method.default_library(data) if library is None else library
     task = MemberTask(method, data, library, seed, device)
     done = None if on_member is None else (lambda _index, outcome: on_member(outcome))
-    outcomes = (Serial() if backend is None else backend).map(Job(task, range(members), done, stop))
+    job = Job(task, range(members), done, RunControl() if control is None else control)
+    outcomes = (Serial() if backend is None else backend).map(job)
     result = aggregate(task, outcomes, members, threshold)
     result.seconds = time.perf_counter() - start
     return result

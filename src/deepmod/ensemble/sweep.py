@@ -3,20 +3,21 @@ through the same backends as ensembles (:func:`sweep`)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
+from deepmod.control import RunControl, Status
 from deepmod.data.dataset import Dataset
 from deepmod.data.sampling import add_noise
 from deepmod.ensemble.backends import Backend, Interrupted, Job, Serial, Task
 from deepmod.ensemble.members import one_thread
 from deepmod.ensemble.run import THRESHOLD, ensemble
 from deepmod.errors import FitFailed
-from deepmod.method import Method, Problem, RunControl
+from deepmod.method import Method, Problem
 
 TOLERANCE = 0.10
 """A cell is correct when its terms are exactly the true ones and every coefficient is within this relative
@@ -47,7 +48,7 @@ class SweepRow:
     error: float | None
     correct: bool
     seconds: float
-    status: str
+    status: Status | Literal["failed"]
 
 
 @dataclass(frozen=True)
@@ -75,22 +76,24 @@ class SweepTask(Task):
         level, seed = divmod(rest, len(self.seeds))
         return self.methods[m], self.levels[level], self.seeds[seed]
 
-    def __call__(self, index: int, stop: threading.Event | None = None) -> SweepRow:
+    def __call__(self, index: int, control: RunControl | None = None) -> SweepRow:
         method, level, seed = self.cell(index)
         data = add_noise(self.data, level, seed=seed) if level > 0 else self.data
         library = method.default_library(data, *self.orders)
+        own = RunControl() if control is None else control.stopping_only()
+        status: Status | Literal["failed"]
         start = time.perf_counter()
         try:
             if self.members:
                 result = ensemble(
-                    data, method, library, members=self.members, threshold=self.threshold, seed=seed, stop=stop
+                    data, method, library, members=self.members, threshold=self.threshold, seed=seed, control=own
                 )
             else:
                 with one_thread():
-                    result = method.run(Problem(data, library, seed, control=RunControl(stop=stop)))
+                    result = method.run(Problem(data, library, seed, control=own))
             found, status = result.coefficients, result.status
         except FitFailed:
-            if self.members and stop is not None and stop.is_set():  # stopped before any member finished
+            if self.members and own.stopped():  # stopped before any member finished
                 raise Interrupted(f"cell {index} was stopped") from None
             found, status = {}, "failed"
         if status == "interrupted":
@@ -143,7 +146,7 @@ def sweep(
     diff_order: int | None = None,
     backend: Backend | None = None,
     on_row: Callable[[SweepRow], None] | None = None,
-    stop: threading.Event | None = None,
+    control: RunControl | None = None,
 ) -> SweepTable:
     """Run every method at every noise level with every seed on ``data`` and score each against ``truth``.
 
@@ -156,7 +159,7 @@ def sweep(
         poly_order, diff_order: the libraries' orders (each method's own where ``None``).
         backend: where the cells run (in this process by default); each cell computes on one thread.
         on_row: called with each cell's row as it finishes.
-        stop: once set, every cell is ended and the table holds the finished ones.
+        control: its stop request, once set, ends every cell and the table holds the finished ones.
     """
     task = SweepTask(
         data,
@@ -170,6 +173,7 @@ def sweep(
         (poly_order, diff_order),
     )
     done = None if on_row is None else (lambda _index, row: on_row(row))
-    outcomes = (Serial() if backend is None else backend).map(Job(task, range(task.size), done, stop))
+    job = Job(task, range(task.size), done, RunControl() if control is None else control)
+    outcomes = (Serial() if backend is None else backend).map(job)
     rows = [outcomes.finished[i] for i in sorted(outcomes.finished)]
     return SweepTable(rows, dict(outcomes.failed), outcomes.interrupted)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,9 +32,9 @@ import numpy as np
 import torch
 
 from deepmod.approximators import Approximator
+from deepmod.control import RunControl, Status
 from deepmod.derivatives.taylor import JetSpec
 from deepmod.library import CandidateLibrary, coordinate_values
-from deepmod.method import RunControl
 from deepmod.neural.constraint import Constraint
 from deepmod.neural.schedule import Normalisation, Schedule, SelectionTracker, plateaued
 from deepmod.neural.sparsity import SparsityEstimator
@@ -51,7 +50,7 @@ class TrainingOutcome:
     masks: list[np.ndarray]
     coefficients: list[np.ndarray]
     iterations: int
-    status: str
+    status: Status
     seconds: float
     history: History
     raw_history: list[tuple[int, list[np.ndarray]]] = field(default_factory=list)
@@ -174,7 +173,7 @@ class Trainer:
         self.constraint, self.estimator = parts.constraint, parts.estimator
         self.data, self.schedule, self.selection, self.check = data, schedule, selection, check
         self.callbacks = control.callbacks
-        self.stop = control.stop if control.stop is not None else threading.Event()
+        self.control = control
         self.spec = jet_spec_for(self.library, data.x.shape[1], self.model.fuse)
         self.masks = [np.ones(len(self.library.terms), dtype=bool) for _ in self.library.symbols.targets]
         self.field_weights = field_weights(data.u)
@@ -188,12 +187,13 @@ class Trainer:
 
     def run(self) -> TrainingOutcome:
         """Train from the current state until convergence, the iteration cap or a stop request."""
-        status, start = "max_iterations", time.perf_counter()
+        status: Status = "max_iterations"
+        start = time.perf_counter()
         for cb in self.callbacks:
             cb.on_start(self.schedule.max_iterations)
         coefs: list[torch.Tensor] = []
         while self.iteration < self.schedule.max_iterations:
-            if self.stop.is_set():
+            if self.control.stopped():
                 status = "interrupted"
                 break
             self.iteration += 1

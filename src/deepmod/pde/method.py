@@ -10,7 +10,6 @@ state fitted too. With ``segments > 1`` the record is cut into pieces that start
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 
 from deepmod._random import torch_seeded
+from deepmod.control import RunControl
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.stencils import stencil_derivatives, width_for
 from deepmod.equation import Equation
@@ -105,19 +105,19 @@ class UniversalPDEMethod(Method):
         known = known_parts(self.known, symbols, len(data.fields))
         model, start_state, history = self._train(known, symbols, grid, t, record, problem)
         systems = self._systems(model, start_state, symbols, problem.library, t)
-        stop = problem.control.stop
-        candidates = [] if stop is not None and stop.is_set() else self._choose(model, known, systems, t, record, stop)
+        control = problem.control
+        candidates = [] if control.stopped() else self._choose(model, known, systems, t, record, control)
         equations = candidates[0].equations if candidates else None
         if equations is None:  # interrupted before any refit finished, or every refit blew up
             equations = _read_back(known, systems, self.max_terms)
             result = self._result(equations, model, systems, candidates, symbols, data, history, start, problem)
-            if stop is None or not stop.is_set():
+            if not control.stopped():
                 result.warnings.append(BLEW_UP)
                 raise FitFailed(BLEW_UP, result)
             result.warnings.append(NOT_REFITTED)
         else:
             result = self._result(equations, model, systems, candidates, symbols, data, history, start, problem)
-        if stop is not None and stop.is_set():
+        if control.stopped():
             result.status = "interrupted"
         return result
 
@@ -163,7 +163,7 @@ class UniversalPDEMethod(Method):
             t,
             flat,
             scale=scale,
-            stop=problem.control.stop,
+            control=problem.control,
             adam_iterations=self.adam_iterations,
             lbfgs_iterations=self.lbfgs_iterations,
             learning_rate=self.learning_rate,
@@ -221,17 +221,17 @@ class UniversalPDEMethod(Method):
         systems: list[RegressionSystem],
         t: np.ndarray,
         record: np.ndarray,
-        stop: threading.Event | None,
+        control: RunControl,
     ) -> list[Any]:
-        """The candidates refitted through the solver, best first (those not refitted once ``stop`` is set have
-        BIC ``inf``)."""
+        """The candidates refitted through the solver, best first (those not refitted once ``control``'s stop is
+        set have BIC ``inf``)."""
         flat = record.reshape(len(t), -1)
         target = Record(t, flat, _per_state(_field_spread(record), record), self.pieces(len(t)))
         per_field = candidate_supports(systems, self.max_terms)
         bar = progress_bar(self.progress, int(np.prod([len(c) for c in per_field])), "refitting candidate models")
 
         def attempt(supports: Any, initial: Any) -> Any:
-            if stop is not None and stop.is_set():
+            if control.stopped():
                 return LinesCandidate([list(s) for s in supports], None, None, math.inf)
             return refit(known, supports, initial, model, target, self.solver, self.refit_iterations)
 

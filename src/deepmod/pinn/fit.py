@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from deepmod.approximators import Approximator
+from deepmod.control import Status
 from deepmod.data.dataset import Dataset
 from deepmod.errors import InputError
 from deepmod.pinn.problem import PinnProblem
@@ -27,7 +28,7 @@ class PinnFit:
     problem: PinnProblem
     model: Approximator
     losses: Losses
-    status: str
+    status: Status
     history: History
     seconds: float
     stds: np.ndarray

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from deepmod.method import RunControl
+from deepmod.control import RunControl, Status
 from deepmod.pinn.checkpoint import Progress
 from deepmod.pinn.optim import CompactLBFGS
 from deepmod.result import History
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def train(
     settings: PINN, losses: Losses, control: RunControl, candidates: torch.Tensor, state: Progress
-) -> tuple[str, History]:
+) -> tuple[Status, History]:
     """Adam, the adaptive collocation points from ``candidates``, then L-BFGS, from where ``state`` says
     (updated as training goes); ``(status, history)``; a stop request ends either stage ("interrupted")."""
     history = History()
@@ -37,7 +37,7 @@ def train(
     if state.adam is not None:
         adam.load_state_dict(state.adam)
     for it in range(state.iteration + 1, settings.adam_iterations + 1):
-        if control.stop is not None and control.stop.is_set():
+        if control.stopped():
             state.adam = adam.state_dict()
             return _ended("interrupted", control, history)
         if settings.balance_every and it % settings.balance_every == 1:
@@ -77,7 +77,7 @@ def _lbfgs_stage(
     lowest: list[float] = []  # the lowest loss after each evaluation
 
     def closure() -> torch.Tensor:
-        if control.stop is not None and control.stop.is_set():
+        if control.stopped():
             raise _Stopped
         optimiser.zero_grad()
         value = losses.total()
@@ -123,7 +123,7 @@ def _record(history: History, iteration: int, loss: float, control: RunControl) 
             cb.on_record(iteration, loss, 0)
 
 
-def _ended(status: str, control: RunControl, history: History) -> tuple[str, History]:
+def _ended(status: Status, control: RunControl, history: History) -> tuple[Status, History]:
     for cb in control.callbacks:
         cb.on_end(status)
     return status, history

@@ -39,7 +39,7 @@ def bootstrap_std(
     n = len(points.data)
     values = []
     for _ in range(draws):
-        if control.stop is not None and control.stop.is_set():
+        if control.stopped():
             break
         refit = copy.deepcopy(losses)
         pick = torch.as_tensor(rng.integers(0, n, n), device=points.data.device)

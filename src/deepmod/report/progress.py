@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from deepmod.method import Callback
+from deepmod.control import Callback, Status
 
 
 class ProgressBar(Callback):
@@ -36,7 +36,7 @@ class ProgressBar(Callback):
                 self._bar.set_postfix(loss=f"{loss:.2e}", terms=active)
             self._last = iteration
 
-    def on_end(self, status: str) -> None:
+    def on_end(self, status: Status) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -87,7 +87,7 @@ class TensorBoardLogger(Callback):
         for key, value in values.items():
             self._writer.add_scalar(key, value, iteration)
 
-    def on_end(self, status: str) -> None:
+    def on_end(self, status: Status) -> None:
         self._writer.add_text("status", status)
         self._writer.flush()
         self._writer.close()

@@ -10,7 +10,6 @@ whole series.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
+
+from deepmod.control import RunControl
 
 ADAPTIVE = ("dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun")
 
@@ -88,7 +89,7 @@ def fit_trajectories(
     solver: SolverOptions | None = None,
     on_step: Callable[[int, float], None] | None = None,
     scale: np.ndarray | None = None,
-    stop: threading.Event | None = None,
+    control: RunControl | None = None,
 ) -> TrajectoryFit:
     """Train ``func``'s parameters (and the initial states) so that its solutions match ``observations``.
 
@@ -101,7 +102,7 @@ def fit_trajectories(
         solver: ODE solver settings (dopri5, rtol 1e-6 by default).
         on_step: called with (iteration, loss) after every iteration.
         scale: ``(n_states,)`` each state's misfit divisor (default: its spread; one per field on a grid).
-        stop: once set, training ends after the current iteration (the fit so far is returned).
+        control: once its stop is set, training ends after the current iteration (the fit so far is returned).
     """
     start = time.perf_counter()
     solver = solver or SolverOptions()
@@ -126,9 +127,10 @@ def fit_trajectories(
         return (misfit + continuity * jumps) / (n * obs.shape[-1])
 
     params = [p for p in func.parameters() if p.requires_grad] + [starts]
-    history = adam_steps(params, loss_fn, adam_iterations, learning_rate, on_step, stop)
-    if lbfgs_iterations and not (stop is not None and stop.is_set()):
-        lbfgs(params, loss_fn, lbfgs_iterations, history, on_step, stop=stop)
+    control = RunControl() if control is None else control
+    history = adam_steps(params, loss_fn, adam_iterations, learning_rate, on_step, control)
+    if lbfgs_iterations and not control.stopped():
+        lbfgs(params, loss_fn, lbfgs_iterations, history, on_step, control=control)
     return TrajectoryFit(
         initial_states=starts.detach().cpu().numpy().copy(),
         loss=history,
@@ -151,14 +153,14 @@ def adam_steps(
     iterations: int,
     learning_rate: float,
     on_step: Callable[[int, float], None] | None = None,
-    stop: threading.Event | None = None,
+    control: RunControl | None = None,
 ) -> list[float]:
-    """``iterations`` full-batch Adam steps on ``loss_fn`` (fewer once ``stop`` is set); returns the loss before
-    each step."""
+    """``iterations`` full-batch Adam steps on ``loss_fn`` (fewer once ``control``'s stop is set); returns the
+    loss before each step."""
     history: list[float] = []
     adam = torch.optim.Adam(params, lr=learning_rate)
     for i in range(iterations):
-        if stop is not None and stop.is_set():
+        if control is not None and control.stopped():
             break
         adam.zero_grad()
         loss = loss_fn()
@@ -180,12 +182,12 @@ def lbfgs(
     max_eval: int | None = None,
     tolerance_grad: float = 1e-10,
     tolerance_change: float = 1e-12,
-    stop: threading.Event | None = None,
+    control: RunControl | None = None,
 ) -> None:
     """L-BFGS with a strong-Wolfe line search until the loss or the gradient stops changing.
 
     At most ``iterations`` iterations and ``max_eval`` loss evaluations (default ``2 * iterations``). Every
-    loss evaluation (line-search trials included) is appended to ``history``. Once ``stop`` is set the next
+    loss evaluation (line-search trials included) is appended to ``history``. Once ``control``'s stop is set the next
     evaluation ends the search, the parameters left at the last point tried.
     """
     optimiser = torch.optim.LBFGS(
@@ -200,7 +202,7 @@ def lbfgs(
     )
 
     def closure() -> torch.Tensor:
-        if stop is not None and stop.is_set():
+        if control is not None and control.stopped():
             raise _Stopped
         optimiser.zero_grad()
         loss = loss_fn()
