@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from deepmod import discover
+from deepmod.control import Callback, RunControl, Step
 from deepmod.data import Dataset
 from deepmod.errors import InputError
-from deepmod.method import Callback, RunControl
 from deepmod.neural import DeepMoD, DefaultNetwork, Schedule
 
 
@@ -30,8 +30,8 @@ class _StopAt(Callback):
     def __init__(self, stop: threading.Event, iteration: int) -> None:
         self.stop, self.iteration = stop, iteration
 
-    def on_record(self, iteration: int, loss: float, active: int) -> None:
-        if iteration >= self.iteration:
+    def on_step(self, step: Step) -> None:
+        if step.iteration >= self.iteration:
             self.stop.set()
 
 

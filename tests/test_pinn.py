@@ -14,12 +14,12 @@ import torch
 
 from deepmod.approximators import PeriodicMLP
 from deepmod.cli import main
+from deepmod.control import RunControl, Step
 from deepmod.data import Dataset
 from deepmod.derivatives.taylor import JetSpec
 from deepmod.equation import parse_parametric
 from deepmod.errors import InputError
 from deepmod.expression import Expression
-from deepmod.method import RunControl
 from deepmod.pinn import PINN, Box, PinnProblem, Sampling, Values
 from deepmod.pinn.problem import period_end
 from deepmod.pinn.solver import Losses
@@ -265,8 +265,8 @@ def test_an_interrupted_pinn_resumes_to_the_same_solution(tmp_path: Path) -> Non
     class StopAt100:
         def on_start(self, total: int) -> None: ...
         def on_end(self, status: str) -> None: ...
-        def on_record(self, iteration: int, loss: float, active: int) -> None:
-            if iteration >= 100:
+        def on_step(self, step: Step) -> None:
+            if step.iteration >= 100:
                 stop.set()
 
     settings = replace(SHORT, adam_iterations=200, lbfgs_iterations=50)

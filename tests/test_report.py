@@ -13,10 +13,10 @@ import pytest
 
 from deepmod.api import discover, make_library
 from deepmod.cli import main
+from deepmod.control import Callback, RunControl, Step
 from deepmod.data import add_noise, save_npz
 from deepmod.data.synthetic import burgers_delta
 from deepmod.equation import Equation
-from deepmod.method import Callback, RunControl
 from deepmod.neural import DeepMoD, DefaultNetwork, Schedule
 from deepmod.report.figures import equation_latex
 from deepmod.terms import Symbols
@@ -146,8 +146,8 @@ def test_training_callbacks_receive_losses_and_coefficients() -> None:
         def __init__(self) -> None:
             self.records: list[dict[str, float]] = []
 
-        def on_history(self, iteration: int, values: dict[str, float]) -> None:
-            self.records.append(values)
+        def on_step(self, step: Step) -> None:
+            self.records.append(dict(step.values))
 
     recorder = Recorder()
     system = burgers_delta()

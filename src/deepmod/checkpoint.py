@@ -14,17 +14,20 @@ import torch
 
 from deepmod._io import atomic_write
 from deepmod.errors import InputError
-from deepmod.library import CandidateLibrary
 
 CHECKPOINT_FORMAT = "deepmod-checkpoint-1"
 
 
-def fingerprint(x: np.ndarray, u: np.ndarray, library: CandidateLibrary, seed: int, network: str) -> str:
-    """A digest of what a checkpoint belongs to: the training samples, the library, the seed and network."""
+def fingerprint(*parts: object) -> str:
+    """A digest of what a checkpoint belongs to, from its parts in order: an array by its float64 bytes,
+    anything else by its ``repr`` (DeepMoD: the training samples, then the library's names, the seed and the
+    network; the PINN: the problem and settings, the conditions, then the data's points)."""
     digest = hashlib.sha256()
-    for part in (x, u):
-        digest.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
-    digest.update(repr((library.names, seed, network)).encode())
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+        else:
+            digest.update(repr(part).encode())
     return digest.hexdigest()
 
 

@@ -4,11 +4,12 @@ takes one ``RunControl``; the stop request travels inside it."""
 
 from __future__ import annotations
 
+import math
 import os
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
 
 Status = Literal["converged", "max_iterations", "interrupted"]
 """How a run ended: it settled (its selection, or its optimiser's progress: ``converged``), its iteration
@@ -17,20 +18,32 @@ cap was reached (``max_iterations``), or a stop request ended it with the result
 STATUSES: tuple[Status, ...] = ("converged", "max_iterations", "interrupted")
 
 
-class Callback:
-    """Hooks into an iterative run; override what you need. Progress bars and loggers are callbacks."""
+@dataclass(frozen=True)
+class Step:
+    """What a run reports as it goes: how far it got (the iteration, or the steps of work done), its loss (NaN
+    where the method has none, such as fd's derivatives), how many terms are active (0 where none), and at a
+    training record the values by name (``loss/data``, ``loss/validation``, normalised coefficients
+    ``coef/u_t/u_xx``)."""
+
+    iteration: int
+    loss: float = math.nan
+    active: int = 0
+    values: Mapping[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Callback(Protocol):
+    """Hooks into an iterative run: progress bars and loggers are callbacks. Any object with these three
+    methods is one; a class that subclasses ``Callback`` gets empty hooks for the ones it leaves out."""
 
     def on_start(self, max_iterations: int) -> None:
-        """Training begins."""
+        """The run begins; it takes at most ``max_iterations`` steps."""
 
-    def on_record(self, iteration: int, loss: float, active: int) -> None:
-        """A history record was taken."""
-
-    def on_history(self, iteration: int, values: dict[str, float]) -> None:
-        """The record's values by name: losses and normalised coefficients (``coef/u_t/u_xx``)."""
+    def on_step(self, step: Step) -> None:
+        """The run reports a step (:class:`Step`)."""
 
     def on_end(self, status: Status) -> None:
-        """Training ended."""
+        """The run ended with ``status``."""
 
 
 @dataclass(frozen=True)
@@ -60,4 +73,4 @@ class RunControl:
         return RunControl(stop=self.stop)
 
 
-__all__ = ["STATUSES", "Callback", "RunControl", "Status"]
+__all__ = ["STATUSES", "Callback", "RunControl", "Status", "Step"]

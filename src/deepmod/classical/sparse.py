@@ -14,12 +14,12 @@ the regressor selects and fits each equation, and the result records how. Its tw
 from __future__ import annotations
 
 import abc
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from deepmod.control import Step
 from deepmod.derivatives.bumps import BumpRule
 from deepmod.diagnostics import selection_warnings
 from deepmod.method import Method, Problem, Refit
@@ -56,7 +56,7 @@ class SparseRegression(Method, abc.ABC):
                 if done == 0:
                     cb.on_start(total)
                 else:
-                    cb.on_record(done, math.nan, 0)
+                    cb.on_step(Step(done))
 
         producer = self.producer()
         produced = producer.produce(data, library, problem.bootstrap, progress)

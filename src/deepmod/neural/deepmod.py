@@ -148,7 +148,7 @@ class DeepMoD(Method):
             selection=prepared.selection,
             check=prepared.check,
         )
-        key = fingerprint(x, u, library, seed, type(model).__name__)
+        key = fingerprint(x, u, (library.names, seed, type(model).__name__))
         if control.resume is not None:
             trainer.load_state_dict(load_checkpoint(control.resume, key, device))
         outcome = trainer.run()

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from deepmod.approximators import Approximator
-from deepmod.control import RunControl, Status
+from deepmod.control import RunControl, Status, Step
 from deepmod.derivatives.taylor import JetSpec
 from deepmod.library import CandidateLibrary, coordinate_values
 from deepmod.neural.constraint import Constraint
@@ -260,8 +260,6 @@ class Trainer:
         history.regression_loss.append(float(step.reg_loss.detach()))
         history.validation_loss.append(val)
         self.raw.append((it, current))
-        for cb in self.callbacks:
-            cb.on_record(it, float(step.loss.detach()), int(sum(m.sum() for m in self.masks)))
         if not self.callbacks:
             return
         record = {"loss/data": history.data_loss[-1], "loss/regression": history.regression_loss[-1]}
@@ -270,8 +268,9 @@ class Trainer:
         for f, c in enumerate(current):
             lhs = self.library.symbols.lhs(f)
             record.update({f"coef/{lhs}/{names[j]}": float(c[j]) for j in np.flatnonzero(self.masks[f])})
+        reported = Step(it, float(step.loss.detach()), int(sum(m.sum() for m in self.masks)), record)
         for cb in self.callbacks:
-            cb.on_history(it, record)
+            cb.on_step(reported)
 
     def _blown_up(self, val: float) -> bool:
         """At a check: roll back and halve the step if the validation misfit blew up, else keep the best state."""

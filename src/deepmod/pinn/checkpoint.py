@@ -2,21 +2,20 @@
 
 The checkpoint holds the network's weights, the unknowns, the collocation points (the adaptive ones
 included), how far training got and Adam's moments; it is tied to the problem, the settings and the seed by a
-digest, and read back without unpickling code (:func:`deepmod.neural.deepmod.load_checkpoint`). An L-BFGS
+digest, and read back without unpickling code (:mod:`deepmod.checkpoint`, the one format of every trainer). An L-BFGS
 stage goes on with a fresh curvature history.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
 from deepmod.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from deepmod.checkpoint import fingerprint as digest
 from deepmod.data.dataset import Dataset
 from deepmod.errors import InputError
 
@@ -40,14 +39,12 @@ class Progress:
 def fingerprint(problem: PinnProblem, settings: PINN, seed: int) -> str:
     """A digest of what a checkpoint belongs to: the problem (equations, domain, conditions, data), the
     settings and the seed."""
-    digest = hashlib.sha256(repr((problem.equations, problem.box, settings, seed)).encode())
-    for condition in (problem.initial, problem.boundary):
-        digest.update(repr(condition if isinstance(condition, str | list | tuple | None) else "data").encode())
-    for data in (problem.data, problem.initial, problem.boundary):
-        if isinstance(data, Dataset):
-            for part in data.points():
-                digest.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
-    return digest.hexdigest()
+    conditions = [
+        c if isinstance(c, str | list | tuple | None) else "data" for c in (problem.initial, problem.boundary)
+    ]
+    given = [d for d in (problem.data, problem.initial, problem.boundary) if isinstance(d, Dataset)]
+    points = [part for d in given for part in d.points()]
+    return digest((problem.equations, problem.box, settings, seed), *conditions, *points)
 
 
 def save(losses: Losses, path: str | os.PathLike[str], key: str, progress: Progress) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from deepmod.control import RunControl, Status
+from deepmod.control import RunControl, Status, Step
 from deepmod.pinn.checkpoint import Progress
 from deepmod.pinn.optim import CompactLBFGS
 from deepmod.result import History
@@ -120,7 +120,7 @@ def _record(history: History, iteration: int, loss: float, control: RunControl) 
         history.iterations.append(iteration)
         history.loss.append(loss)
         for cb in control.callbacks:
-            cb.on_record(iteration, loss, 0)
+            cb.on_step(Step(iteration, loss))
 
 
 def _ended(status: Status, control: RunControl, history: History) -> tuple[Status, History]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from deepmod.control import Callback, Status
+from deepmod.control import Callback, Status, Step
 
 
 class ProgressBar(Callback):
@@ -29,12 +29,12 @@ class ProgressBar(Callback):
         )
         self._last = 0
 
-    def on_record(self, iteration: int, loss: float, active: int) -> None:
+    def on_step(self, step: Step) -> None:
         if self._bar is not None:
-            self._bar.update(iteration - self._last)
-            if loss == loss:  # not NaN
-                self._bar.set_postfix(loss=f"{loss:.2e}", terms=active)
-            self._last = iteration
+            self._bar.update(step.iteration - self._last)
+            if step.loss == step.loss:  # not NaN
+                self._bar.set_postfix(loss=f"{step.loss:.2e}", terms=step.active)
+            self._last = step.iteration
 
     def on_end(self, status: Status) -> None:
         if self._bar is not None:
@@ -79,13 +79,14 @@ class TensorBoardLogger(Callback):
             ) from exc
         self._writer = SummaryWriter(log_dir=logdir)
 
-    def on_record(self, iteration: int, loss: float, active: int) -> None:
-        self._writer.add_scalar("loss/total", loss, iteration)
-        self._writer.add_scalar("terms/active", active, iteration)
+    def on_start(self, max_iterations: int) -> None:
+        """Nothing to set up: the log folder was opened with the logger."""
 
-    def on_history(self, iteration: int, values: dict[str, float]) -> None:
-        for key, value in values.items():
-            self._writer.add_scalar(key, value, iteration)
+    def on_step(self, step: Step) -> None:
+        self._writer.add_scalar("loss/total", step.loss, step.iteration)
+        self._writer.add_scalar("terms/active", step.active, step.iteration)
+        for key, value in step.values.items():
+            self._writer.add_scalar(key, value, step.iteration)
 
     def on_end(self, status: Status) -> None:
         self._writer.add_text("status", status)
