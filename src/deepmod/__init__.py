@@ -28,6 +28,7 @@ from deepmod.method import Callback, Method, RunControl
 from deepmod.neural import MLP, DeepMoD, DefaultNetwork, LeastSquares, RegressorEstimator, Schedule, Siren, TimeWindows
 from deepmod.ode import UDE, HyperEuler, HyperHeun
 from deepmod.pde import UniversalPDEMethod
+from deepmod.pinn import PINN, PinnIdentification
 from deepmod.pde.coarse import Coarsening
 from deepmod.regression import (
     STLSQ,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MLP",
+    "PINN",
     "STLSQ",
     "UDE",
     "BackwardElimination",
@@ -73,6 +75,7 @@ __all__ = [
     "HyperHeun",
     "LeastSquares",
     "Method",
+    "PinnIdentification",
     "Model",
     "PolynomialLibrary",
     "RegressionSystem",

@@ -2,7 +2,8 @@
 from data, with DeepMoD's networks, Taylor-mode derivatives and term evaluator."""
 
 from deepmod.pinn.fit import PinnFit
+from deepmod.pinn.method import PinnIdentification
 from deepmod.pinn.problem import Box, Condition, PinnProblem, Values
 from deepmod.pinn.solver import PINN, Sampling
 
-__all__ = ["PINN", "Box", "Condition", "PinnFit", "PinnProblem", "Sampling", "Values"]
+__all__ = ["PINN", "Box", "Condition", "PinnFit", "PinnIdentification", "PinnProblem", "Sampling", "Values"]
