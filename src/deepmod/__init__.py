@@ -28,8 +28,8 @@ from deepmod.method import Callback, Method, RunControl
 from deepmod.neural import MLP, DeepMoD, DefaultNetwork, LeastSquares, RegressorEstimator, Schedule, Siren, TimeWindows
 from deepmod.ode import UDE, HyperEuler, HyperHeun
 from deepmod.pde import UniversalPDEMethod
-from deepmod.pinn import PINN, PinnIdentification
 from deepmod.pde.coarse import Coarsening
+from deepmod.pinn import PINN, PinnIdentification
 from deepmod.regression import (
     STLSQ,
     BackwardElimination,
@@ -75,8 +75,8 @@ __all__ = [
     "HyperHeun",
     "LeastSquares",
     "Method",
-    "PinnIdentification",
     "Model",
+    "PinnIdentification",
     "PolynomialLibrary",
     "RegressionSystem",
     "RegressorEstimator",

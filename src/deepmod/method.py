@@ -5,7 +5,8 @@ controlled from outside (callbacks, a stop request, checkpoints) travels beside 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -14,7 +15,7 @@ from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary, PolynomialLibrary, symbols_for
-from deepmod.result import Result
+from deepmod.result import Evidence, History, Result, TermUncertainty
 from deepmod.systems.base import Bootstrap, check_library_size, require_grid
 from deepmod.terms import Symbols
 
@@ -84,6 +85,43 @@ class Method(abc.ABC):
             raise InputError(str(exc), options=("poly_order", "diff_order", "terms")) from exc
 
 
+def assemble(
+    method: str,
+    symbols: Symbols,
+    coords: Sequence[str],
+    equations: Sequence[Equation],
+    terms: Sequence[str],
+    *,
+    start: float | None = None,
+    status: Status = "converged",
+    iterations: int = 0,
+    history: History | None = None,
+    settings: Mapping[str, Any] | None = None,
+    evidence: Evidence | None = None,
+    warnings: Sequence[str] = (),
+    uncertainty: Mapping[str, dict[str, TermUncertainty]] | None = None,
+) -> Result:
+    """The one way a run becomes a :class:`~deepmod.result.Result`, for every method: the equations (physical
+    units, active terms) and the candidate ``terms`` under the ``method``'s name, written in ``symbols`` over the
+    data's ``coords``, with the wall time since ``start`` (``time.perf_counter()``; 0 where ``None``) and the
+    record of how they were found."""
+    return Result(
+        list(equations),
+        method,
+        list(terms),
+        status,
+        iterations,
+        0.0 if start is None else time.perf_counter() - start,
+        History() if history is None else history,
+        dict(settings or {}),
+        evidence,
+        symbols,
+        tuple(coords),
+        list(warnings),
+        dict(uncertainty or {}),
+    )
+
+
 def known_parts(known: Sequence[Equation], symbols: Symbols, n_fields: int, what: str = "field") -> list[Equation]:
     """The known part of each of the ``n_fields`` equations (empty where none is given), in field order, for the
     universal ODE and PDE; ``what`` names a field in the messages ("state", "field").
@@ -120,6 +158,7 @@ __all__ = [
     "Refit",
     "RunControl",
     "Status",
+    "assemble",
     "check_library_size",
     "known_parts",
     "require_grid",

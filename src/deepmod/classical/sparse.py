@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from deepmod.control import Step
 from deepmod.derivatives.bumps import BumpRule
 from deepmod.diagnostics import selection_warnings
-from deepmod.method import Method, Problem, Refit
+from deepmod.method import Method, Problem, Refit, assemble
 from deepmod.refinement.simulation import SimulationRefit
 from deepmod.regression.selection import CrossValidatedPath
 from deepmod.regression.system import fit_equations
@@ -69,15 +69,15 @@ class SparseRegression(Method, abc.ABC):
             "regressor": repr(self.regressor),
             **producer.fitted_settings(systems, fits),
         }
-        return Result(
-            [f.equation for f in fits],
+        return assemble(
             self.name,
+            library.symbols,
+            data.coord_names,
+            [f.equation for f in fits],
             produced.terms,
-            seconds=time.perf_counter() - start,
+            start=start,
             settings=settings,
             evidence=producer.evidence.of(systems, fits),
-            symbols=library.symbols,
-            coords=data.coord_names,
             warnings=selection_warnings(systems, fits),
         )
 

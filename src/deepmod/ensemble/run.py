@@ -14,7 +14,7 @@ from deepmod.ensemble.members import MemberOutcome, MemberTask, Summary, summari
 from deepmod.equation import Equation
 from deepmod.errors import FitFailed
 from deepmod.library import CandidateLibrary
-from deepmod.method import Method, Refit
+from deepmod.method import Method, Refit, assemble
 from deepmod.neural.deepmod import DeepMoD
 from deepmod.result import Result
 
@@ -84,15 +84,15 @@ def aggregate(task: MemberTask, outcomes: Outcomes, members: int, threshold: flo
     refit = _reported(task, summary, threshold)
     equations = refit.equations
     first = outcomes.finished[min(outcomes.finished)]
-    return Result(
-        equations,
+    return assemble(
         task.method.name,
-        list(first.library),
-        "interrupted" if outcomes.interrupted else "converged",
+        library.symbols,
+        task.data.coord_names,
+        equations,
+        first.library,
+        status="interrupted" if outcomes.interrupted else "converged",
         settings=_settings(members, threshold, task.seed, outcomes, summary, refit),
         evidence=first.evidence,  # its type says how the members chose (the report's sections follow it)
-        symbols=library.symbols,
-        coords=task.data.coord_names,
         warnings=_warnings(outcomes, summary, equations, len(first.library)),
         uncertainty=summary.terms,
     )

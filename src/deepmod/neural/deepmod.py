@@ -26,7 +26,7 @@ from deepmod.diagnostics import dense_warning, fit_warnings
 from deepmod.equation import Equation
 from deepmod.errors import InputError
 from deepmod.library import CandidateLibrary
-from deepmod.method import Bootstrap, Method, Problem, Refit, check_library_size, require_one_run
+from deepmod.method import Bootstrap, Method, Problem, Refit, assemble, check_library_size, require_one_run
 from deepmod.neural.components import Choices, DefaultNetwork, Selection, default_components
 from deepmod.neural.constraint import Constraint, LeastSquares
 from deepmod.neural.schedule import Normalisation, Schedule
@@ -229,18 +229,19 @@ class DeepMoD(Method):
         history.coefficients = [
             {lhs[f]: (c * to_phys[f]).tolist() for f, c in enumerate(coefs)} for _, coefs in outcome.raw_history
         ]
-        return Result(
-            equations,
+        result = assemble(
             self.name,
+            library.symbols,
+            data.coord_names,
+            equations,
             names,
-            outcome.status,
-            outcome.iterations,
-            seconds,
-            history,
-            settings,
-            symbols=library.symbols,
-            coords=data.coord_names,
+            status=outcome.status,
+            iterations=outcome.iterations,
+            history=history,
+            settings=settings,
         )
+        result.seconds = seconds
+        return result
 
 
 def fit_against_noise(

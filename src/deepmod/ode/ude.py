@@ -21,7 +21,7 @@ from deepmod._random import torch_seeded
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import FitFailed, InputError
-from deepmod.method import Method, Problem, known_parts, require_one_run, symbols_for
+from deepmod.method import Method, Problem, assemble, known_parts, require_one_run, symbols_for
 from deepmod.regression.system import RegressionSystem
 from deepmod.result import CandidateEvidence, History, Result
 from deepmod.terms import Symbols
@@ -113,17 +113,17 @@ class UDE(Method):
             equations = _network_model(known, best.supports, systems)
         else:
             equations = best.field.equations(symbols)
-        result = Result(
-            equations=equations,
-            method=self.name,
-            library=list(systems[0].names),
+        result = assemble(
+            self.name,
+            symbols,
+            data.coord_names,
+            equations,
+            systems[0].names,
+            start=start,
             iterations=fit.iterations,
-            seconds=time.perf_counter() - start,
             history=History(iterations=list(range(len(fit.loss))), loss=fit.loss),
             settings=settings,
             evidence=evidence,
-            symbols=symbols,
-            coords=data.coord_names,
         )
         if best.field is None:
             result.warnings.append(BLEW_UP)

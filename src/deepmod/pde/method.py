@@ -25,7 +25,7 @@ from deepmod.derivatives.stencils import stencil_derivatives, width_for
 from deepmod.equation import Equation
 from deepmod.errors import FitFailed, InputError
 from deepmod.library import CandidateLibrary
-from deepmod.method import Method, Problem, known_parts, require_grid, require_one_run, symbols_for
+from deepmod.method import Method, Problem, assemble, known_parts, require_grid, require_one_run, symbols_for
 from deepmod.pde.lines import EquationLines, LinesGrid
 from deepmod.pde.recovery import LinesCandidate, Record, choose, learned_systems, refit
 from deepmod.pde.universal import LearnedStencil, UniversalPDE
@@ -267,17 +267,17 @@ class UniversalPDEMethod(Method):
                 for c in candidates
             ]
         )
-        return Result(
-            equations=equations,
-            method=self.name,
-            library=sorted({n for s in systems for n in s.names}),
+        return assemble(
+            self.name,
+            symbols,
+            data.coord_names,
+            equations,
+            sorted({n for s in systems for n in s.names}),
+            start=start,
             iterations=len(history),
-            seconds=time.perf_counter() - start,
             history=History(iterations=list(range(len(history))), loss=history),
             settings=settings,
             evidence=evidence,
-            symbols=symbols,
-            coords=data.coord_names,
         )
 
 

@@ -14,6 +14,7 @@ from deepmod.approximators import Approximator
 from deepmod.control import Status
 from deepmod.data.dataset import Dataset
 from deepmod.errors import InputError
+from deepmod.method import assemble
 from deepmod.pinn.problem import PinnProblem
 from deepmod.result import History, Result, SolutionEvidence
 
@@ -93,19 +94,20 @@ class PinnFit:
         iterations = self.history.iterations[-1] if self.history.iterations else 0
         if not math.isfinite(settings["residual"]):  # type: ignore[arg-type]
             raise InputError("the PINN's training blew up (the residual is not finite): check the equation and values")
-        return Result(
-            equations,
+        result = assemble(
             "pinn",
+            self.problem.symbols,
+            self.problem.box.names,
+            equations,
             sorted({n for eq in self.losses.equations for n in eq.terms}),
-            self.status,
-            iterations,
-            self.seconds,
-            self.history,
-            settings,
+            status=self.status,
+            iterations=iterations,
+            history=self.history,
+            settings=settings,
             evidence=SolutionEvidence(float(settings["residual"])),  # type: ignore[arg-type]
-            symbols=self.problem.symbols,
-            coords=self.problem.box.names,
         )
+        result.seconds = self.seconds
+        return result
 
 
 __all__ = ["PinnFit"]
