@@ -18,6 +18,7 @@ from deepmod.control import RunControl, Status, Step
 from deepmod.pinn.checkpoint import Progress
 from deepmod.pinn.optim import CompactLBFGS
 from deepmod.result import History
+from deepmod.training import adam_stage, lbfgs_stage
 
 if TYPE_CHECKING:
     from deepmod.pinn.solver import PINN, Losses
@@ -36,18 +37,19 @@ def train(
     adam = torch.optim.Adam(params, lr=settings.learning_rate)
     if state.adam is not None:
         adam.load_state_dict(state.adam)
-    for it in range(state.iteration + 1, settings.adam_iterations + 1):
-        if control.stopped():
-            state.adam = adam.state_dict()
-            return _ended("interrupted", control, history)
+
+    def rebalance(it: int) -> None:
         if settings.balance_every and it % settings.balance_every == 1:
             losses.rebalance()
-        adam.zero_grad()
-        loss = losses.total()
-        loss.backward()
-        adam.step()
+
+    def done(it: int, loss: torch.Tensor) -> None:
         state.iteration = it
         _record(history, it, float(loss.detach()), control)
+
+    steps = range(state.iteration + 1, settings.adam_iterations + 1)
+    if adam_stage(adam, losses.total, steps, control, before=rebalance, after=done):
+        state.adam = adam.state_dict()
+        return _ended("interrupted", control, history)
     if settings.sampling.adaptive and not state.refined:
         losses.add_collocation(candidates, settings.sampling.adaptive)
         state.refined = True
@@ -76,24 +78,17 @@ def _lbfgs_stage(
     optimiser = lbfgs(losses.parameters(), total - state.iteration)
     lowest: list[float] = []  # the lowest loss after each evaluation
 
-    def closure() -> torch.Tensor:
-        if control.stopped():
-            raise _Stopped
-        optimiser.zero_grad()
-        value = losses.total()
-        value.backward()
+    def evaluated(value: torch.Tensor) -> None:
         state.iteration += 1
         loss = float(value.detach())
         _record(history, state.iteration, loss, control)
         lowest.append(min(loss, lowest[-1]) if lowest else loss)
         if level_off and len(lowest) > 250 and loss == lowest[-1] and loss > 0.99 * lowest[-251]:
             raise _LevelledOff  # at the lowest point so far: the parameters are left there
-        return value
 
     try:
-        optimiser.step(closure)
-    except _Stopped:
-        return "interrupted"
+        if lbfgs_stage(optimiser, losses.total, control, after=evaluated):
+            return "interrupted"
     except _LevelledOff:
         return "no progress" if lowest[-1] > 0.99 * lowest[0] else "converged"
     return "stalled" if state.iteration < total else "converged"
@@ -105,10 +100,6 @@ def lbfgs(params: list[torch.Tensor], iterations: int) -> CompactLBFGS:
     error of 1e-3 reached in about 80 CPU seconds, against 110-130 with PyTorch's L-BFGS at 100 pairs (50
     pairs took 20 % more steps still; 300 in PyTorch's two-loop recursion cost 40 % more per step)."""
     return CompactLBFGS(params, iterations, history=500)
-
-
-class _Stopped(Exception):
-    pass
 
 
 class _LevelledOff(Exception):

@@ -21,6 +21,7 @@ from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
 from deepmod.control import RunControl
+from deepmod.training import adam_stage, lbfgs_stage
 
 ADAPTIVE = ("dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun")
 
@@ -158,17 +159,13 @@ def adam_steps(
     """``iterations`` full-batch Adam steps on ``loss_fn`` (fewer once ``control``'s stop is set); returns the
     loss before each step."""
     history: list[float] = []
-    adam = torch.optim.Adam(params, lr=learning_rate)
-    for i in range(iterations):
-        if control is not None and control.stopped():
-            break
-        adam.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        adam.step()
+
+    def record(step: int, loss: torch.Tensor) -> None:
         history.append(float(loss.detach()))
         if on_step is not None:
-            on_step(i, history[-1])
+            on_step(step, history[-1])
+
+    adam_stage(torch.optim.Adam(params, lr=learning_rate), loss_fn, range(iterations), control, after=record)
     return history
 
 
@@ -201,25 +198,12 @@ def lbfgs(
         line_search_fn="strong_wolfe",
     )
 
-    def closure() -> torch.Tensor:
-        if control is not None and control.stopped():
-            raise _Stopped
-        optimiser.zero_grad()
-        loss = loss_fn()
-        loss.backward()
+    def record(loss: torch.Tensor) -> None:
         history.append(float(loss.detach()))
         if on_step is not None:
             on_step(len(history) - 1, history[-1])
-        return loss
 
-    try:
-        optimiser.step(closure)
-    except _Stopped:
-        pass
-
-
-class _Stopped(Exception):
-    """Raised inside the L-BFGS closure to end the search when a stop was asked for."""
+    lbfgs_stage(optimiser, loss_fn, control, after=record)
 
 
 def progress_bar(show: bool, total: int, desc: str) -> Any:
