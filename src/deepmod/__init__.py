@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 from deepmod import data, report
 from deepmod._version import __version__
-from deepmod.api import discover, make_library
+from deepmod.api import discover
 from deepmod.classical import FiniteDifferences, WeakForm
 from deepmod.data import Dataset, add_noise, load, subsample
 from deepmod.derivatives.bumps import BumpRule
 from deepmod.equation import Equation, parse_equation
 from deepmod.library import CandidateLibrary, PolynomialLibrary, TermEvaluator, symbols_for
-from deepmod.method import Callback, Method, RunControl
+from deepmod.method import Callback, Method, RunControl, make_library
 from deepmod.neural import MLP, DeepMoD, DefaultNetwork, LeastSquares, RegressorEstimator, Schedule, Siren, TimeWindows
 from deepmod.ode import UDE, HyperEuler, HyperHeun
 from deepmod.pde import UniversalPDEMethod

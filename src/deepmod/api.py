@@ -5,21 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from deepmod.data.dataset import Dataset
-from deepmod.errors import InputError
-from deepmod.library import CandidateLibrary, PolynomialLibrary
-from deepmod.method import Method, Problem, RunControl, symbols_for
+from deepmod.library import CandidateLibrary
+from deepmod.method import Method, Problem, RunControl, make_library
 from deepmod.neural.deepmod import DeepMoD
 from deepmod.result import Result
-
-
-def make_library(
-    data: Dataset, poly_order: int = 2, diff_order: int = 3, extra_terms: Sequence[str] = ()
-) -> CandidateLibrary:
-    """The polynomial library for ``data`` with these orders (see :class:`~deepmod.library.PolynomialLibrary`)."""
-    try:
-        return PolynomialLibrary(symbols_for(data), poly_order, diff_order, extra_terms)
-    except ValueError as exc:
-        raise InputError(str(exc), options=("poly_order", "diff_order", "terms")) from exc
 
 
 def discover(
@@ -53,3 +42,6 @@ def discover(
     if library is None:
         library = method.default_library(data, poly_order, diff_order, extra_terms)
     return method.run(Problem(data, library, seed, device, RunControl() if control is None else control))
+
+
+__all__ = ["discover", "make_library"]

@@ -79,10 +79,21 @@ class Method(abc.ABC):
         own_poly, own_diff = self.orders()
         poly = own_poly if poly_order is None else poly_order
         diff = own_diff if diff_order is None else diff_order
-        try:
-            return PolynomialLibrary(symbols_for(data), poly, diff, extra_terms)
-        except ValueError as exc:
-            raise InputError(str(exc), options=("poly_order", "diff_order", "terms")) from exc
+        return make_library(data, poly, diff, extra_terms)
+
+
+def make_library(
+    data: Dataset, poly_order: int = 2, diff_order: int = 3, extra_terms: Sequence[str] = ()
+) -> CandidateLibrary:
+    """The polynomial library for ``data`` with these orders (see :class:`~deepmod.library.PolynomialLibrary`).
+
+    Raises:
+        InputError: for orders out of range or an extra term that cannot be read.
+    """
+    try:
+        return PolynomialLibrary(symbols_for(data), poly_order, diff_order, extra_terms)
+    except ValueError as exc:
+        raise InputError(str(exc), options=("poly_order", "diff_order", "terms")) from exc
 
 
 def assemble(
@@ -161,6 +172,7 @@ __all__ = [
     "assemble",
     "check_library_size",
     "known_parts",
+    "make_library",
     "require_grid",
     "require_one_run",
     "symbols_for",
