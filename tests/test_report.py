@@ -12,12 +12,14 @@ import numpy as np
 import pytest
 
 from deepmod.api import discover, make_library
+from deepmod.classical import WeakForm
 from deepmod.cli import main
 from deepmod.control import Callback, RunControl, Step
 from deepmod.data import add_noise, save_npz
 from deepmod.data.synthetic import burgers_delta
 from deepmod.equation import Equation
 from deepmod.neural import DeepMoD, DefaultNetwork, Schedule
+from deepmod.report import build_report
 from deepmod.report.figures import equation_latex
 from deepmod.terms import Symbols
 
@@ -163,3 +165,27 @@ def test_tensorboard_logger_writes_events(tmp_path: Path) -> None:
     argv = ["discover", str(data), "--coords", "t,x", "--fields", "u", "--max-iterations", "200", "--quiet"]
     assert main([*argv, "--tensorboard", str(tmp_path / "tb")]) == 0
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+
+
+def test_the_report_chooses_its_sections_from_the_evidence_type() -> None:
+    """A weak selection's evidence has a type of its own, kept through a save and load (a weak result saved
+    before it had one, as ``"selection"``, loads as a weak selection too); the report's weak-form section
+    follows that type, never the method's name."""
+    from deepmod.result import Result, SelectionEvidence, WeakSelectionEvidence
+
+    data = burgers_delta().data
+    weak = discover(data, WeakForm())
+    assert type(weak.evidence) is WeakSelectionEvidence
+    stored = weak.to_dict()
+    assert type(Result.from_dict(stored).evidence) is WeakSelectionEvidence
+    older = {**stored, "evidence": {**stored["evidence"], "kind": "selection"}}
+    assert type(Result.from_dict(older).evidence) is WeakSelectionEvidence
+    renamed = Result.from_dict({**stored, "method": "mine"})
+    assert type(renamed.evidence) is WeakSelectionEvidence
+    titles = [title for title, _ in build_report(renamed, data, None).sections]
+    assert "Fit on the weak form: the model against the data's integrals" in titles
+    pointwise = Result.from_dict({**stored, "evidence": {**stored["evidence"], "kind": "selection"}, "method": "fd"})
+    assert type(pointwise.evidence) is SelectionEvidence
+    assert "Fit on the weak form: the model against the data's integrals" not in [
+        title for title, _ in build_report(pointwise, data, None).sections
+    ]
