@@ -228,3 +228,33 @@ def test_kdv_at_ten_percent_noise_simulates_from_a_denoised_start(tmp_path: Path
     sim = result.simulate(noisy)
     assert "low-passed" in sim.start and sim.seconds < 120
     assert sim.relative_error(clean) < 0.05
+
+
+def test_a_simulation_takes_the_run_control() -> None:
+    """The integration reports the solver's time to the control's callbacks at every evaluation (rising to the
+    end of the span), and a stop request ends it at the next step with the trajectory so far, ``interrupted``."""
+    import threading
+
+    from deepmod.control import Callback, RunControl, Step
+
+    system = lotka_volterra()
+    equations = [Equation(lhs, terms) for lhs, terms in system.truth.items()]
+    symbols = symbols_for(system.data)
+
+    class StopHalfway(Callback):
+        def __init__(self, stop: threading.Event) -> None:
+            self.times: list[float] = []
+            self.stop = stop
+
+        def on_step(self, step: Step) -> None:
+            self.times.append(step.values["t"])
+            if step.values["t"] > 0.5 * float(system.data.coords["t"][-1]):
+                self.stop.set()
+
+    seen = StopHalfway(threading.Event())  # its control has no stop request: the whole span
+    whole = simulate(equations, system.data, symbols, control=RunControl([seen]))
+    assert whole.status == "success" and max(seen.times) == pytest.approx(float(system.data.coords["t"][-1]))
+    stop = threading.Event()
+    cut = simulate(equations, system.data, symbols, control=RunControl([StopHalfway(stop)], stop))
+    assert cut.status == "interrupted" and 3 <= len(cut.coords["t"]) < len(system.data.coords["t"])
+    np.testing.assert_allclose(cut.fields["x"], whole.fields["x"][: len(cut.coords["t"])], rtol=1e-12)

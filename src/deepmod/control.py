@@ -38,12 +38,15 @@ class Callback(Protocol):
 
     def on_start(self, max_iterations: int) -> None:
         """The run begins; it takes at most ``max_iterations`` steps."""
+        return None
 
     def on_step(self, step: Step) -> None:
         """The run reports a step (:class:`Step`)."""
+        return None
 
     def on_end(self, status: Status) -> None:
         """The run ended with ``status``."""
+        return None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 
 from deepmod._io import atomic_write_text
 from deepmod._version import __version__
-from deepmod.control import STATUSES, Status
+from deepmod.control import STATUSES, RunControl, Status
 from deepmod.data.dataset import Dataset
 from deepmod.equation import Equation
 from deepmod.errors import InputError
@@ -295,9 +295,9 @@ class Result:
         initial: Mapping[str, Any] | None = None,
         times: Sequence[float] | np.ndarray | None = None,
         boundary: str = "auto",
-        progress: Callable[[float], None] | None = None,
         denoise: bool = True,
         max_seconds: float | None = None,
+        control: RunControl | None = None,
     ) -> Simulation:
         """Integrate the equations (:func:`deepmod.simulate.simulate`): the trajectory as a
         :class:`~deepmod.simulate.Simulation`, a :class:`~deepmod.data.Dataset` that also says how the
@@ -310,10 +310,11 @@ class Result:
                 snapshot.
             times: output times, instead of the data's.
             boundary: ``"periodic"``, ``"data"`` or ``"auto"`` (PDEs).
-            progress: called with the integrator's time at every right-hand-side evaluation.
             denoise: on noisy PDE data start from the first snapshot low-passed at its noise floor
                 (:func:`deepmod.simulate.denoised_start`; the simulation's ``start`` says which).
             max_seconds: a time budget for the integration (``None``: none).
+            control: callbacks that see the integrator's time (``Step.values["t"]``), a stop request that ends
+                the integration (status ``"interrupted"``).
         """
         if data is None:
             if initial is None or times is None or self.symbols is None or self.symbols.space:
@@ -328,9 +329,9 @@ class Result:
             symbols,
             initial=initial,
             boundary=boundary,
-            progress=progress,
             denoise=denoise,
             max_seconds=max_seconds,
+            control=control,
         )
 
 

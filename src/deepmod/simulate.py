@@ -12,6 +12,7 @@ come from a cubic spline through them.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from deepmod.control import RunControl, Step
 from deepmod.data.dataset import Dataset
 from deepmod.derivatives.denoise import denoised_start
 from deepmod.equation import Equation
@@ -87,9 +89,9 @@ def simulate(
     boundary: str = "auto",
     rtol: float = 1e-6,
     atol: float = 1e-8,
-    progress: Callable[[float], None] | None = None,
     denoise: bool = True,
     max_seconds: float | None = None,
+    control: RunControl | None = None,
 ) -> Simulation:
     """Integrate ``equations`` over the time span and grid of ``data``.
 
@@ -100,11 +102,12 @@ def simulate(
         symbols: the names used by the equations (:func:`deepmod.method.symbols_for`).
         initial: field name -> initial values ``data.shape[1:]``; default: the data at the first time.
         boundary: ``"periodic"``, ``"data"`` or ``"auto"`` (periodic where :func:`is_periodic`).
-        progress: called with the integrator's current time at every right-hand-side evaluation (a progress
-            bar); it must be cheap.
         denoise: on noisy PDE data start from the first snapshot low-passed at its noise floor
             (:func:`~deepmod.derivatives.denoise.denoised_start`), as :attr:`Simulation.start` says.
         max_seconds: a time budget; past it an error says how far the integration got.
+        control: its callbacks see every right-hand-side evaluation (``Step.values["t"]``: the integrator's
+            time; a progress bar, it must be cheap); its stop request ends the integration at the next step,
+            the trajectory so far returned with status ``"interrupted"``.
     """
     start = time.perf_counter()
     if not data.grid:
@@ -120,10 +123,13 @@ def simulate(
     )
     u0, start_note = _starting_state(data, names, initial, denoise and bool(axes), periodic)
     rhs, jac = _method_of_lines(rhs_terms, axes, periodic, data, t)
-    rhs = rhs if progress is None else _reporting(rhs, progress)
+    control = RunControl() if control is None else control
+    rhs = _reporting(rhs, control) if control.callbacks else rhs
     deadline = None if max_seconds is None else start + max_seconds
-    sol = _integrate(rhs, jac, u0, t, bool(axes), (rtol, atol), deadline, max_seconds)
+    sol = _integrate(rhs, jac, u0, t, bool(axes), (rtol, atol), deadline, max_seconds, control)
     status = "success" if sol.success and len(sol.t) == len(t) else str(sol.message)
+    if control.stopped() and sol.status == 1:  # the stop request's terminal event
+        status = "interrupted"
     if len(sol.t) < 3:
         raise InputError(f"the integration stopped at t = {sol.t[-1]:.4g} ({sol.message}): the model blows up there")
     return Simulation(
@@ -150,12 +156,15 @@ MAX_DENSE_JACOBIAN = 4096
 
 
 def _reporting(
-    rhs: Callable[[float, np.ndarray], np.ndarray], progress: Callable[[float], None]
+    rhs: Callable[[float, np.ndarray], np.ndarray], control: RunControl
 ) -> Callable[[float, np.ndarray], np.ndarray]:
-    """``rhs`` that first tells ``progress`` the integrator's time."""
+    """``rhs`` that first tells ``control``'s callbacks the integrator's time (a step per evaluation)."""
+    evaluations = itertools.count(1)
 
     def reported(time_: float, y: np.ndarray) -> np.ndarray:
-        progress(time_)
+        step = Step(next(evaluations), values={"t": float(time_)})
+        for cb in control.callbacks:
+            cb.on_step(step)
         return rhs(time_, y)
 
     return reported
@@ -184,15 +193,18 @@ def _integrate(
     tolerances: tuple[float, float],
     deadline: float | None,
     max_seconds: float | None,
+    control: RunControl,
 ) -> Any:
     """``solve_ivp`` from ``u0`` over ``t``: Radau with ``jac`` for PDEs, DOP853 for ODEs; past ``deadline``
-    (wall clock) an error that says how far it got."""
+    (wall clock) an error that says how far it got; a stop request ends it at a step (a terminal event)."""
     from scipy.integrate import solve_ivp  # here, not at the top: scipy.integrate costs a second at start-up
 
     checked = rhs if deadline is None else _budgeted(rhs, deadline)
     options = {"jac": jac} if pde and jac is not None else {}
     rtol, atol = tolerances
     method = "Radau" if pde else "DOP853"
+    if control.stop is not None:
+        options["events"] = _stop_event(control)
     try:
         return solve_ivp(checked, (t[0], t[-1]), u0.ravel(), t_eval=t, method=method, rtol=rtol, atol=atol, **options)
     except _OutOfTime as late:
@@ -202,6 +214,22 @@ def _integrate(
             "start from a smoother state",
             options=("max_seconds",),
         ) from None
+
+
+def _stop_event(control: RunControl) -> Callable[[float, np.ndarray], float]:
+    """A terminal event of ``solve_ivp`` that fires once a stop was asked for: positive until the solver's step
+    at which the request is first seen (never at its start), then ``seen - t``, zero at that step's end, so
+    the event's root is that time and the integration ends there."""
+    calls = itertools.count()
+    seen: list[float] = []
+
+    def stopped(time_: float, _y: np.ndarray) -> float:
+        if not seen and next(calls) and control.stopped():
+            seen.append(float(time_))
+        return seen[0] - time_ if seen else 1.0
+
+    stopped.terminal = True  # type: ignore[attr-defined]
+    return stopped
 
 
 class _OutOfTime(Exception):

@@ -208,7 +208,11 @@ def _run_simulation(args: argparse.Namespace, result: Any, data: Any) -> Any:
     bar = None if args.quiet else TimeProgress(float(t[0]), float(t[-1]))
     try:
         sim = result.simulate(
-            data, boundary=args.boundary, progress=bar, denoise=not args.no_denoise, max_seconds=args.max_seconds
+            data,
+            boundary=args.boundary,
+            denoise=not args.no_denoise,
+            max_seconds=args.max_seconds,
+            control=RunControl([] if bar is None else [bar]),
         )
     except InputError:
         raise

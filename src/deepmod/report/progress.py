@@ -42,8 +42,9 @@ class ProgressBar(Callback):
             self._bar = None
 
 
-class TimeProgress:
-    """A progress bar over a time span, fed the integrator's current time; silent off a terminal."""
+class TimeProgress(Callback):
+    """A progress bar over a time span, fed the integrator's current time (``Step.values["t"]``, as a
+    simulation reports it); silent off a terminal."""
 
     def __init__(self, t0: float, t1: float, desc: str = "simulating", force: bool = False) -> None:
         from tqdm.auto import tqdm
@@ -52,7 +53,8 @@ class TimeProgress:
         self.done = 0
         self._bar = tqdm(total=1000, desc=desc, leave=False, disable=not (force or sys.stderr.isatty()))
 
-    def __call__(self, t: float) -> None:
+    def on_step(self, step: Step) -> None:
+        t = step.values.get("t", self.t0)
         reached = int(1000 * min(max((t - self.t0) / self.span, 0.0), 1.0))
         if reached > self.done:
             self._bar.update(reached - self.done)
