@@ -107,8 +107,8 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument(
         "--poly-order",
         type=_order(0, 6),
-        default=2,
-        help="highest power of the fields (default 2; 0: the derivatives alone, as DeePyMoD)",
+        default=None,
+        help="highest power of the fields (default: the method's own, 2; 0: the derivatives alone, as DeePyMoD)",
     )
     d.add_argument(
         "--diff-order",
@@ -180,7 +180,9 @@ def _ude_arguments(u: argparse.ArgumentParser) -> None:
         default=[],
         help='a known part, e.g. "x_t = 1.3*x" (repeatable; none: a neural ODE)',
     )
-    u.add_argument("--poly-order", type=_order(1, 5), default=2, help="highest power in recovered terms (default 2)")
+    u.add_argument(
+        "--poly-order", type=_order(1, 5), default=None, help="highest power in recovered terms (default: the UDE's, 2)"
+    )
     u.add_argument("--segments", type=_positive, default=1, help="multiple-shooting pieces (default 1)")
     _training_arguments(u, "collocation (default 2000), Adam (200) and L-BFGS (100) through the solver")
 
