@@ -13,6 +13,7 @@ import pytest
 
 from conftest import run_cli as _run
 from deepmod.cli import main
+from deepmod.data import save_npz
 
 
 @pytest.fixture
@@ -192,16 +193,23 @@ def test_console_script_runs() -> None:
 def test_every_registered_method_runs_from_discover_and_is_listed_in_its_help(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--method NAME`` for each name in the registry (the built-in Burgers, exact, on its grid; DeepMoD capped
-    at 200 iterations on 500 samples, so only that it ran is checked) writes a result of that method, and
-    ``discover --help`` lists every name with its line of help from the registry."""
+    """``--method NAME`` for each name in the registry writes a result of that method, and ``discover --help``
+    lists every name with its line of help from the registry. Data: the built-in Burgers, exact, on its grid;
+    the built-in Lotka-Volterra record for the universal ODE; the 24-point discrete heat equation for the
+    universal PDE (its refits through the solver cost minutes on Burgers' grid). Training is capped at 200
+    iterations (DeepMoD on 500 samples), so only that each ran is checked."""
+    from conftest import heat_data
     from deepmod.cli.registry import METHODS
 
-    data = tmp_path / "burgers.npz"
-    assert main(["example", "burgers", "--output", str(data), "--quiet"]) == 0
+    burgers, lv, heat = tmp_path / "burgers.npz", tmp_path / "lv.npz", tmp_path / "heat.npz"
+    assert main(["example", "burgers", "--output", str(burgers), "--quiet"]) == 0
+    assert main(["example", "lotka-volterra", "--output", str(lv), "--quiet"]) == 0
+    save_npz(heat_data(), heat)
+    layouts = {"ude": (lv, "t", "x,y"), "upde": (heat, "t,x", "u")}
     for name in METHODS:
         out = tmp_path / f"{name}.json"
-        argv = ["discover", str(data), "--coords", "t,x", "--fields", "u", "--method", name, "--quiet"]
+        data, coords, fields = layouts.get(name, (burgers, "t,x", "u"))
+        argv = ["discover", str(data), "--coords", coords, "--fields", fields, "--method", name, "--quiet"]
         capped = ["--max-iterations", "200", "--samples", "500", "--no-fuse"]
         code, _, err = _run([*argv, *capped, "--output", str(out)], capsys)
         assert code == 0, err

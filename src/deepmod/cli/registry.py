@@ -8,6 +8,7 @@ Classes are imported when a method is built, so the command line starts without 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,16 +25,19 @@ class Options:
     """The command-line flags that set a method's options; ``None``: the method's own default.
 
     Attributes:
-        max_iterations: ``--max-iterations``, the training cap (DeepMoD).
+        max_iterations: ``--max-iterations``, the training cap (DeepMoD; each training stage of the universal
+            ODE and PDE).
         samples: ``--samples``, the most samples trained on (DeepMoD).
         fuse: off with ``--no-fuse`` or ``DEEPMOD_FUSE=0`` (DeepMoD's compiled derivative work).
         simulation_refit: off with ``--no-simulation-refit`` (the weak method's ensembles).
+        progress: off with ``--quiet`` (the universal ODE's and PDE's own progress bars).
     """
 
     max_iterations: int | None = None
     samples: int | None = None
     fuse: bool = True
     simulation_refit: bool = True
+    progress: bool = False
 
     @staticmethod
     def of(args: argparse.Namespace | None = None) -> Options:
@@ -46,6 +50,7 @@ class Options:
             getattr(args, "samples", None),
             not (getattr(args, "no_fuse", False) or off),
             not getattr(args, "no_simulation_refit", False),
+            not getattr(args, "quiet", True),
         )
 
 
@@ -81,10 +86,34 @@ def _fd(options: Options) -> Method:
     return FiniteDifferences()
 
 
+def _capped(method: Method, options: Options, stages: tuple[str, ...]) -> Method:
+    """``method`` with each of its training ``stages`` (iteration settings) at most ``--max-iterations``, and
+    its progress bars on where the command line shows them."""
+    settings: dict[str, object] = {"progress": options.progress}
+    if options.max_iterations is not None:
+        settings.update({s: min(options.max_iterations, getattr(method, s)) for s in stages})
+    return dataclasses.replace(method, **settings)  # type: ignore[type-var]
+
+
+def _ude(options: Options) -> Method:
+    from deepmod.ode import UDE
+
+    return _capped(UDE(), options, ("collocation_iterations", "adam_iterations", "lbfgs_iterations"))
+
+
+def _upde(options: Options) -> Method:
+    from deepmod.pde import UniversalPDEMethod
+
+    stages = ("collocation_iterations", "adam_iterations", "lbfgs_iterations", "refit_iterations")
+    return _capped(UniversalPDEMethod(), options, stages)
+
+
 METHODS: dict[str, Entry] = {
     "deepmod": Entry("a network fits the data, any sampling (the default)", _deepmod),
     "weak": Entry("weak form, grids and time series, fast and robust to heavy noise", _weak),
     "fd": Entry("PDE-FIND style smoothed finite differences, grids, clean data", _fd),
+    "ude": Entry("universal ODE, everything learned, the network read back as terms (deepmod ude: known parts)", _ude),
+    "upde": Entry("universal PDE, a learned stencil and reaction network read back as terms (deepmod upde)", _upde),
 }
 
 

@@ -20,23 +20,22 @@ def known_equations(texts: list[str], symbols: Any) -> list[Any]:
     return known
 
 
-def training_settings(method: Any, args: argparse.Namespace, n_times: int, stages: tuple[str, ...]) -> Any:
-    """``--segments`` checked against the record, ``--max-iterations`` applied to each of ``stages`` (names of
-    the method's iteration settings), ``--threads`` set; returns the method."""
+def universal_method(name: str, args: argparse.Namespace, n_times: int, **settings: Any) -> Any:
+    """The registry's method ``name`` (``ude``, ``upde``) with the command's flags (the iteration cap, progress
+    bars) and ``settings`` (the known parts, the form); ``--segments`` checked against the record,
+    ``--threads`` set."""
     import dataclasses
 
     import torch
 
+    from deepmod.cli.registry import Options, build_method
     from deepmod.errors import InputError
 
     if args.segments is not None and args.segments >= n_times:
         raise InputError(f"--segments must be below the number of time points ({n_times})")
-    if args.max_iterations is not None:
-        cap = args.max_iterations
-        method = dataclasses.replace(method, **{s: min(cap, getattr(method, s)) for s in stages})
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    return method
+    return dataclasses.replace(build_method(name, Options.of(args)), **settings)  # type: ignore[type-var]
 
 
 def run(args: argparse.Namespace, show: Any, ensemble: Any) -> int:
@@ -47,16 +46,14 @@ def run(args: argparse.Namespace, show: Any, ensemble: Any) -> int:
     from deepmod.data.loaders import load
     from deepmod.errors import FitFailed, InputError
     from deepmod.method import symbols_for
-    from deepmod.ode import UDE
 
     data = load(args.data, args.coords, args.fields)
     if data.n_space != 0:
         raise InputError(f"deepmod ude needs t as the only coordinate, got {', '.join(data.coord_names)}")
     symbols = symbols_for(data)
     known = known_equations(args.known, symbols)
-    method = UDE(known=known, segments=args.segments, progress=not args.quiet)
-    stages = ("collocation_iterations", "adam_iterations", "lbfgs_iterations")
-    method = training_settings(method, args, len(data.coords[data.coord_names[0]]), stages)
+    n_times = len(data.coords[data.coord_names[0]])
+    method = universal_method("ude", args, n_times, known=known, segments=args.segments)
     if args.ensemble:
         library = method.default_library(data, args.poly_order)
         return ensemble(args, data, dataclasses.replace(method, progress=False), library)

@@ -25,12 +25,11 @@ def run(
 
     from deepmod.api import discover
     from deepmod.cli.exits import EXIT_INTERRUPTED
-    from deepmod.cli.ude import known_equations, training_settings
+    from deepmod.cli.ude import known_equations, universal_method
     from deepmod.control import RunControl
     from deepmod.data.loaders import load
     from deepmod.errors import FitFailed, InputError
     from deepmod.method import symbols_for
-    from deepmod.pde import UniversalPDEMethod
 
     data = load(args.data, args.coords, args.fields, dims=args.dims)
     if data.n_space not in (1, 2) or not data.grid:
@@ -39,11 +38,9 @@ def run(
     known = known_equations(args.known, symbols)
     both = args.stencil is None and not args.reaction
     stencil = 3 if both else (args.stencil or 0)
-    method = UniversalPDEMethod(
-        known=known, stencil=stencil, reaction=both or args.reaction, segments=args.segments, progress=not args.quiet
-    )
-    stages = ("collocation_iterations", "adam_iterations", "lbfgs_iterations", "refit_iterations")
-    method = training_settings(method, args, len(data.coords[data.coord_names[0]]), stages)
+    n_times = len(data.coords[data.coord_names[0]])
+    form = {"stencil": stencil, "reaction": both or args.reaction, "segments": args.segments}
+    method = universal_method("upde", args, n_times, known=known, **form)
     library = method.default_library(data, args.poly_order)
     if args.ensemble:
         return ensemble(args, data, dataclasses.replace(method, progress=False), library)
