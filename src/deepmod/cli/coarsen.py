@@ -7,14 +7,15 @@ import argparse
 import json
 from typing import Any
 
+from deepmod.cli.arguments import data_arguments
+
 
 def arguments(c: argparse.ArgumentParser, csv: Any, positive: Any) -> None:
     """The ``coarsen`` command's arguments."""
     c.add_argument(
         "data", nargs="+", help="fine-grid runs, one file each, of one field on a periodic grid in t, x (the same grid)"
     )
-    c.add_argument("--coords", type=csv, required=True, help="t,x; ALIAS=NAME renames")
-    c.add_argument("--fields", type=csv, required=True, help="the field: u; ALIAS=NAME renames")
+    data_arguments(c, None, coords="t,x", fields="the field: u", dims=False)
     c.add_argument("--equation", required=True, help='the known equation, e.g. "u_t = 0.01*u_xx - u*u_x"')
     c.add_argument("--factor", type=positive, default=4, help="coarsening factor (default 4)")
     c.add_argument("--width", type=positive, default=5, help="stencil width, odd (default 5)")

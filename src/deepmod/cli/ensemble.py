@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from deepmod.cli.arguments import data_arguments
+
 BACKENDS = ("auto", "serial", "process", "ray")
 
 
@@ -105,10 +107,7 @@ def interrupted_line(result: Any, output: str | None) -> str:
 
 
 def sweep_arguments(s: argparse.ArgumentParser, csv: Any, positive: Any) -> None:
-    s.add_argument("data", help="clean data: .npz, .mat, .nc/.h5 or .csv (noise is added per cell)")
-    s.add_argument("--coords", type=csv, required=True, help="coordinate arrays, time first; ALIAS=NAME renames")
-    s.add_argument("--fields", type=csv, required=True, help="field arrays; ALIAS=NAME renames")
-    s.add_argument("--dims", type=csv, help="axis order of grid fields, only when lengths are ambiguous")
+    data_arguments(s, "clean data: .npz, .mat, .nc/.h5 or .csv (noise is added per cell)")
     s.add_argument(
         "--truth", action="append", required=True, help='the true equation, "u_t = 0.1*u_xx - u*u_x" (one per field)'
     )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 from deepmod._version import __version__
 from deepmod.cli import coarsen
+from deepmod.cli.arguments import csv as _csv
+from deepmod.cli.arguments import data_arguments, run_arguments
+from deepmod.cli.arguments import order as _order
+from deepmod.cli.arguments import positive as _positive
 from deepmod.cli.ensemble import add_arguments as ensemble_arguments
 from deepmod.cli.ensemble import sweep_arguments
 from deepmod.cli.exits import EXIT_USAGE
@@ -16,36 +19,6 @@ from deepmod.cli.registry import methods_help
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"deepmod: error: {message} (see {self.prog} --help)\n")
-
-
-def _csv(text: str) -> list[str]:
-    items = [s.strip() for s in text.split(",") if s.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
-    return items
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _order(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from exc
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
-        return value
-
-    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,20 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _discover_arguments(d: argparse.ArgumentParser) -> None:
-    d.add_argument("data", help="data file: .npz, .mat, .nc/.h5 (netCDF/HDF5) or .csv")
-    d.add_argument(
-        "--coords",
-        type=_csv,
-        required=True,
-        help="coordinate arrays, time first: t,x[,y]; ALIAS=NAME renames",
+    data_arguments(
+        d,
+        "data file: .npz, .mat, .nc/.h5 (netCDF/HDF5) or .csv",
+        coords="coordinate arrays, time first: t,x[,y]",
+        fields="field arrays: u[,v] (u=usol; a=u.real,b=u.imag or m=u.abs split a complex array)",
     )
-    d.add_argument(
-        "--fields",
-        type=_csv,
-        required=True,
-        help="field arrays: u[,v]; ALIAS=NAME renames (u=usol); a=u.real,b=u.imag (or m=u.abs) split a complex array",
-    )
-    d.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous: t,x")
     _inputs_argument(d)
     d.add_argument(
         "--poly-order",
@@ -124,22 +89,18 @@ def _discover_arguments(d: argparse.ArgumentParser) -> None:
     )
     d.add_argument("--samples", type=_positive, help="train on N random points (default: up to 2000)")
     d.add_argument("--method", default="deepmod", help="discovery method; " + methods_help())
-    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    d.add_argument("--device", default="cpu", help="cpu or cuda")
-    d.add_argument("--threads", type=_positive, help="CPU threads for PyTorch (default: PyTorch's choice)")
+    run_arguments(d)
     d.add_argument(
         "--no-fuse",
         action="store_true",
         help="do not compile the network's derivative work (no compile time; each step slower; also DEEPMOD_FUSE=0)",
     )
     d.add_argument("--max-iterations", type=_positive, default=None, help="cap on training iterations")
-    d.add_argument("--output", help="write the result as JSON to this file")
     d.add_argument(
         "--checkpoint",
         help="where Ctrl-C or SIGTERM writes the training state (default: OUTPUT.ckpt, or deepmod.ckpt)",
     )
     d.add_argument("--resume", help="continue training from a checkpoint (same data and options)")
-    d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--tensorboard", metavar="DIR", help="log losses and coefficients for TensorBoard to DIR")
     _layout_arguments(d)
     ensemble_arguments(d, _positive)
@@ -171,9 +132,13 @@ def _inputs_argument(p: argparse.ArgumentParser) -> None:
 
 
 def _ude_arguments(u: argparse.ArgumentParser) -> None:
-    u.add_argument("data", help="a time series: .npz, .mat, .nc/.h5 or .csv with t as the only coordinate")
-    u.add_argument("--coords", type=_csv, required=True, help="the time array: t; ALIAS=NAME renames")
-    u.add_argument("--fields", type=_csv, required=True, help="state arrays: x,y; ALIAS=NAME renames")
+    data_arguments(
+        u,
+        "a time series: .npz, .mat, .nc/.h5 or .csv with t as the only coordinate",
+        coords="the time array: t",
+        fields="state arrays: x,y",
+        dims=False,
+    )
     u.add_argument(
         "--known",
         action="append",
@@ -188,10 +153,12 @@ def _ude_arguments(u: argparse.ArgumentParser) -> None:
 
 
 def _upde_arguments(u: argparse.ArgumentParser) -> None:
-    u.add_argument("data", help="grid data in t and one or two space coordinates: .npz, .mat, .nc/.h5 or .csv")
-    u.add_argument("--coords", type=_csv, required=True, help="coordinate arrays, time first: t,x; ALIAS=NAME renames")
-    u.add_argument("--fields", type=_csv, required=True, help="field arrays: u[,v]; ALIAS=NAME renames")
-    u.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous")
+    data_arguments(
+        u,
+        "grid data in t and one or two space coordinates: .npz, .mat, .nc/.h5 or .csv",
+        coords="coordinate arrays, time first: t,x",
+        fields="field arrays: u[,v]",
+    )
     u.add_argument(
         "--known", action="append", default=[], help='a known part, e.g. "u_t = -u*u_x" (repeatable; none: all learned)'
     )
@@ -213,12 +180,9 @@ def _upde_arguments(u: argparse.ArgumentParser) -> None:
 
 def _training_arguments(u: argparse.ArgumentParser, stages: str) -> None:
     """The arguments the universal ODE and PDE share: seed, device, threads, the iteration cap, output, ensembles."""
-    u.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    u.add_argument("--device", default="cpu", help="cpu or cuda: where the model trains")
-    u.add_argument("--threads", type=_positive, help="CPU threads for PyTorch (default: PyTorch's choice)")
+    output = "write the result as JSON to this file (also when every refit blew up)"
+    run_arguments(u, device="cpu or cuda: where the model trains", output=output, quiet="no progress bars")
     u.add_argument("--max-iterations", type=_positive, default=None, help=f"cap on each training stage: {stages}")
-    u.add_argument("--output", help="write the result as JSON to this file (also when every refit blew up)")
-    u.add_argument("--quiet", action="store_true", help="no progress bars")
     ensemble_arguments(u, _positive)
 
 
@@ -244,10 +208,7 @@ def _example_arguments(e: argparse.ArgumentParser) -> None:
 
 def _simulation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("result", help="a result JSON written by deepmod discover or deepmod ude")
-    p.add_argument("data", help="grid data whose first time gives the initial state and whose times the span")
-    p.add_argument("--coords", type=_csv, required=True, help="coordinate arrays, time first")
-    p.add_argument("--fields", type=_csv, required=True, help="field arrays; ALIAS=NAME renames")
-    p.add_argument("--dims", type=_csv, help="axis order of grid fields, only when lengths are ambiguous")
+    data_arguments(p, "grid data whose first time gives the initial state and whose times the span")
     _inputs_argument(p)
     p.add_argument(
         "--boundary",

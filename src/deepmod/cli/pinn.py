@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from deepmod.cli.arguments import data_arguments, run_arguments
 from deepmod.cli.exits import EXIT_INTERRUPTED
 
 
@@ -27,19 +28,24 @@ def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
     )
     p.add_argument("--boundary", default="data", help='periodic, values on every face "u = 0" (or "u_x = 0"), or data')
     p.add_argument("--data", help="a data file: the domain, the initial and boundary values, samples to fit")
-    p.add_argument("--coords", type=csv, help="the data's coordinate arrays, time first; ALIAS=NAME renames")
-    p.add_argument("--fields", type=csv, help="the data's field arrays; ALIAS=NAME renames")
+    data_arguments(
+        p,
+        None,
+        coords="the data's coordinate arrays, time first",
+        fields="the data's field arrays",
+        dims=False,
+        required=False,
+    )
     p.add_argument("--unknown", type=csv, default=[], help="coefficients to calibrate from the data: nu,a (or nu=0.1)")
     p.add_argument(
         "--grid", help="the output grid's points per coordinate: 101x256 (default: the data's, else 101x256)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run_arguments(p, output=None, threads=False)
     p.add_argument(
         "--max-iterations",
         type=int,
         help="cap on each stage: Adam (default 2000), L-BFGS (8000), each bootstrap refit (500)",
     )
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument(
         "--data-weight", type=float, default=10.0, help="the data loss's weight against the residual's (default 10)"
     )
@@ -50,7 +56,6 @@ def add_arguments(p: argparse.ArgumentParser, csv: Any) -> None:
     p.add_argument("--refine", action="store_true", help=refine)
     p.add_argument("--output", required=True, help="the result JSON: equations, parameters with std, residual")
     p.add_argument("--solution", help="write the solved fields on the grid as .npz")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--checkpoint", help="where an interrupted run writes its state (default: OUTPUT.ckpt)")
     p.add_argument("--resume", help="go on from a checkpoint (same equation, data and options)")
 
