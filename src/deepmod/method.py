@@ -5,7 +5,6 @@ controlled from outside (callbacks, a stop request, checkpoints) travels beside 
 from __future__ import annotations
 
 import abc
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -103,7 +102,7 @@ def assemble(
     equations: Sequence[Equation],
     terms: Sequence[str],
     *,
-    start: float | None = None,
+    seconds: float = 0.0,
     status: Status = "converged",
     iterations: int = 0,
     history: History | None = None,
@@ -114,15 +113,14 @@ def assemble(
 ) -> Result:
     """The one way a run becomes a :class:`~deepmod.result.Result`, for every method: the equations (physical
     units, active terms) and the candidate ``terms`` under the ``method``'s name, written in ``symbols`` over the
-    data's ``coords``, with the wall time since ``start`` (``time.perf_counter()``; 0 where ``None``) and the
-    record of how they were found."""
+    data's ``coords``, with the run's wall time in ``seconds`` and the record of how they were found."""
     return Result(
         list(equations),
         method,
         list(terms),
         status,
         iterations,
-        0.0 if start is None else time.perf_counter() - start,
+        seconds,
         History() if history is None else history,
         dict(settings or {}),
         evidence,

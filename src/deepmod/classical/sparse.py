@@ -75,7 +75,7 @@ class SparseRegression(Method, abc.ABC):
             data.coord_names,
             [f.equation for f in fits],
             produced.terms,
-            start=start,
+            seconds=time.perf_counter() - start,
             settings=settings,
             evidence=producer.evidence.of(systems, fits),
             warnings=selection_warnings(systems, fits),

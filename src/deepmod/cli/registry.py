@@ -43,8 +43,7 @@ class Options:
     def of(args: argparse.Namespace | None = None) -> Options:
         """The options of parsed arguments (``None``: no flags given), with ``DEEPMOD_FUSE`` read here."""
         off = os.environ.get("DEEPMOD_FUSE", "1").strip() in ("0", "false", "no", "off")
-        if args is None:
-            return Options(fuse=not off)
+        args = argparse.Namespace() if args is None else args
         return Options(
             getattr(args, "max_iterations", None),
             getattr(args, "samples", None),

@@ -229,19 +229,18 @@ class DeepMoD(Method):
         history.coefficients = [
             {lhs[f]: (c * to_phys[f]).tolist() for f, c in enumerate(coefs)} for _, coefs in outcome.raw_history
         ]
-        result = assemble(
+        return assemble(
             self.name,
             library.symbols,
             data.coord_names,
             equations,
             names,
+            seconds=seconds,
             status=outcome.status,
             iterations=outcome.iterations,
             history=history,
             settings=settings,
         )
-        result.seconds = seconds
-        return result
 
 
 def fit_against_noise(

@@ -119,7 +119,7 @@ class UDE(Method):
             data.coord_names,
             equations,
             systems[0].names,
-            start=start,
+            seconds=time.perf_counter() - start,
             iterations=fit.iterations,
             history=History(iterations=list(range(len(fit.loss))), loss=fit.loss),
             settings=settings,

@@ -273,7 +273,7 @@ class UniversalPDEMethod(Method):
             data.coord_names,
             equations,
             sorted({n for s in systems for n in s.names}),
-            start=start,
+            seconds=time.perf_counter() - start,
             iterations=len(history),
             history=History(iterations=list(range(len(history))), loss=history),
             settings=settings,

@@ -82,9 +82,12 @@ class PinnFit:
         params = self.parameters()
         values = {n: p["value"] for n, p in params.items()}
         equations = [eq.resolve(values) for eq in self.losses.equations]
+        residual = self.residual()
+        if not math.isfinite(residual):
+            raise InputError("the PINN's training blew up (the residual is not finite): check the equation and values")
         settings: dict[str, object] = {
             "parameters": params,
-            "residual": self.residual(),
+            "residual": residual,
             "domain": self.problem.box.describe(),
             "loss_weights": dict(self.losses.weights),
         }
@@ -92,22 +95,19 @@ class PinnFit:
         if error is not None:
             settings["data_error"] = error
         iterations = self.history.iterations[-1] if self.history.iterations else 0
-        if not math.isfinite(settings["residual"]):  # type: ignore[arg-type]
-            raise InputError("the PINN's training blew up (the residual is not finite): check the equation and values")
-        result = assemble(
+        return assemble(
             "pinn",
             self.problem.symbols,
             self.problem.box.names,
             equations,
             sorted({n for eq in self.losses.equations for n in eq.terms}),
+            seconds=self.seconds,
             status=self.status,
             iterations=iterations,
             history=self.history,
             settings=settings,
-            evidence=SolutionEvidence(float(settings["residual"])),  # type: ignore[arg-type]
+            evidence=SolutionEvidence(residual),
         )
-        result.seconds = self.seconds
-        return result
 
 
 __all__ = ["PinnFit"]

@@ -1,6 +1,6 @@
 """The weak refit as a refinement: chosen terms' coefficients by least squares on the weak form of all the data
-(:func:`deepmod.systems.weak.refit`: the data integrated against test functions, no derivative of the data or
-of a network)."""
+(:meth:`deepmod.systems.weak.WeakSystems.refit_fields`: the data integrated against test functions, no
+derivative of the data or of a network)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from deepmod.equation import Equation
 from deepmod.library import CandidateLibrary
 from deepmod.refinement.base import Refined, Refinement
 from deepmod.systems.base import Bootstrap
-from deepmod.systems.weak import refit
+from deepmod.systems.weak import WeakSystems
 
 
 @final
@@ -36,11 +36,9 @@ class WeakRefit(Refinement):
     def refine(
         self, data: Dataset, library: CandidateLibrary, equations: Sequence[Equation], rows: Bootstrap | None = None
     ) -> Refined:
-        symbols = library.symbols
-        supports = [[symbols.parse(name) for name in eq.coefficients] for eq in equations]
-        fitted = refit(data, library, supports, self.bumps, self.noise_correction, rows)
-        out = [None if f is None else Equation(eq.lhs, f) for eq, f in zip(equations, fitted, strict=True)]
-        return Refined(out, {"by": "weak form"})
+        systems = WeakSystems(self.bumps, self.noise_correction)
+        supports = [list(eq.coefficients) for eq in equations]
+        return Refined(systems.refit_fields(data, library, supports, rows), {"by": "weak form"})
 
 
 __all__ = ["WeakRefit"]

@@ -237,14 +237,20 @@ class WeakSystems(SystemProducer):
     def refit(
         self, data: Dataset, library: CandidateLibrary, supports: Sequence[Sequence[str]]
     ) -> list[Equation] | None:
-        """:func:`refit` of terms given by name, with these test functions and noise correction, as equations;
-        ``None`` unless every field's terms are refitted."""
+        """:meth:`refit_fields` on all the rows; ``None`` unless every field's terms are refitted."""
+        fitted = self.refit_fields(data, library, supports)
+        return None if any(eq is None for eq in fitted) else [eq for eq in fitted if eq is not None]
+
+    def refit_fields(
+        self, data: Dataset, library: CandidateLibrary, supports: Sequence[Sequence[str]], rows: Bootstrap | None = None
+    ) -> list[Equation | None]:
+        """:func:`refit` of terms given by name (one list per field, in field order) with these test functions
+        and noise correction (on ``rows``, an ensemble member's draw of them), one equation per field; ``None``
+        for a field whose terms are not refitted."""
         symbols = library.symbols
         chosen = [[symbols.parse(n) for n in names] for names in supports]
-        fitted = refit(data, library, chosen, self.bumps, self.noise_correction)
-        if any(f is None for f in fitted):
-            return None
-        return [Equation(symbols.lhs(k), f or {}) for k, f in enumerate(fitted)]
+        fitted = refit(data, library, chosen, self.bumps, self.noise_correction, rows)
+        return [None if f is None else Equation(symbols.lhs(k), f) for k, f in enumerate(fitted)]
 
     def fitted_settings(self, systems: Sequence[RegressionSystem], fits: Sequence[FittedEquation]) -> dict[str, Any]:
         """The coefficients of the weak terms themselves (``(u^2)_x``), before their expansion."""
